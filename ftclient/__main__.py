@@ -1,0 +1,3 @@
+from ftclient.cli import main
+
+main()

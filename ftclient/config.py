@@ -1,0 +1,119 @@
+"""Settings resolution: flags > environment > ftclient.toml / [tool.ftclient] > defaults.
+
+Only non-secret settings live here. Credentials are read from the environment by each provider adapter
+at the moment it needs them and are never stored, logged or written by ftclient.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ftclient.errors import ConfigError
+
+DEFAULT_PROVIDER = "openai"
+DEFAULT_MODEL = "gpt-4.1-mini-2025-04-14"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved, non-secret settings. Every field can come from a flag, ``FTCLIENT_<NAME>`` or a file."""
+
+    home: Path
+    """Where the registry lives. ``FTCLIENT_HOME`` overrides the platform's user data directory."""
+    provider: str = DEFAULT_PROVIDER
+    model: str = DEFAULT_MODEL
+    data_dir: Path = Path("ftdata")
+    """Where ``prepare`` writes dataset folders, relative to the working directory."""
+    reports_dir: Path = Path("ftreports")
+    """Where ``evaluate`` writes reports."""
+    seed: int = 42
+    max_retries: int = 4
+    """HTTP retries per request, in the one retry layer of each call path."""
+    request_timeout_s: float = 120.0
+    poll_interval_s: float = 5.0
+    """The shortest pause between status polls while following a job."""
+
+    @property
+    def registry_path(self) -> Path:
+        return self.home / "registry.db"
+
+
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("FTCLIENT_HOME"):
+        return Path(env["FTCLIENT_HOME"]).expanduser()
+    if sys.platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "ftclient"
+
+
+def _file_settings(cwd: Path) -> tuple[dict[str, Any], Path | None]:
+    """Read ``ftclient.toml`` (preferred) or ``[tool.ftclient]`` from ``pyproject.toml`` in ``cwd``."""
+    for name in ("ftclient.toml", "pyproject.toml"):
+        path = cwd / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}", hint=f"fix or remove {path}") from exc
+        if name == "pyproject.toml":
+            data = data.get("tool", {}).get("ftclient", {})
+            if not data:
+                continue
+        return dict(data), path
+    return {}, None
+
+
+def _coerce(name: str, value: Any, kind: Any, origin: str) -> Any:
+    try:
+        if kind in (Path, "Path"):
+            return Path(str(value)).expanduser()
+        if kind in (int, "int"):
+            return int(value)
+        if kind in (float, "float"):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{origin}: {name} = {value!r} is not a valid {getattr(kind, '__name__', kind)}",
+            hint=f"set {name} to a valid value or remove it",
+        ) from exc
+
+
+def resolve(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the four sources. ``flags`` holds only options the user actually gave (None = not given)."""
+    env = os.environ if environ is None else environ
+    file_values, file_path = _file_settings(cwd or Path.cwd())
+    known = {f.name: f.type for f in fields(Settings)}
+    unknown = sorted(set(file_values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{file_path}: unknown setting(s) {', '.join(unknown)}",
+            hint=f"known settings: {', '.join(sorted(known))}",
+        )
+    settings = Settings(home=default_home(env))
+    changes: dict[str, Any] = {}
+    for name, kind in known.items():
+        if flags and flags.get(name) is not None:
+            changes[name] = _coerce(name, flags[name], kind, f"--{name.replace('_', '-')}")
+        elif env.get(f"FTCLIENT_{name.upper()}"):
+            changes[name] = _coerce(name, env[f"FTCLIENT_{name.upper()}"], kind, f"FTCLIENT_{name.upper()}")
+        elif name in file_values:
+            changes[name] = _coerce(name, file_values[name], kind, str(file_path))
+    return replace(settings, **changes)

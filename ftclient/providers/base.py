@@ -1,0 +1,256 @@
+"""The provider protocol: what the core needs from a hosted fine-tuning service.
+
+The core (jobs, evaluation) speaks only in the types below; an adapter translates them to and from its
+provider's API and turns every provider or transport failure into an ``ftclient.errors.ProviderError``
+subclass, keeping the request id. Nothing outside an adapter sees a provider SDK type.
+
+Statuses are normalised to OpenAI's vocabulary (``JOB_STATUSES``); the provider's own word is kept in
+``JobInfo.raw_status`` so nothing is lost in translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+JobStatus = Literal[
+    "validating_files", "queued", "running", "pausing", "paused", "succeeded", "failed", "cancelled", "unknown"
+]
+JOB_STATUSES: tuple[str, ...] = (
+    "validating_files", "queued", "running", "pausing", "paused", "succeeded", "failed", "cancelled", "unknown"
+)
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+Method = Literal["supervised", "dpo"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, so the core can refuse early instead of failing at the provider."""
+
+    methods: frozenset[str]
+    pause_resume: bool = False
+    checkpoints: bool = True
+    batch: bool = False
+    """Has a half-price asynchronous batch inference API."""
+    needs_deployment: bool = False
+    """A tuned model must be deployed on an endpoint (billed by time) before it answers."""
+    job_metadata: bool = False
+    """Jobs carry free key/value metadata that can be listed by (used for idempotent create)."""
+    moderation: bool = False
+    max_file_bytes: int = 512 * 1024**2
+    """Largest file the simple upload takes; larger ones use the multipart flow."""
+    max_upload_bytes: int = 8 * 1024**3
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    id: str
+    bytes: int
+    filename: str
+    purpose: str
+    status: str
+    """``uploaded``, ``processed`` or ``error`` (providers without processing report ``processed``)."""
+    created_at: int
+    status_details: str | None = None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything needed to create one job. ``hyperparameters`` uses ftclient's names:
+    ``n_epochs``, ``batch_size``, ``learning_rate_multiplier``, ``beta`` (DPO) and provider-specific
+    extras (``lora``, ``warmup_ratio``, ``train_on_inputs``, ...); absent means the provider's default."""
+
+    model: str
+    training_file: str
+    validation_file: str | None = None
+    method: str = "supervised"
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    wandb_project: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    provider: str
+    status: str
+    """One of ``JOB_STATUSES``."""
+    model: str
+    created_at: int
+    raw_status: str = ""
+    fine_tuned_model: str | None = None
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    trained_tokens: int | None = None
+    training_file: str | None = None
+    validation_file: str | None = None
+    method: str = "supervised"
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    result_files: Sequence[str] = ()
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    id: str
+    created_at: int
+    level: str
+    message: str
+    type: str = "message"
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """For ``type="metrics"``: ``step``, ``total_steps``, ``train_loss``, ``valid_loss``, ..."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: str
+    created_at: int
+    model: str
+    """The checkpoint's model name, usable for inference like the final model."""
+    step: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the provider's rate-limit headers said on the last response (None = not sent)."""
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests_s: float | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: Sequence[Mapping[str, Any]]
+    max_tokens: int | None = None
+    temperature: float = 0.0
+    seed: int | None = 0
+    tools: Sequence[Mapping[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    request_id: str | None = None
+    finish_reason: str | None = None
+    rate_limits: RateLimitState = field(default_factory=RateLimitState)
+
+
+@dataclass(frozen=True)
+class ModerationResult:
+    flagged: bool
+    categories: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    status: str
+    """``validating``, ``in_progress``, ``finalizing``, ``completed``, ``failed``, ``expired``,
+    ``cancelling``, ``cancelled``."""
+    input_file: str
+    output_file: str | None = None
+    error_file: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A dedicated deployment of a model (providers with ``needs_deployment``)."""
+
+    id: str
+    model: str
+    state: str
+    """``PENDING``, ``STARTING``, ``STARTED``, ``STOPPING``, ``STOPPED``, ``ERROR``."""
+    hardware: str | None = None
+    cost_per_hour_usd: float | None = None
+    created_at: int | None = None
+    inactive_timeout_min: int | None = None
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes done, bytes total) during an upload."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One hosted fine-tuning service. Synchronous except ``chat``, which the evaluation runner awaits."""
+
+    name: str
+    capabilities: Capabilities
+
+    # files
+    def upload_file(self, path: Path, *, purpose: str = "fine-tune",
+                    on_progress: ProgressCallback | None = None) -> RemoteFile: ...
+    def get_file(self, file_id: str) -> RemoteFile: ...
+    def download_file(self, file_id: str) -> bytes: ...
+
+    # jobs
+    def create_job(self, spec: JobSpec) -> JobInfo: ...
+    def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
+        """Jobs whose metadata contains every given pair: how a retried create finds its job."""
+        ...
+    def get_job(self, job_id: str) -> JobInfo: ...
+    def list_jobs(self, limit: int = 20) -> list[JobInfo]: ...
+    def list_events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
+        """Events oldest first; with ``after``, only those newer than that event id."""
+        ...
+    def list_checkpoints(self, job_id: str) -> list[Checkpoint]: ...
+    def cancel_job(self, job_id: str) -> JobInfo: ...
+    def pause_job(self, job_id: str) -> JobInfo: ...
+    def resume_job(self, job_id: str) -> JobInfo: ...
+
+    # inference
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """One completion, with no retries of its own: the evaluation runner is the retry layer."""
+        ...
+    def moderate(self, texts: Sequence[str]) -> list[ModerationResult]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchProvider(Protocol):
+    """Providers with ``capabilities.batch``: asynchronous, discounted bulk inference."""
+
+    def create_batch(self, input_file_id: str, *, endpoint: str = "/v1/chat/completions",
+                     metadata: Mapping[str, str] | None = None) -> BatchInfo: ...
+    def get_batch(self, batch_id: str) -> BatchInfo: ...
+    def cancel_batch(self, batch_id: str) -> BatchInfo: ...
+
+
+@runtime_checkable
+class DeployingProvider(Protocol):
+    """Providers with ``capabilities.needs_deployment``: tuned models answer only once deployed."""
+
+    def create_endpoint(self, model: str, *, hardware: str | None = None,
+                        inactive_timeout_min: int = 30) -> Endpoint: ...
+    def get_endpoint(self, endpoint_id: str) -> Endpoint: ...
+    def list_endpoints(self) -> list[Endpoint]: ...
+    def stop_endpoint(self, endpoint_id: str) -> Endpoint: ...
+    def delete_endpoint(self, endpoint_id: str) -> None: ...

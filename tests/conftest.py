@@ -1,0 +1,76 @@
+"""Test-wide fixtures: a private FTCLIENT_HOME, no credentials, no network beyond loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+EXAMPLES = REPO / "examples"
+SHARED = REPO.parent / "shared"
+
+_CREDENTIAL_PREFIXES = ("OPENAI_", "TOGETHER_", "AZURE_OPENAI_", "FIREWORKS_", "FTCLIENT_", "WANDB_")
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own FTCLIENT_HOME and sees no real keys, proxies or user settings."""
+    for name in list(os.environ):
+        if name.startswith(_CREDENTIAL_PREFIXES) or name in _PROXY_VARS:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("ftclient-home")
+    monkeypatch.setenv("FTCLIENT_HOME", str(home))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(str(host)):
+        raise OSError(f"test tried to reach {host!r}: tests talk to 127.0.0.1 only")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _is_loopback(host: str) -> bool:
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
+    """Run ``ftclient ARGS`` in-process: ``run_cli("prepare", "x.csv")`` -> CliResult."""
+    from ftclient.cli import run
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    yield invoke
