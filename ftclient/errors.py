@@ -198,7 +198,7 @@ class AuthError(ProviderError):
     reference = "provider-auth"
 
 
-class PermissionError_(ProviderError):  # noqa: N801 - the builtin name is taken
+class PermissionError_(ProviderError):
     reference = "provider-permission"
 
 
