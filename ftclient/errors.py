@@ -53,10 +53,14 @@ class FtclientError(Exception):
 
 
 class UserInputError(FtclientError):
+    """Something the user gave (a flag, a file, a name) cannot be used; nothing was sent to a provider."""
+
     reference = "user-input"
 
 
 class ConfigError(UserInputError):
+    """A setting from a flag, ``FTCLIENT_*`` variable, ``ftclient.toml`` or ``[tool.ftclient]`` is invalid."""
+
     reference = "config-invalid"
 
 
@@ -132,6 +136,8 @@ class DatasetError(UserInputError):
 
 
 class UnknownModelError(UserInputError):
+    """ftclient has no token limit, tokenizer or price for this model; the hint lists the known ones."""
+
     reference = "model-unknown"
 
     def __init__(self, model: str, *, known: Sequence[str] = (), hint: str | None = None) -> None:
@@ -145,6 +151,8 @@ class UnknownModelError(UserInputError):
 
 
 class UnknownProviderError(UserInputError):
+    """No provider adapter has this name; the hint lists the available ones."""
+
     reference = "provider-unknown"
 
     def __init__(self, name: str, available: Sequence[str]) -> None:
@@ -195,26 +203,38 @@ class ProviderError(FtclientError):
 
 
 class AuthError(ProviderError):
+    """The API key is missing or the provider rejected it (401). Set the provider's key variable."""
+
     reference = "provider-auth"
 
 
 class PermissionError_(ProviderError):
+    """The key works but may not do this (403), e.g. an organisation no longer eligible to fine-tune."""
+
     reference = "provider-permission"
 
 
 class RemoteNotFoundError(ProviderError):
+    """The provider does not know this file, job or model (404)."""
+
     reference = "provider-not-found"
 
 
 class RateLimitError(ProviderError):
+    """The provider kept answering 429 after every retry; wait, or lower the request rate."""
+
     reference = "provider-rate-limited"
 
 
 class ProviderUnavailable(ProviderError):
+    """Server errors (5xx) or connection failures outlived every retry; the provider is down or unreachable."""
+
     reference = "provider-unavailable"
 
 
 class InvalidRequestError(ProviderError):
+    """The provider refused the request's content (400/422); the message carries its reason."""
+
     reference = "provider-invalid-request"
 
 
@@ -249,10 +269,14 @@ class Interrupted(FtclientError):
 
 
 class RegistryError(FtclientError):
+    """The local history (SQLite under ``FTCLIENT_HOME``) could not be read or written."""
+
     reference = "registry-error"
 
 
 class EvaluationError(FtclientError):
+    """An evaluation could not run or finish (no test split, no model to evaluate, every request failed)."""
+
     reference = "evaluation-error"
 
 

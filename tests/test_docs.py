@@ -1,0 +1,44 @@
+"""docs/ stays true: the generated references match the code, and every command is documented."""
+
+from __future__ import annotations
+
+from conftest import REPO
+
+from ftclient.cli.app import COMMANDS
+from ftclient.cli.reference import render_cli_reference, render_error_reference
+from ftclient.errors import all_error_classes
+
+DOCS = REPO / "docs"
+REGENERATE = "docs are stale: run `python -m ftclient.cli.reference` and commit the result"
+
+
+def test_cli_reference_is_current() -> None:
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == render_cli_reference(), REGENERATE
+
+
+def test_error_reference_is_current() -> None:
+    assert (DOCS / "errors.md").read_text(encoding="utf-8") == render_error_reference(), REGENERATE
+
+
+def test_every_available_command_and_option_is_in_the_reference() -> None:
+    import click
+
+    from ftclient.cli.app import cli
+
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        assert f"## `ftclient {name}" in text, f"{name} missing from docs/cli.md"
+        command = cli.get_command(ctx, name)
+        assert command is not None and name in COMMANDS
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("-"):
+                    assert opt in text, f"{name} {opt} missing from docs/cli.md"
+
+
+def test_every_error_reference_is_documented() -> None:
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    for cls in all_error_classes():
+        assert f"`{cls.reference}`" in text
+        assert (cls.__doc__ or "").strip(), f"{cls.__name__} needs a docstring: it becomes its docs entry"
