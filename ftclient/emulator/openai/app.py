@@ -1,0 +1,217 @@
+"""The OpenAI provider app: wires the route groups to one state store and the shared services."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ftclient.emulator.http import ApiError, Router
+from ftclient.emulator.openai import lifecycle, training
+from ftclient.emulator.openai.batches import Batches
+from ftclient.emulator.openai.chat import Chat
+from ftclient.emulator.openai.files import Files
+from ftclient.emulator.openai.jobs import Jobs
+from ftclient.emulator.openai.learner import NearestNeighbour
+from ftclient.emulator.openai.moderations import Moderations
+from ftclient.emulator.openai.state import JobState, Store
+
+if TYPE_CHECKING:
+    from ftclient.emulator.server import Services
+
+ORG_SLUG = "ftclient-emulator"
+_ALNUM = string.ascii_letters + string.digits
+
+
+class OpenAIApp:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        state_dir = services.config.state_dir
+        self.store = Store(services.rng, Path(state_dir) if state_dir is not None else None)
+        behind = self.store.clock_high_water - services.clock.now()
+        if behind > 0:
+            services.clock.advance(behind)
+        self.files = Files(self)
+        self.jobs = Jobs(self)
+        self.chat = Chat(self)
+        self.moderations = Moderations(self)
+        self.batches = Batches(self)
+        self._learners: dict[str, NearestNeighbour] = {}
+        self._learner_lock = threading.Lock()
+        self._tuned: dict[str, str] = {}
+        for job in self.store.jobs.values():
+            if job.obj["status"] == "succeeded":
+                self.register_tuned_model(job)
+
+    def register(self, router: Router) -> None:
+        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches):
+            group.register(router)
+
+    def now(self) -> float:
+        return self.services.clock.now()
+
+    def changed(self) -> None:
+        self.store.save(self.now())
+
+    def save(self) -> None:
+        self.store.save(self.now())
+
+    # -- models ----------------------------------------------------------------------------------
+    def fine_tunable_base(self, model: str) -> str:
+        """The base snapshot a job on ``model`` trains, or a 400 like OpenAI's."""
+        from ftclient import pricing
+        from ftclient.errors import UnknownModelError
+
+        if model.startswith("ft:") and self._tuned_job(model) is None:
+            raise ApiError(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
+                           code="model_not_available")
+        try:
+            return pricing.resolve_openai_model(model)
+        except UnknownModelError:
+            raise ApiError(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
+                           code="model_not_available") from None
+
+    def check_method(self, base: str, model: str, method: str) -> None:
+        from ftclient import pricing
+
+        if method == "reinforcement":
+            raise ApiError(400, "The emulator does not run reinforcement fine-tuning (it needs graders); use "
+                                "'supervised' or 'dpo'.", param="method.type", code="invalid_method")
+        methods = pricing.model_limits("openai", base).methods
+        if method not in methods:
+            raise ApiError(400, f"Model {model} does not support the {method} method (it supports "
+                                f"{', '.join(sorted(methods))}).", param="method.type", code="invalid_method")
+
+    def planned_model_name(self, job: JobState) -> str:
+        digest = hashlib.sha256(job.obj["id"].encode()).digest()
+        short = "".join(_ALNUM[b % len(_ALNUM)] for b in digest[:8])
+        suffix = job.obj.get("user_provided_suffix") or ""
+        base = job.obj["model"]
+        if base.startswith("ft:"):
+            base = base.split(":")[1]
+        return f"ft:{base}:{ORG_SLUG}:{suffix}:{short}"
+
+    def register_tuned_model(self, job: JobState) -> None:
+        model = job.obj.get("fine_tuned_model")
+        if not model or model in self.store.deleted_models:
+            return
+        self._tuned[model] = job.obj["id"]
+        for checkpoint in job.checkpoints:
+            self._tuned[checkpoint["fine_tuned_model_checkpoint"]] = job.obj["id"]
+
+    def _tuned_job(self, model: str) -> JobState | None:
+        job_id = self._tuned.get(model)
+        return self.store.jobs.get(job_id) if job_id else None
+
+    def tuned_model_objects(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            jobs = [j for j in self.store.jobs.values() if j.obj.get("fine_tuned_model") in self._tuned]
+            return [{"id": j.obj["fine_tuned_model"], "object": "model", "created": j.obj["finished_at"],
+                     "owned_by": ORG_SLUG} for j in jobs]
+
+    def delete_tuned_model(self, model: str) -> bool:
+        with self.store.lock:
+            job = self._tuned_job(model)
+            if job is None:
+                return False
+            names = [n for n, job_id in self._tuned.items() if job_id == job.obj["id"] and n.startswith(model)]
+            for name in names:
+                self._tuned.pop(name, None)
+                self.store.deleted_models.add(name)
+        self.changed()
+        return True
+
+    def chat_model(self, model: str) -> tuple[str, str, NearestNeighbour | None]:
+        """("tuned" | "base", base snapshot for tokens and rate limits, learner or None)."""
+        from ftclient import pricing
+        from ftclient.errors import UnknownModelError
+
+        if model.startswith("ft:"):
+            with self.store.lock:
+                job = self._tuned_job(model)
+            if job is None:
+                raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
+                               param="model", code="model_not_found")
+            return "tuned", pricing.resolve_openai_model(model), self._learner(job)
+        try:
+            return "base", pricing.resolve_openai_model(model), None
+        except UnknownModelError:
+            raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
+                           param="model", code="model_not_found") from None
+
+    def _learner(self, job: JobState) -> NearestNeighbour:
+        job_id = job.obj["id"]
+        with self._learner_lock:
+            learner = self._learners.get(job_id)
+            if learner is None:
+                data = self.store.content(job.obj["training_file"])
+                learner = training.build_learner(training.parse_examples(data, job.method))
+                self._learners[job_id] = learner
+            return learner
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def validate_job_files(self, job: JobState) -> dict[str, Any] | None:
+        """Check the job's files as ``validating_files`` does; None if fine, else the job's error."""
+        base = job.obj["model"]
+        checked: list[tuple[str, str]] = [("training_file", job.obj["training_file"])]
+        if job.obj.get("validation_file"):
+            checked.append(("validation_file", job.obj["validation_file"]))
+        counts: dict[str, int] = {}
+        for param, file_id in checked:
+            if file_id not in self.store.files:
+                return _file_error(param, f"The file {file_id} was deleted before the job could read it.")
+            data = self.store.content(file_id)
+            try:
+                examples = training.parse_examples(data, job.method)
+            except training.FileProblem as exc:
+                return _file_error(param, str(exc))
+            problem = training.ftclient_problem(data, base, job.method)
+            if problem:
+                return _file_error(param, problem)
+            if param == "training_file":
+                if len(examples) < training.MIN_EXAMPLES:
+                    return _file_error(param, f"Training file has {len(examples)} example(s), but must have at "
+                                              f"least {training.MIN_EXAMPLES} examples")
+                job.tokens_per_epoch = training.count_tokens(examples, base)
+                with self._learner_lock:
+                    self._learners[job.obj["id"]] = training.build_learner(examples)
+            counts[param] = len(examples)
+        job.n_train = counts["training_file"]
+        job.n_valid = counts.get("validation_file", 0)
+        method = job.obj["method"]
+        resolved = training.resolve_hyperparameters(method[job.method]["hyperparameters"], job.n_train)
+        method[job.method]["hyperparameters"] = resolved
+        job.obj["hyperparameters"] = {k: resolved[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")}
+        job.epoch_steps = -(-job.n_train // int(resolved["batch_size"]))
+        job.total_steps = job.epoch_steps * int(resolved["n_epochs"])
+        return None
+
+    def fail_job(self, job_id: str, params: dict[str, Any]) -> None:
+        with self.store.lock:
+            job = self.store.jobs.get(job_id)
+            if job is None:
+                raise ValueError(f"no fine-tuning job {job_id!r} to fail")
+            job.fail = {k: v for k, v in params.items() if k != "job_id"}
+            if job.obj["status"] == "running":
+                job.fail.setdefault("at_step", job.steps_done + 1)
+        self.changed()
+
+    def stats(self) -> dict[str, Any]:
+        with self.store.lock:
+            statuses: dict[str, int] = {}
+            for job in self.store.jobs.values():
+                lifecycle.advance(self, job, self.now())
+                statuses[job.obj["status"]] = statuses.get(job.obj["status"], 0) + 1
+            return {"jobs": statuses, "files": len(self.store.files), "batches": len(self.store.batches),
+                    "tuned_models": sorted(n for n in self._tuned if ":ckpt-step-" not in n)}
+
+
+def _file_error(param: str, detail: str) -> dict[str, Any]:
+    what = "training" if param == "training_file" else "validation"
+    return {
+        "code": f"invalid_{param}",
+        "message": f"The job failed due to an invalid {what} file. {detail}",
+        "param": param,
+    }

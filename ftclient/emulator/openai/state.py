@@ -1,0 +1,128 @@
+"""The OpenAI emulator's state: files and their bytes, uploads, jobs, batches; optionally on disk.
+
+Everything lives in memory behind one lock. With a state directory, every change rewrites
+``state.json`` (small: metadata only) atomically and file contents go to ``files/<id>``, so a restarted
+emulator keeps its files, jobs, tuned models and batches. Upload parts in flight are not persisted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass
+class JobState:
+    """A fine-tuning job: the API object plus the schedule the lifecycle follows."""
+
+    obj: dict[str, Any]
+    method: str = "supervised"
+    n_train: int = 0
+    n_valid: int = 0
+    tokens_per_epoch: int = 0
+    total_steps: int = 0
+    steps_done: int = 0
+    epoch_steps: int = 0
+    phase_at: float = 0.0
+    """When the current phase (validating, queued, running) started, emulated time."""
+    paused_at: float | None = None
+    paused_total: float = 0.0
+    fail: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class BatchState:
+    obj: dict[str, Any]
+    phase_at: float = 0.0
+
+
+class Store:
+    def __init__(self, rng: random.Random, state_dir: Path | None) -> None:
+        self.lock = threading.RLock()
+        self._rng = rng
+        self.state_dir = state_dir
+        self.files: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.upload_parts: dict[str, dict[str, bytes]] = {}
+        self.jobs: dict[str, JobState] = {}
+        self.batches: dict[str, BatchState] = {}
+        self.deleted_models: set[str] = set()
+        self.clock_high_water = 0.0
+        if state_dir is not None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            (state_dir / "files").mkdir(exist_ok=True)
+            self._load()
+
+    def new_id(self, prefix: str, length: int = 24) -> str:
+        with self.lock:
+            return prefix + "".join(self._rng.choice(_ALPHABET) for _ in range(length))
+
+    # -- file bytes ------------------------------------------------------------------------------
+    def put_content(self, file_id: str, data: bytes) -> None:
+        with self.lock:
+            self.contents[file_id] = data
+            if self.state_dir is not None:
+                _atomic_write(self.state_dir / "files" / file_id, data)
+
+    def content(self, file_id: str) -> bytes:
+        with self.lock:
+            if file_id not in self.contents and self.state_dir is not None:
+                path = self.state_dir / "files" / file_id
+                if path.exists():
+                    self.contents[file_id] = path.read_bytes()
+            return self.contents.get(file_id, b"")
+
+    def drop_content(self, file_id: str) -> None:
+        with self.lock:
+            self.contents.pop(file_id, None)
+            if self.state_dir is not None:
+                (self.state_dir / "files" / file_id).unlink(missing_ok=True)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, now: float | None = None) -> None:
+        if self.state_dir is None:
+            return
+        with self.lock:
+            if now is not None:
+                self.clock_high_water = max(self.clock_high_water, now)
+            document = {
+                "version": 1,
+                "clock": self.clock_high_water,
+                "files": list(self.files.values()),
+                "uploads": list(self.uploads.values()),
+                "jobs": [asdict(job) for job in self.jobs.values()],
+                "batches": [asdict(batch) for batch in self.batches.values()],
+                "deleted_models": sorted(self.deleted_models),
+            }
+            _atomic_write(self.state_dir / "state.json", json.dumps(document, ensure_ascii=False).encode())
+
+    def _load(self) -> None:
+        assert self.state_dir is not None
+        path = self.state_dir / "state.json"
+        if not path.exists():
+            return
+        document = json.loads(path.read_text(encoding="utf-8"))
+        self.clock_high_water = float(document.get("clock", 0.0))
+        self.files = {f["id"]: f for f in document.get("files", [])}
+        self.uploads = {u["id"]: u for u in document.get("uploads", [])}
+        self.jobs = {j["obj"]["id"]: JobState(**j) for j in document.get("jobs", [])}
+        self.batches = {b["obj"]["id"]: BatchState(**b) for b in document.get("batches", [])}
+        self.deleted_models = set(document.get("deleted_models", []))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -1,0 +1,294 @@
+"""The HTTP server: a stdlib ``ThreadingHTTPServer`` on loopback, the fault layer, and ``/_emulator/*``.
+
+Everything provider-specific lives in a provider app (``ftclient.emulator.openai``) that registers its
+routes on the router; this module owns what every provider shares: authentication, faults, the
+configured latency and failure rate, request ids, statistics and the control endpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from ftclient.emulator.clock import Clock
+from ftclient.emulator.config import EmulatorConfig
+from ftclient.emulator.faults import Fault, FaultSet, make_fault
+from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
+from ftclient.emulator.ratelimit import RateLimiter
+from ftclient.emulator.stats import Stats
+
+API_PREFIX = "/v1"
+CONTROL_PREFIX = "/_emulator"
+BANNER = "ftclient emulator: a local stand-in for the provider's API; nothing here is a real model."
+
+
+class ProviderApp(Protocol):
+    def register(self, router: Router) -> None: ...
+    def stats(self) -> dict[str, Any]: ...
+    def fail_job(self, job_id: str, params: dict[str, Any]) -> None: ...
+    def save(self) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What to do on the wire: the response, and whether the fault layer wants it delayed, dribbled
+    out slowly, or dropped before (``drop``) or after (``drop_after``) the handler ran."""
+
+    response: Response | None
+    delay_s: float = 0.0
+    drop: bool = False
+    slow_body_s: float = 0.0
+    slow_chunks: int = 10
+    notes: list[str] = field(default_factory=list)
+
+
+class Services:
+    """What provider apps share with the server: config, clock, rate limiter, stats, random source."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.clock = Clock(config.speed)
+        self.rng = random.Random(config.seed)
+        self.limiter = RateLimiter(config.rpm, config.tpm, config.burst_s)
+        self.stats = Stats()
+        self.faults = FaultSet(random.Random(config.seed + 1))
+
+
+class EmulatorCore:
+    def __init__(self, config: EmulatorConfig) -> None:
+        from ftclient.emulator.openai.app import OpenAIApp
+
+        self.config = config
+        self.services = Services(config)
+        self.router = Router()
+        self.app: ProviderApp = OpenAIApp(self.services)
+        self.app.register(self.router)
+        self._fail_rng = random.Random(config.seed + 2)
+        self._fail_lock = threading.Lock()
+
+    # -- control ---------------------------------------------------------------------------------
+    def inject(self, route: str, fault: str, *, times: int | None = None, probability: float = 1.0,
+               **params: Any) -> Fault:
+        made = make_fault(route, fault, times=times, probability=probability, **params)
+        if fault == "fail_job" and params.get("job_id"):
+            self.app.fail_job(str(params["job_id"]), params)
+            made.fired = 1
+            return made
+        return self.services.faults.add(made)
+
+    def stats(self) -> dict[str, Any]:
+        snapshot = self.services.stats.snapshot()
+        snapshot["emulator"] = {
+            "provider": self.config.provider,
+            "speed": self.config.speed,
+            "clock": round(self.services.clock.now(), 3),
+            "seed": self.config.seed,
+            "banner": BANNER,
+        }
+        snapshot["rate_limits"] = self.services.limiter.state()
+        snapshot["faults"] = {"active": self.services.faults.active(), "fired": dict(self.services.faults.fired)}
+        snapshot.update(self.app.stats())
+        return snapshot
+
+    def _control(self, request: Request) -> Response:
+        path = request.path[len(CONTROL_PREFIX):]
+        if path == "/stats" and request.method == "GET":
+            return json_response(self.stats())
+        if path == "/faults" and request.method == "GET":
+            return json_response({"faults": self.services.faults.active()})
+        if path == "/faults" and request.method == "DELETE":
+            self.services.faults.clear()
+            return json_response({"cleared": True})
+        if path == "/faults" and request.method == "POST":
+            body = request.json()
+            try:
+                params = dict(body.get("params") or {})
+                extra = {k: v for k, v in body.items() if k not in {"route", "fault", "times", "probability", "params"}}
+                made = self.inject(str(body.get("route", "*")), str(body.get("fault", "")),
+                                   times=body.get("times"), probability=float(body.get("probability", 1.0)),
+                                   **params, **extra)
+            except (TypeError, ValueError) as exc:
+                raise ApiError(400, str(exc)) from None
+            return json_response(made.describe())
+        if path == "/clock" and request.method == "POST":
+            seconds = float(request.json().get("advance", 0))
+            try:
+                now = self.services.clock.advance(seconds)
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+            return json_response({"now": now})
+        if path == "/health":
+            return json_response({"ok": True, "banner": BANNER})
+        raise ApiError(404, f"Unknown emulator control endpoint: {request.method} {request.path}")
+
+    # -- the API ---------------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> Outcome:
+        if request.path.startswith(CONTROL_PREFIX):
+            try:
+                return Outcome(self._control(request))
+            except ApiError as exc:
+                return Outcome(exc.response())
+        matched = self.router.match(request.method, request.path)
+        template_key = matched[0] if matched else f"{request.method} <unmatched>"
+        request.route = template_key
+        outcome = Outcome(None)
+        started = time.perf_counter()
+        try:
+            response = self._api(request, matched, outcome)
+        except ApiError as exc:
+            response = exc.response()
+        if outcome.drop:
+            self.services.stats.record(template_key, "dropped")
+            self.services.stats.bump("dropped_connections")
+            return outcome
+        response.headers.setdefault("x-request-id", f"req_{uuid.uuid4().hex}")
+        response.headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000) +
+                                                       int(outcome.delay_s * 1000))
+        response.headers["openai-version"] = "2020-10-01"
+        response.headers["openai-organization"] = "ftclient-emulator"
+        self.services.stats.record(template_key, response.status)
+        outcome.response = response
+        return outcome
+
+    def _api(self, request: Request, matched: tuple[str, Any, dict[str, str]] | None, outcome: Outcome) -> Response:
+        auth = request.header("authorization")
+        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not key:
+            raise ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). This is a local emulator: any "
+                "non-empty key works.",
+            )
+        if self.config.latency_ms:
+            outcome.delay_s += self.config.latency_ms / 1000.0
+        concrete_key = f"{request.method} {request.path}"
+        lose_after = False
+        for fault in self.services.faults.draw(request.route, concrete_key):
+            kind, params = fault.fault, fault.params
+            if kind == "latency":
+                jitter = float(params.get("jitter_ms", 0.0))
+                ms = float(params.get("ms", 200.0)) + (self.services.rng.uniform(-jitter, jitter) if jitter else 0.0)
+                outcome.delay_s += max(0.0, ms) / 1000.0
+            elif kind == "drop_connection":
+                outcome.drop = True
+                return Response()
+            elif kind == "slow_body":
+                outcome.slow_body_s = float(params.get("seconds", 0.5))
+                outcome.slow_chunks = int(params.get("chunks", 10))
+            elif kind == "lose_response_after_commit":
+                lose_after = True
+            elif kind == "fail_job":
+                request.context["fail_job"] = params
+            else:
+                raise _status_fault(kind, params)
+        if self.config.fail_rate:
+            with self._fail_lock:
+                failing = self._fail_rng.random() < self.config.fail_rate
+            if failing:
+                raise _status_fault("status_500", {})
+        if matched is None:
+            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+        _, handler, params = matched
+        request.params = params
+        response: Response = handler(request)
+        if lose_after:
+            outcome.drop = True
+        return response
+
+
+def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
+    if kind == "status_429":
+        retry = float(params.get("retry_after_s", 1.0))
+        return ApiError(
+            429, str(params.get("message", "Rate limit reached (injected by the emulator). Please try again.")),
+            type="requests", code="rate_limit_exceeded",
+            headers={"retry-after": str(max(1, round(retry))), "retry-after-ms": str(int(retry * 1000))},
+        )
+    if kind == "status_503":
+        return ApiError(503, str(params.get("message", "The server is overloaded or not ready yet.")),
+                        type="server_error", code=None)
+    return ApiError(500, str(params.get("message", "The server had an error while processing your request. "
+                                                   "Sorry about that!")), type="server_error", code=None)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in separate writes; no 40 ms delayed-ACK stall
+    server_version = "ftclient-emulator"
+    sys_version = ""
+    core: EmulatorCore
+
+    def log_message(self, format: str, *args: Any) -> None:  # the emulator's access log is its stats
+        return
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        request = Request.build(self.command, self.path, headers, body)
+        outcome = self.core.dispatch(request)
+        if outcome.delay_s:
+            time.sleep(outcome.delay_s)
+        if outcome.drop or outcome.response is None:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        response = outcome.response
+        self.send_response(response.status)
+        self.send_header("content-type", response.content_type)
+        self.send_header("content-length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if outcome.slow_body_s and response.body:
+            chunks = max(1, outcome.slow_chunks)
+            step = max(1, -(-len(response.body) // chunks))
+            for start in range(0, len(response.body), step):
+                self.wfile.write(response.body[start:start + step])
+                self.wfile.flush()
+                time.sleep(outcome.slow_body_s / chunks)
+        else:
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+def make_server(core: EmulatorCore) -> EmulatorHTTPServer:
+    handler = type("EmulatorHandler", (_Handler,), {"core": core})
+    family = socket.AF_INET6 if ":" in core.config.host else socket.AF_INET
+    server_cls = type("EmulatorServer", (EmulatorHTTPServer,), {"address_family": family})
+    server: EmulatorHTTPServer = server_cls((core.config.host, core.config.port), handler)
+    return server
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
