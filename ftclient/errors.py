@@ -189,16 +189,20 @@ class ProviderError(FtclientError):
         code: str | None = None,
         request_id: str | None = None,
         hint: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.provider = provider
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.retry_after_s = retry_after_s
+        """How long the provider asked to wait before trying again (429/5xx), when it said so."""
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data.update(provider=self.provider, status=self.status, code=self.code, request_id=self.request_id)
+        data.update(provider=self.provider, status=self.status, code=self.code, request_id=self.request_id,
+                    retry_after_s=self.retry_after_s)
         return data
 
 

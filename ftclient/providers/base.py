@@ -254,3 +254,42 @@ class DeployingProvider(Protocol):
     def list_endpoints(self) -> list[Endpoint]: ...
     def stop_endpoint(self, endpoint_id: str) -> Endpoint: ...
     def delete_endpoint(self, endpoint_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class UploadSessionInfo:
+    """A provider-side multipart upload session (OpenAI's Uploads API)."""
+
+    id: str
+    bytes: int
+    part_size: int
+    expires_at: int | None
+    status: str
+
+
+@runtime_checkable
+class MultipartUploadProvider(Protocol):
+    """Providers whose large files go up in parts (parallel, resumable while the session lives).
+
+    The core drives the parts (and remembers their ids in the registry, to resume); the adapter only
+    translates each step to its API.
+    """
+
+    def start_upload(self, *, filename: str, bytes: int, purpose: str = "fine-tune",
+                     mime_type: str = "text/jsonl") -> UploadSessionInfo: ...
+    def upload_part(self, upload_id: str, data: bytes) -> str:
+        """Send one part; returns its part id."""
+        ...
+    def complete_upload(self, upload_id: str, part_ids: Sequence[str], *, md5: str | None = None) -> RemoteFile: ...
+    def cancel_upload(self, upload_id: str) -> None: ...
+
+
+@runtime_checkable
+class RequestPreview(Protocol):
+    """Providers that can show the exact requests they would send (``launch --dry-run``) without sending."""
+
+    endpoint: str
+    """Base URL the requests go to (no credentials)."""
+
+    def preview_upload(self, path: Path, *, purpose: str = "fine-tune") -> list[dict[str, Any]]: ...
+    def preview_create(self, spec: JobSpec) -> dict[str, Any]: ...
