@@ -1,0 +1,341 @@
+"""Writing an evaluation report: report.json (the typed report), report.md, and a self-contained report.html.
+
+The HTML file has everything inline — CSS and SVG charts, no scripts, fonts or images to fetch — so it opens
+offline, can be mailed or attached to a ticket, and renders the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from ftclient.evaluate import svg
+from ftclient.evaluate.compare import LABELS, RATE_METRICS
+from ftclient.evaluate.significance import format_p
+from ftclient.evaluate.types import EvaluationReport, ExampleDiff, ModelResult
+
+MAX_TEXT = 400
+
+
+def write_reports(report: EvaluationReport, out_dir: Path) -> dict[str, Path]:
+    """Write the three report files into ``out_dir`` (created) and return their paths by kind."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.out_dir = str(out_dir)
+    paths = report.report_paths
+    paths["json"].write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    paths["md"].write_text(render_markdown(report), encoding="utf-8")
+    paths["html"].write_text(render_html(report), encoding="utf-8")
+    return paths
+
+
+def metric_value(name: str, value: float) -> str:
+    """Shares as percentages, text metrics as points."""
+    return f"{100 * value:.1f}%" if name in RATE_METRICS else f"{value:.2f}"
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:.4f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{1000 * value:.0f} ms"
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md_cell(text: str) -> str:
+    return _clip(text, 160).replace("|", "\\|").replace("\n", " ")
+
+
+# ------------------------------------------------------------------------------------------------ markdown
+
+
+def render_markdown(report: EvaluationReport) -> str:
+    lines = [f"# Evaluation {report.eval_id}", ""]
+    if report.verdict:
+        lines += [f"**{report.verdict}**", ""]
+    if report.source_note:
+        lines += [f"> {report.source_note}", ""]
+    lines += [
+        f"- Task: {report.task}; {report.examples} test examples from `{report.test_file}`",
+        f"- Provider: {report.provider}" + (" (Batch API)" if report.batch else ""),
+    ]
+    if report.job_id:
+        lines.append(f"- Job: {report.job_id}")
+    if report.dataset_sha256:
+        lines.append(f"- Dataset: {report.dataset_sha256[:16]}")
+    settings = ", ".join(f"{k}={v}" for k, v in report.request_settings.items())
+    if settings:
+        lines.append(f"- Requests: {settings}")
+    lines += ["", "## Metrics", ""]
+    metric_names = list(report.models[0].metrics) if report.models else []
+    lines.append("| model | role | " + " | ".join(LABELS.get(n, n) for n in metric_names) + " |")
+    lines.append("|---|---|" + "---|" * len(metric_names))
+    for model in report.models:
+        values = " | ".join(metric_value(n, model.metrics.get(n, 0.0)) for n in metric_names)
+        lines.append(f"| {model.model} | {model.role} | {values} |")
+    if report.comparisons:
+        lines += [
+            "",
+            "## Tuned vs baseline",
+            "",
+            "| metric | baseline | tuned | difference | 95% CI | p | test |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in report.comparisons:
+            p = format_p(c.p_value) if c.p_value is not None else ""
+            lines.append(
+                f"| {c.label} | {c.baseline:.1f} | {c.tuned:.1f} | {c.difference:+.1f} | "
+                f"{c.ci_low:+.1f} to {c.ci_high:+.1f} | {p} | {c.test} |"
+            )
+        if report.mcnemar:
+            lines += [
+                "",
+                f"Fixed by tuning: {report.mcnemar['fixed']} examples; broken: "
+                f"{report.mcnemar['broken']} ({report.mcnemar['test']}).",
+            ]
+    lines += [
+        "",
+        "## Cost and latency",
+        "",
+        "| model | examples | failed | cached | prompt tokens | completion tokens | cost | latency p50 | latency p95 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model in report.models:
+        lines.append(
+            f"| {model.model} | {model.examples} | {model.failed} | {model.cached} | {model.prompt_tokens} | "
+            f"{model.completion_tokens} | {_money(model.cost_usd)} | {_seconds(model.latency_p50_s)} | "
+            f"{_seconds(model.latency_p95_s)} |"
+        )
+    notes = [m.cost_note for m in report.models if m.cost_note]
+    if notes:
+        lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
+    for model in report.models:
+        if model.per_class:
+            lines += [
+                "",
+                f"## Per class: {model.model}",
+                "",
+                "| label | precision | recall | F1 | support |",
+                "|---|---|---|---|---|",
+            ]
+            for label, v in model.per_class.items():
+                lines.append(
+                    f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {int(v['support'])} |"
+                )
+    if report.judge is not None:
+        j = report.judge
+        lines += [
+            "",
+            "## LLM judge",
+            "",
+            f"Judge {j.model}: tuned wins {j.tuned_wins}, baseline wins "
+            f"{j.baseline_wins}, ties {j.ties}, invalid {j.invalid}; tuned win rate {100 * j.win_rate:.1f}% "
+            f"(95% CI {100 * j.ci_low:.1f}–{100 * j.ci_high:.1f}).",
+            "",
+            "Judge prompt:",
+            "",
+            "```",
+            j.prompt_template,
+            "```",
+        ]
+    for title, items in (("Fixed by tuning", report.fixed), ("Broken by tuning", report.broken)):
+        if items:
+            lines += ["", f"## {title}", "", "| # | prompt | reference | baseline | tuned |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {d.index} | {_md_cell(d.prompt)} | {_md_cell(d.reference)} | "
+                f"{_md_cell(d.baseline_answer)} | {_md_cell(d.tuned_answer)} |"
+                for d in items
+            ]
+    if report.signature:
+        lines += ["", "## How the metrics were computed", ""]
+        lines += [f"- {k}: `{v}`" for k, v in report.signature.items()]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------- HTML
+
+_CSS = """
+:root { --tuned:#2f6fdb; --base:#8a8f98; --bad:#c0392b; --accent2:#d9822b; --accent3:#2e9e5b;
+  --fg:#1d2330; --bg:#ffffff; --muted:#5b6372; --line:#e3e6eb; color-scheme: light dark; }
+@media (prefers-color-scheme: dark) { :root { --fg:#e6e9ef; --bg:#14171c; --muted:#9aa3b2; --line:#2b313b;
+  --tuned:#6d9cf0; } }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
+  max-width: 1100px; margin: 2rem auto; padding: 0 1.2rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem;
+  border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
+.verdict { font-size: 1.1rem; font-weight: 600; padding: .7rem 1rem; border-left: 4px solid var(--tuned);
+  background: color-mix(in srgb, var(--tuned) 8%, transparent); }
+.note { color: var(--muted); } .chart { max-width: 100%; height: auto; color: var(--fg); }
+table { border-collapse: collapse; margin: .6rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ex td { max-width: 260px; overflow-wrap: anywhere; } .grid { display: flex; flex-wrap: wrap; gap: 2rem; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+pre { white-space: pre-wrap; background: color-mix(in srgb, var(--fg) 5%, transparent); padding: .6rem; }
+"""
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), cls: str = "") -> str:
+    th = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(head))
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{' class=num' if i in numeric else ''}>{escape(c)}</td>" for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table{f' class={cls}' if cls else ''}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _diff_rows(items: Sequence[ExampleDiff]) -> list[list[str]]:
+    return [
+        [str(d.index), _clip(d.prompt), _clip(d.reference), _clip(d.baseline_answer), _clip(d.tuned_answer)]
+        for d in items
+    ]
+
+
+def _metrics_table(models: Sequence[ModelResult]) -> str:
+    names = list(models[0].metrics) if models else []
+    rows = [[m.model, m.role, *[metric_value(n, m.metrics.get(n, 0.0)) for n in names]] for m in models]
+    return _table(["model", "role", *[LABELS.get(n, n) for n in names]], rows, numeric=range(2, 2 + len(names)))
+
+
+def render_html(report: EvaluationReport) -> str:
+    tuned, baseline = report.model("tuned"), report.model("baseline")
+    parts = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Evaluation {escape(report.eval_id)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Evaluation {escape(report.eval_id)}</h1>",
+        f'<p class="note">{escape(report.task)} · {report.examples} test examples · '
+        f"{escape(report.provider)}{' (Batch API)' if report.batch else ''} · {escape(report.created_at)}"
+        f"{' · job ' + escape(report.job_id) if report.job_id else ''}</p>",
+    ]
+    if report.verdict:
+        parts.append(f'<p class="verdict">{escape(report.verdict)}</p>')
+    if report.source_note:
+        parts.append(f'<p class="note">{escape(report.source_note)}</p>')
+    parts += ["<h2>Metrics</h2>", _metrics_table(report.models)]
+    if report.comparisons and tuned and baseline:
+        rows = [(c.label, c.baseline, c.tuned, c.ci_low, c.ci_high) for c in report.comparisons]
+        parts += [
+            "<h2>Tuned vs baseline</h2>",
+            svg.comparison_chart(
+                "Metric comparison with 95% confidence intervals",
+                rows,
+                baseline_name=baseline.model,
+                tuned_name=tuned.model,
+            ),
+            _table(
+                ["metric", "baseline", "tuned", "difference", "95% CI", "p", "test"],
+                [
+                    [
+                        c.label,
+                        f"{c.baseline:.1f}",
+                        f"{c.tuned:.1f}",
+                        f"{c.difference:+.1f}",
+                        f"{c.ci_low:+.1f} to {c.ci_high:+.1f}",
+                        format_p(c.p_value) if c.p_value is not None else "",
+                        c.test,
+                    ]
+                    for c in report.comparisons
+                ],
+                numeric=(1, 2, 3),
+            ),
+        ]
+    if report.training_curve:
+        series = []
+        for key, name in (("train_loss", "training loss"), ("valid_loss", "validation loss")):
+            pts = [(float(p["step"]), float(p[key])) for p in report.training_curve if p.get(key) is not None]
+            if pts:
+                series.append((name, pts))
+        parts += ["<h2>Training loss</h2>", svg.line_chart("Training loss by step", series)]
+    confusions = [m for m in report.models if m.confusion]
+    if confusions:
+        parts += ["<h2>Confusion matrix</h2>", '<div class="grid">']
+        for m in confusions:
+            assert m.confusion is not None
+            parts.append(
+                f"<div><h3>{escape(m.model)} ({escape(m.role)})</h3>"
+                + svg.heatmap(
+                    f"Confusion matrix of {m.model}",
+                    m.confusion["labels"],
+                    m.confusion["columns"],
+                    m.confusion["matrix"],
+                )
+                + "</div>"
+            )
+        parts.append("</div>")
+        for m in confusions:
+            parts.append(
+                f"<h3>Per class: {escape(m.model)}</h3>"
+                + _table(
+                    ["label", "precision", "recall", "F1", "support"],
+                    [
+                        [label, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(int(v["support"]))]
+                        for label, v in m.per_class.items()
+                    ],
+                    numeric=(1, 2, 3, 4),
+                )
+            )
+    parts += [
+        "<h2>Cost and latency</h2>",
+        _table(
+            ["model", "examples", "failed", "cached", "prompt tokens", "completion tokens", "cost", "p50", "p95"],
+            [
+                [
+                    m.model,
+                    str(m.examples),
+                    str(m.failed),
+                    str(m.cached),
+                    str(m.prompt_tokens),
+                    str(m.completion_tokens),
+                    _money(m.cost_usd),
+                    _seconds(m.latency_p50_s),
+                    _seconds(m.latency_p95_s),
+                ]
+                for m in report.models
+            ],
+            numeric=range(1, 9),
+        ),
+    ]
+    for note in dict.fromkeys(m.cost_note for m in report.models if m.cost_note):
+        parts.append(f'<p class="note">{escape(note)}</p>')
+    if report.judge is not None:
+        j = report.judge
+        parts += [
+            "<h2>LLM judge</h2>",
+            f"<p>Judge {escape(j.model)}: tuned wins {j.tuned_wins}, baseline wins "
+            f"{j.baseline_wins}, ties {j.ties}, invalid {j.invalid}; tuned win rate {100 * j.win_rate:.1f}% "
+            f"(95% CI {100 * j.ci_low:.1f}–{100 * j.ci_high:.1f}).</p>",
+            f"<details><summary>Judge prompt</summary><pre>{escape(j.prompt_template)}</pre></details>",
+        ]
+    if tuned and baseline and (report.fixed or report.broken or report.mcnemar):
+        fixed_n = report.mcnemar.get("fixed", len(report.fixed)) if report.mcnemar else len(report.fixed)
+        broken_n = report.mcnemar.get("broken", len(report.broken)) if report.mcnemar else len(report.broken)
+        same = max(0, report.examples - fixed_n - broken_n)
+        parts += [
+            "<h2>Fixed and broken examples</h2>",
+            svg.split_bar(
+                "Examples fixed, unchanged and broken by tuning",
+                [
+                    ("fixed", fixed_n, svg.TUNED_COLOR),
+                    ("unchanged", same, svg.BASE_COLOR),
+                    ("broken", broken_n, "var(--bad, #c0392b)"),
+                ],
+            ),
+        ]
+        head = ["#", "prompt", "reference", f"baseline ({baseline.model})", f"tuned ({tuned.model})"]
+        for title, items in (("Fixed by tuning", report.fixed), ("Broken by tuning", report.broken)):
+            parts.append(f"<h3>{title} ({len(items)} shown)</h3>")
+            parts.append(_table(head, _diff_rows(items), cls="ex") if items else '<p class="note">none</p>')
+    if report.signature:
+        parts += ["<h2>How the metrics were computed</h2><ul>"]
+        parts += [f"<li>{escape(k)}: <code>{escape(v)}</code></li>" for k, v in report.signature.items()]
+        parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)

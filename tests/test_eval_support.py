@@ -1,0 +1,69 @@
+"""Shared helpers for the evaluation tests (no tests here): dataset folders, emulator jobs."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conftest import FIXTURES
+
+TICKETS_CSV = FIXTURES / "eval" / "tickets.csv"
+TICKET_LABELS = ["billing", "technical", "account", "shipping"]
+TICKET_SYSTEM = ("Classify the customer support ticket. Answer with exactly one label: "
+                 "billing, technical, account, shipping.")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ticket_rows() -> list[tuple[str, str]]:
+    with TICKETS_CSV.open(encoding="utf-8") as fh:
+        return [(r["text"], r["category"]) for r in csv.DictReader(fh)]
+
+
+def write_dataset(folder: Path, pairs: Sequence[tuple[str, str]], *, task: str, system: str | None,
+                  labels: Sequence[str] = (), model: str = "gpt-4.1-mini-2025-04-14", test_share: float = 0.25,
+                  languages: dict[str, str] | None = None, seed: int = 1) -> Path:
+    """A dataset folder in the layout ``ftclient prepare`` writes (train/validation/test + manifest)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = list(pairs)
+    random.Random(seed).shuffle(rows)
+    n_test = max(1, int(len(rows) * test_share))
+    n_val = max(1, len(rows) // 20)
+    splits = {"test": rows[:n_test], "validation": rows[n_test:n_test + n_val], "train": rows[n_test + n_val:]}
+    files: dict[str, Any] = {}
+    for split, items in splits.items():
+        path = folder / f"{split}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for prompt, answer in items:
+                messages = ([{"role": "system", "content": system}] if system else []) + [
+                    {"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+                fh.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+        files[split] = {"path": path.name, "sha256": _sha(path), "examples": len(items)}
+    manifest = {
+        "task": task, "system_prompt": system, "labels": list(labels), "languages": languages,
+        "target": {"provider": "openai", "model": model}, "method": "supervised", "files": files,
+        "dataset_sha256": hashlib.sha256("".join(files[s]["sha256"] for s in ("train", "validation", "test"))
+                                         .encode()).hexdigest(),
+        "split": {"seed": seed, "sizes": {k: len(v) for k, v in splits.items()}},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
+
+
+def launch_and_wait(dataset: Path) -> str:
+    """Launch a job on the emulator (OPENAI_BASE_URL must point at it) and return its id once succeeded."""
+    import ftclient
+    from ftclient.jobs import Job
+
+    job = ftclient.launch(dataset)
+    assert isinstance(job, Job)
+    info = job.wait(poll_interval=0.05, max_interval=0.1, timeout=60)
+    assert info.status == "succeeded", info
+    return job.id
