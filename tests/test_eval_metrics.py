@@ -22,10 +22,18 @@ EN_HYPS = [
     "A new library will open next week.",
     "A new frog species was found by scientists.",
 ]
-ZH_REFS = ["今天天气很好，我们去公园散步。", "公司第三季度利润创新高。", "新图书馆下周一对公众开放。",
-           "科学家在雨林中发现了一种新青蛙。"]
-ZH_HYPS = ["今天天气不错，我们去公园走走。", "公司本季度利润创纪录。", "新的图书馆下周开放。",
-           "科学家发现了新的青蛙物种。"]
+ZH_REFS = [
+    "今天天气很好，我们去公园散步。",
+    "公司第三季度利润创新高。",
+    "新图书馆下周一对公众开放。",
+    "科学家在雨林中发现了一种新青蛙。",
+]
+ZH_HYPS = [
+    "今天天气不错，我们去公园走走。",
+    "公司本季度利润创纪录。",
+    "新的图书馆下周开放。",
+    "科学家发现了新的青蛙物种。",
+]
 
 
 def test_classification_values_by_hand() -> None:
@@ -106,8 +114,7 @@ def test_japanese_tokenizer_is_mecab_or_character() -> None:
 def test_sentence_statistics_reproduce_corpus_scores() -> None:
     for name, metric in m.text_metrics("zh").items():
         rows = m.sentence_stats(metric, ZH_REFS, ZH_HYPS)
-        assert m.corpus_from_stats(metric, rows) == pytest.approx(
-            metric.corpus_score(ZH_HYPS, [ZH_REFS]).score), name
+        assert m.corpus_from_stats(metric, rows) == pytest.approx(metric.corpus_score(ZH_HYPS, [ZH_REFS]).score), name
 
 
 def test_extraction_validity_and_field_match() -> None:

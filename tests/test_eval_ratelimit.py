@@ -81,8 +81,9 @@ def test_limits_are_discovered_from_the_first_response() -> None:
         await asyncio.sleep(0)
         await asyncio.sleep(0)
         order.append("first answered")
-        limiter.release(10, RateLimitState(limit_requests=120, remaining_requests=0, limit_tokens=10**6,
-                                           remaining_tokens=10**6))
+        limiter.release(
+            10, RateLimitState(limit_requests=120, remaining_requests=0, limit_tokens=10**6, remaining_tokens=10**6)
+        )
 
     async def second() -> None:
         await asyncio.sleep(0)
@@ -102,8 +103,9 @@ def test_limits_are_discovered_from_the_first_response() -> None:
 def test_remaining_below_our_estimate_corrects_the_bucket() -> None:
     clock = FakeClock()
     limiter = RateLimiter(rpm=600, tpm=100_000, clock=clock, sleep=clock.sleep, headroom=1.0)
-    limiter.observe(RateLimitState(limit_requests=600, remaining_requests=2, limit_tokens=100_000,
-                                   remaining_tokens=100_000))
+    limiter.observe(
+        RateLimitState(limit_requests=600, remaining_requests=2, limit_tokens=100_000, remaining_tokens=100_000)
+    )
     assert limiter.requests.level == 2
     assert limiter.stats.corrections == 1
     limiter.observe(RateLimitState(limit_requests=1200))

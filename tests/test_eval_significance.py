@@ -51,7 +51,8 @@ def test_verdict_sentences() -> None:
     assert verdict_sentence("Accuracy", 12.4, 8.1, 16.9) == "Accuracy: better by 12.4 points, 95% CI 8.1–16.9"
     assert verdict_sentence("chrF", -3.0, -5.5, -0.5, p_value=0.01).startswith("chrF: worse by 3.0 points")
     assert "no clear difference (+1.0 points, 95% CI -2.0 to +4.0, p=0.400)" in verdict_sentence(
-        "BLEU", 1.0, -2.0, 4.0, p_value=0.4)
+        "BLEU", 1.0, -2.0, 4.0, p_value=0.4
+    )
 
 
 def test_compare_classification_uses_mcnemar_and_lists_fixed_and_broken() -> None:
@@ -61,13 +62,23 @@ def test_compare_classification_uses_mcnemar_and_lists_fixed_and_broken() -> Non
     tuned = list(refs)
     tuned[1] = "a"  # one broken
     examples = [Example(i, [{"role": "user", "content": f"q{i}"}], r) for i, r in enumerate(refs)]
-    p = cmp.Paired("classify", examples, base, tuned, m.score("classify", refs, base, labels=labels),
-                   m.score("classify", refs, tuned, labels=labels), labels)
+    p = cmp.Paired(
+        "classify",
+        examples,
+        base,
+        tuned,
+        m.score("classify", refs, base, labels=labels),
+        m.score("classify", refs, tuned, labels=labels),
+        labels,
+    )
     comparisons, mcnemar = cmp.compare(p, resamples=300)
     assert comparisons[0].metric == "accuracy"
     assert (mcnemar["fixed"], mcnemar["broken"]) == (20, 1)
-    assert comparisons[0].p_value == pytest.approx(mcnemar_exact(
-        [x == y for x, y in zip(refs, base, strict=True)], [x == y for x, y in zip(refs, tuned, strict=True)]).p_value)
+    assert comparisons[0].p_value == pytest.approx(
+        mcnemar_exact(
+            [x == y for x, y in zip(refs, base, strict=True)], [x == y for x, y in zip(refs, tuned, strict=True)]
+        ).p_value
+    )
     assert comparisons[0].difference == pytest.approx(47.5)
     assert comparisons[0].significant
     assert {c.metric for c in comparisons} == {"accuracy", "macro_f1"}
@@ -83,8 +94,15 @@ def test_compare_translation_bootstraps_corpus_scores() -> None:
     base = ["cat mat", "dog", "rain", "bread"] * 5
     tuned = ["the cat sat on a mat", "a dog barked", "it rained all day", "we ate bread"] * 5
     examples = [Example(i, [{"role": "user", "content": "x"}], r) for i, r in enumerate(refs)]
-    p = cmp.Paired("translate", examples, base, tuned, m.score("translate", refs, base, target_language="en"),
-                   m.score("translate", refs, tuned, target_language="en"), target_language="en")
+    p = cmp.Paired(
+        "translate",
+        examples,
+        base,
+        tuned,
+        m.score("translate", refs, base, target_language="en"),
+        m.score("translate", refs, tuned, target_language="en"),
+        target_language="en",
+    )
     comparisons, mcnemar = cmp.compare(p, resamples=200)
     assert mcnemar == {}
     by_name = {c.metric: c for c in comparisons}

@@ -14,8 +14,9 @@ from conftest import FIXTURES
 
 TICKETS_CSV = FIXTURES / "eval" / "tickets.csv"
 TICKET_LABELS = ["billing", "technical", "account", "shipping"]
-TICKET_SYSTEM = ("Classify the customer support ticket. Answer with exactly one label: "
-                 "billing, technical, account, shipping.")
+TICKET_SYSTEM = (
+    "Classify the customer support ticket. Answer with exactly one label: billing, technical, account, shipping."
+)
 
 
 def _sha(path: Path) -> str:
@@ -27,30 +28,47 @@ def ticket_rows() -> list[tuple[str, str]]:
         return [(r["text"], r["category"]) for r in csv.DictReader(fh)]
 
 
-def write_dataset(folder: Path, pairs: Sequence[tuple[str, str]], *, task: str, system: str | None,
-                  labels: Sequence[str] = (), model: str = "gpt-4.1-mini-2025-04-14", test_share: float = 0.25,
-                  languages: dict[str, str] | None = None, seed: int = 1) -> Path:
+def write_dataset(
+    folder: Path,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    task: str,
+    system: str | None,
+    labels: Sequence[str] = (),
+    model: str = "gpt-4.1-mini-2025-04-14",
+    test_share: float = 0.25,
+    languages: dict[str, str] | None = None,
+    seed: int = 1,
+) -> Path:
     """A dataset folder in the layout ``ftclient prepare`` writes (train/validation/test + manifest)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = list(pairs)
     random.Random(seed).shuffle(rows)
     n_test = max(1, int(len(rows) * test_share))
     n_val = max(1, len(rows) // 20)
-    splits = {"test": rows[:n_test], "validation": rows[n_test:n_test + n_val], "train": rows[n_test + n_val:]}
+    splits = {"test": rows[:n_test], "validation": rows[n_test : n_test + n_val], "train": rows[n_test + n_val :]}
     files: dict[str, Any] = {}
     for split, items in splits.items():
         path = folder / f"{split}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for prompt, answer in items:
                 messages = ([{"role": "system", "content": system}] if system else []) + [
-                    {"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": answer},
+                ]
                 fh.write(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
         files[split] = {"path": path.name, "sha256": _sha(path), "examples": len(items)}
     manifest = {
-        "task": task, "system_prompt": system, "labels": list(labels), "languages": languages,
-        "target": {"provider": "openai", "model": model}, "method": "supervised", "files": files,
-        "dataset_sha256": hashlib.sha256("".join(files[s]["sha256"] for s in ("train", "validation", "test"))
-                                         .encode()).hexdigest(),
+        "task": task,
+        "system_prompt": system,
+        "labels": list(labels),
+        "languages": languages,
+        "target": {"provider": "openai", "model": model},
+        "method": "supervised",
+        "files": files,
+        "dataset_sha256": hashlib.sha256(
+            "".join(files[s]["sha256"] for s in ("train", "validation", "test")).encode()
+        ).hexdigest(),
         "split": {"seed": seed, "sizes": {k: len(v) for k, v in splits.items()}},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,10 @@ async def run_online(runner: Runner, calls: Sequence[Call], *, handle_signals: b
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+        # The provider's async HTTP client belongs to this event loop: close it before the loop ends.
+        aclose = getattr(runner.provider, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _eval_id(target: Target, models: Sequence[str], created: datetime) -> str:
@@ -148,12 +153,15 @@ def evaluate(
     on_progress: Callable[[Progress], None] | None = None,
     handle_signals: bool = True,
     resamples: int = 2000,
+    runner_config: RunnerConfig | None = None,
 ) -> EvaluationReport:
     """Evaluate a tuned model (by job id or model name) against its base model on the held-out test split.
 
     Returns the typed report and writes report.json/.md/.html into ``out`` (default
     ``<reports_dir>/<eval id>``). Answers are cached in the registry: an interrupted or repeated evaluation
     asks the provider only for what it has not answered yet (``use_cache=False`` asks again).
+    ``rpm``/``tpm`` set the rate limits up front (otherwise they are read from the first response's
+    headers); ``runner_config`` tunes retries and backoff.
     """
     from ftclient.config import resolve as resolve_settings
     from ftclient.providers import get_provider
@@ -201,8 +209,10 @@ def evaluate(
                 provider_name,
                 cache=registry,
                 limiter=RateLimiter(rpm, tpm),
-                config=RunnerConfig(
-                    concurrency=concurrency, use_cache=use_cache, max_attempts=max(settings.max_retries + 1, 8)
+                config=replace(
+                    runner_config or RunnerConfig(max_attempts=max(settings.max_retries + 1, 8)),
+                    concurrency=concurrency,
+                    use_cache=use_cache,
                 ),
                 on_progress=on_progress,
                 cost=pricer,
