@@ -35,6 +35,9 @@ class Settings:
     seed: int = 42
     max_retries: int = 4
     """HTTP retries per request, in the one retry layer of each call path."""
+    retry_backoff_s: float = 0.5
+    """The first pause before a retry; it doubles on each further retry (capped at 8 s). A server's
+    Retry-After, when it sends one, takes precedence."""
     request_timeout_s: float = 120.0
     poll_interval_s: float = 5.0
     """The shortest pause between status polls while following a job."""

@@ -211,8 +211,19 @@ class Registry:
             conn.execute(
                 "INSERT OR REPLACE INTO uploads (provider, endpoint, file_id, sha256, filename, bytes, purpose,"
                 " status, dataset_sha256, split, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (provider, endpoint, file_id, sha256, filename, bytes, purpose, status, dataset_sha256, split,
-                 time.time()),
+                (
+                    provider,
+                    endpoint,
+                    file_id,
+                    sha256,
+                    filename,
+                    bytes,
+                    purpose,
+                    status,
+                    dataset_sha256,
+                    split,
+                    time.time(),
+                ),
             )
 
     def find_upload(
@@ -239,8 +250,16 @@ class Registry:
         return [UploadRecord(**r) for r in self._rows("SELECT * FROM uploads ORDER BY recorded_at DESC")]
 
     def start_upload_session(
-        self, *, upload_id: str, provider: str, endpoint: str, sha256: str, path: str, bytes: int,
-        part_size: int, expires_at: float | None,
+        self,
+        *,
+        upload_id: str,
+        provider: str,
+        endpoint: str,
+        sha256: str,
+        path: str,
+        bytes: int,
+        part_size: int,
+        expires_at: float | None,
     ) -> None:
         with self._write() as conn:
             conn.execute(
@@ -297,9 +316,18 @@ class Registry:
         return [sweep_from_row(r) for r in self._rows("SELECT * FROM sweeps ORDER BY recorded_at DESC")]
 
     def record_run(
-        self, *, run_id: str, provider: str, endpoint: str, config_key: str, spec: Mapping[str, Any],
-        dataset_sha256: str | None = None, dataset_path: str | None = None, sweep_id: str | None = None,
-        estimated_tokens: int | None = None, estimated_cost_usd: float | None = None,
+        self,
+        *,
+        run_id: str,
+        provider: str,
+        endpoint: str,
+        config_key: str,
+        spec: Mapping[str, Any],
+        dataset_sha256: str | None = None,
+        dataset_path: str | None = None,
+        sweep_id: str | None = None,
+        estimated_tokens: int | None = None,
+        estimated_cost_usd: float | None = None,
     ) -> None:
         """Write the intent to create a job *before* sending the create request."""
         with self._write() as conn:
@@ -307,8 +335,19 @@ class Registry:
                 "INSERT INTO runs (run_id, provider, endpoint, config_key, dataset_sha256, dataset_path, sweep_id,"
                 " spec_json, estimated_tokens, estimated_cost_usd, job_id, recorded_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (run_id, provider, endpoint, config_key, dataset_sha256, dataset_path, sweep_id,
-                 json.dumps(dict(spec), sort_keys=True), estimated_tokens, estimated_cost_usd, time.time()),
+                (
+                    run_id,
+                    provider,
+                    endpoint,
+                    config_key,
+                    dataset_sha256,
+                    dataset_path,
+                    sweep_id,
+                    json.dumps(dict(spec), sort_keys=True),
+                    estimated_tokens,
+                    estimated_cost_usd,
+                    time.time(),
+                ),
             )
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -324,9 +363,17 @@ class Registry:
         return [run_from_row(r) for r in rows]
 
     def record_job(
-        self, info: JobInfo, *, endpoint: str = "", run_id: str | None = None, sweep_id: str | None = None,
-        config_key: str | None = None, dataset_sha256: str | None = None, dataset_path: str | None = None,
-        estimated_tokens: int | None = None, estimated_cost_usd: float | None = None,
+        self,
+        info: JobInfo,
+        *,
+        endpoint: str = "",
+        run_id: str | None = None,
+        sweep_id: str | None = None,
+        config_key: str | None = None,
+        dataset_sha256: str | None = None,
+        dataset_path: str | None = None,
+        estimated_tokens: int | None = None,
+        estimated_cost_usd: float | None = None,
     ) -> None:
         """Remember a job (idempotent: recording it again refreshes it and keeps the links already known)."""
         with self._write() as conn:
@@ -343,10 +390,28 @@ class Registry:
                 " dataset_path = COALESCE(jobs.dataset_path, excluded.dataset_path),"
                 " estimated_tokens = COALESCE(jobs.estimated_tokens, excluded.estimated_tokens),"
                 " estimated_cost_usd = COALESCE(jobs.estimated_cost_usd, excluded.estimated_cost_usd)",
-                (info.id, info.provider, endpoint, run_id, sweep_id, config_key, dataset_sha256, dataset_path,
-                 info.model, info.status, info.method, json.dumps(dict(info.hyperparameters), sort_keys=True),
-                 info.suffix, info.seed, info.training_file, info.validation_file, estimated_tokens,
-                 estimated_cost_usd, info.created_at, time.time()),
+                (
+                    info.id,
+                    info.provider,
+                    endpoint,
+                    run_id,
+                    sweep_id,
+                    config_key,
+                    dataset_sha256,
+                    dataset_path,
+                    info.model,
+                    info.status,
+                    info.method,
+                    json.dumps(dict(info.hyperparameters), sort_keys=True),
+                    info.suffix,
+                    info.seed,
+                    info.training_file,
+                    info.validation_file,
+                    estimated_tokens,
+                    estimated_cost_usd,
+                    info.created_at,
+                    time.time(),
+                ),
             )
             if run_id:
                 conn.execute("UPDATE runs SET job_id = ? WHERE run_id = ?", (info.id, run_id))
@@ -363,9 +428,19 @@ class Registry:
                 " hyperparameters_json = ?, error_code = ?, error_message = ?,"
                 " actual_cost_usd = COALESCE(?, actual_cost_usd), last_event_id = COALESCE(?, last_event_id),"
                 " updated_at = ? WHERE job_id = ?",
-                (info.status, info.fine_tuned_model, info.trained_tokens, info.finished_at,
-                 json.dumps(dict(info.hyperparameters), sort_keys=True), info.error_code, info.error_message,
-                 actual_cost_usd, last_event_id, time.time(), info.id),
+                (
+                    info.status,
+                    info.fine_tuned_model,
+                    info.trained_tokens,
+                    info.finished_at,
+                    json.dumps(dict(info.hyperparameters), sort_keys=True),
+                    info.error_code,
+                    info.error_message,
+                    actual_cost_usd,
+                    last_event_id,
+                    time.time(),
+                    info.id,
+                ),
             )
             if info.fine_tuned_model:
                 conn.execute(
@@ -383,7 +458,11 @@ class Registry:
         return job_from_row(row) if row else None
 
     def list_jobs(
-        self, *, provider: str | None = None, sweep_id: str | None = None, dataset_sha256: str | None = None,
+        self,
+        *,
+        provider: str | None = None,
+        sweep_id: str | None = None,
+        dataset_sha256: str | None = None,
         limit: int | None = None,
     ) -> list[JobRecord]:
         """Jobs newest first, optionally only those of a provider, sweep or dataset."""
@@ -408,16 +487,27 @@ class Registry:
     # -- evaluations ----------------------------------------------------------------------------
 
     def record_evaluation(  # noqa: PLR0917 - positional by the published interface
-        self, eval_id: str, job_id: str | None, dataset_sha256: str | None, models: Sequence[str],
-        report_path: Path | str | None, summary: Mapping[str, Any],
+        self,
+        eval_id: str,
+        job_id: str | None,
+        dataset_sha256: str | None,
+        models: Sequence[str],
+        report_path: Path | str | None,
+        summary: Mapping[str, Any],
     ) -> None:
         with self._write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO evaluations (eval_id, job_id, dataset_sha256, models_json, report_path,"
                 " summary_json, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (eval_id, job_id, dataset_sha256, json.dumps(list(models)),
-                 str(report_path) if report_path is not None else None,
-                 json.dumps(dict(summary), sort_keys=True, default=str), time.time()),
+                (
+                    eval_id,
+                    job_id,
+                    dataset_sha256,
+                    json.dumps(list(models)),
+                    str(report_path) if report_path is not None else None,
+                    json.dumps(dict(summary), sort_keys=True, default=str),
+                    time.time(),
+                ),
             )
 
     def list_evaluations(self, *, job_id: str | None = None) -> list[EvaluationRecord]:
@@ -455,5 +545,3 @@ def _estimated_cost(data: Mapping[str, Any]) -> float | None:
             if isinstance(cost.get(key), int | float):
                 return float(cost[key])
     return None
-
-

@@ -11,15 +11,26 @@ LABELS = ("billing", "bug", "praise")
 
 
 def _line(i: int, label: str) -> dict[str, Any]:
-    return {"messages": [
-        {"role": "system", "content": "Classify the support ticket."},
-        {"role": "user", "content": f"Ticket {i}: something about {label} number {i}"},
-        {"role": "assistant", "content": label},
-    ]}
+    return {
+        "messages": [
+            {"role": "system", "content": "Classify the support ticket."},
+            {"role": "user", "content": f"Ticket {i}: something about {label} number {i}"},
+            {"role": "assistant", "content": label},
+        ]
+    }
 
 
-def write_dataset(folder: Path, *, train: int = 24, validation: int = 6, test: int = 6, salt: str = "",
-                  method: str = "supervised", model: str = "gpt-4o-mini-2024-07-18", pad: int = 0) -> Path:
+def write_dataset(
+    folder: Path,
+    *,
+    train: int = 24,
+    validation: int = 6,
+    test: int = 6,
+    salt: str = "",
+    method: str = "supervised",
+    model: str = "gpt-4o-mini-2024-07-18",
+    pad: int = 0,
+) -> Path:
     """A prepared dataset folder as `ftclient prepare` writes it (manifest with per-file and dataset sha256)."""
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
@@ -37,9 +48,14 @@ def write_dataset(folder: Path, *, train: int = 24, validation: int = 6, test: i
         files[split] = {"path": f"{split}.jsonl", "sha256": hashlib.sha256(data).hexdigest(), "examples": n}
     dataset_sha = hashlib.sha256("".join(files[s]["sha256"] for s in ("train", "validation", "test")).encode())
     manifest = {
-        "ftclient_version": "test", "created_at": "2026-11-29T00:00:00Z", "task": "classify",
-        "target": {"provider": "openai", "model": model}, "method": method, "files": files,
-        "dataset_sha256": dataset_sha.hexdigest(), "labels": list(LABELS),
+        "ftclient_version": "test",
+        "created_at": "2026-11-29T00:00:00Z",
+        "task": "classify",
+        "target": {"provider": "openai", "model": model},
+        "method": method,
+        "files": files,
+        "dataset_sha256": dataset_sha.hexdigest(),
+        "labels": list(LABELS),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder

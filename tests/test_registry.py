@@ -34,15 +34,27 @@ def test_fresh_database_has_every_table_wal_and_the_migration_row(tmp_path: Path
     reg = Registry(tmp_path / "r.db")
     conn = sqlite3.connect(tmp_path / "r.db")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"datasets", "uploads", "upload_sessions", "upload_parts", "runs", "jobs", "models", "sweeps",
-            "evaluations", "response_cache", "_ftclient_migrations"} <= tables
+    assert {
+        "datasets",
+        "uploads",
+        "upload_sessions",
+        "upload_parts",
+        "runs",
+        "jobs",
+        "models",
+        "sweeps",
+        "evaluations",
+        "response_cache",
+        "_ftclient_migrations",
+    } <= tables
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     numbers = [r[0] for r in conn.execute("SELECT number FROM _ftclient_migrations")]
     assert numbers == [m.number for m in MIGRATIONS]
     reg.close()
     Registry(tmp_path / "r.db").close()  # reopening applies nothing twice
-    assert [r[0] for r in sqlite3.connect(tmp_path / "r.db").execute("SELECT number FROM _ftclient_migrations")] \
-        == numbers
+    assert [
+        r[0] for r in sqlite3.connect(tmp_path / "r.db").execute("SELECT number FROM _ftclient_migrations")
+    ] == numbers
 
 
 def test_a_database_from_a_newer_ftclient_is_refused_with_a_hint(tmp_path: Path) -> None:
@@ -74,8 +86,9 @@ def test_datasets_latest_first_and_rerecording_moves_to_front(tmp_path: Path) ->
 
 def test_uploads_are_found_by_sha_and_forgotten_when_gone(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "r.db")
-    reg.record_upload(provider="openai", endpoint="http://e", file_id="file-1", sha256="s1", filename="t.jsonl",
-                      bytes=10)
+    reg.record_upload(
+        provider="openai", endpoint="http://e", file_id="file-1", sha256="s1", filename="t.jsonl", bytes=10
+    )
     found = reg.find_upload("openai", "s1", endpoint="http://e")
     assert found is not None and found.file_id == "file-1"
     assert reg.find_upload("openai", "s1", endpoint="http://other") is None
@@ -86,8 +99,16 @@ def test_uploads_are_found_by_sha_and_forgotten_when_gone(tmp_path: Path) -> Non
 
 def test_upload_sessions_keep_parts_and_expire(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "r.db")
-    reg.start_upload_session(upload_id="upload_1", provider="openai", endpoint="e", sha256="s", path="/x",
-                             bytes=100, part_size=40, expires_at=1000.0)
+    reg.start_upload_session(
+        upload_id="upload_1",
+        provider="openai",
+        endpoint="e",
+        sha256="s",
+        path="/x",
+        bytes=100,
+        part_size=40,
+        expires_at=1000.0,
+    )
     reg.record_upload_part("upload_1", 0, "part_a")
     reg.record_upload_part("upload_1", 2, "part_c")
     session = reg.find_upload_session("openai", "e", "s", now=999.0)
@@ -100,14 +121,34 @@ def test_upload_sessions_keep_parts_and_expire(tmp_path: Path) -> None:
 def test_run_then_job_links_dataset_sweep_model_and_costs(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "r.db")
     reg.record_sweep("sweep-1", "d" * 64, [{"n_epochs": 2}, {"n_epochs": 3}])
-    reg.record_run(run_id="run-1", provider="openai", endpoint="e", config_key="k1", spec={"model": "m"},
-                   dataset_sha256="d" * 64, sweep_id="sweep-1", estimated_cost_usd=0.5)
+    reg.record_run(
+        run_id="run-1",
+        provider="openai",
+        endpoint="e",
+        config_key="k1",
+        spec={"model": "m"},
+        dataset_sha256="d" * 64,
+        sweep_id="sweep-1",
+        estimated_cost_usd=0.5,
+    )
     assert reg.find_runs("openai", "e", "k1")[0].job_id is None
-    reg.record_job(_job(), endpoint="e", run_id="run-1", sweep_id="sweep-1", config_key="k1",
-                   dataset_sha256="d" * 64, estimated_cost_usd=0.5)
+    reg.record_job(
+        _job(),
+        endpoint="e",
+        run_id="run-1",
+        sweep_id="sweep-1",
+        config_key="k1",
+        dataset_sha256="d" * 64,
+        estimated_cost_usd=0.5,
+    )
     assert reg.find_runs("openai", "e", "k1")[0].job_id == "ftjob-1"
-    done = _job(status="succeeded", fine_tuned_model="ft:gpt-4o-mini-2024-07-18:o::x", trained_tokens=3000,
-                finished_at=200, hyperparameters={"n_epochs": 3})
+    done = _job(
+        status="succeeded",
+        fine_tuned_model="ft:gpt-4o-mini-2024-07-18:o::x",
+        trained_tokens=3000,
+        finished_at=200,
+        hyperparameters={"n_epochs": 3},
+    )
     reg.update_job(done, actual_cost_usd=0.009)
     record = reg.get_job("ftjob-1")
     assert record is not None
@@ -143,8 +184,7 @@ def _writer(path: str, worker: int, n: int) -> None:
     reg = Registry(path)
     for i in range(n):
         reg.cache_put("openai", "m", f"{worker}-{i}", {"i": i})
-        reg.record_job(JobInfo(id=f"ftjob-{worker}-{i}", provider="openai", status="queued", model="m",
-                               created_at=i))
+        reg.record_job(JobInfo(id=f"ftjob-{worker}-{i}", provider="openai", status="queued", model="m", created_at=i))
     reg.close()
 
 

@@ -27,8 +27,12 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "learning_rate_multiplier": (0, float("inf"), False),
     "beta": (0, 2, False),
 }
-FLAG_NAMES = {"n_epochs": "--epochs", "batch_size": "--batch-size",
-              "learning_rate_multiplier": "--lr-multiplier", "beta": "--beta"}
+FLAG_NAMES = {
+    "n_epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "learning_rate_multiplier": "--lr-multiplier",
+    "beta": "--beta",
+}
 INTEGER_PARAMS = frozenset({"n_epochs", "batch_size"})
 
 
@@ -47,9 +51,14 @@ class LaunchConfig:
     def key(self, dataset_sha256: str, provider: str) -> str:
         """Stable identity of this configuration on this dataset and provider."""
         payload = {
-            "provider": provider, "dataset": dataset_sha256, "model": self.model, "method": self.method,
+            "provider": provider,
+            "dataset": dataset_sha256,
+            "model": self.model,
+            "method": self.method,
             "hyperparameters": {k: v for k, v in sorted(self.hyperparameters.items()) if v is not None},
-            "suffix": self.suffix, "seed": self.seed, "validation": self.use_validation,
+            "suffix": self.suffix,
+            "seed": self.seed,
+            "validation": self.use_validation,
             "wandb": self.wandb_project,
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -67,8 +76,10 @@ def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) -> No
             continue
         flag = FLAG_NAMES.get(name, name)
         if name == "beta" and method != "dpo":
-            raise UserInputError(f"{flag} applies to DPO only, but the method is {method!r}",
-                                 hint="drop --beta, or launch with --method dpo on a preference dataset")
+            raise UserInputError(
+                f"{flag} applies to DPO only, but the method is {method!r}",
+                hint="drop --beta, or launch with --method dpo on a preference dataset",
+            )
         if name not in RANGES:
             continue
         low, high, inclusive = RANGES[name]
@@ -80,8 +91,10 @@ def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) -> No
         if below or value > high:
             lo = f"{low:g} ≤" if inclusive else f"{low:g} <"
             hi = "" if high == float("inf") else f" ≤ {high:g}"
-            raise UserInputError(f"{flag} {value} is out of range: it must be {lo} value{hi}",
-                                 hint=f"pick a value in that range, or leave {flag} out for the provider's default")
+            raise UserInputError(
+                f"{flag} {value} is out of range: it must be {lo} value{hi}",
+                hint=f"pick a value in that range, or leave {flag} out for the provider's default",
+            )
 
 
 def check_suffix_and_seed(suffix: str | None, seed: int | None) -> None:
@@ -103,8 +116,16 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def expand(
-    *, models: Any, method: str, epochs: Any = None, batch_size: Any = None, lr_multiplier: Any = None,
-    beta: Any = None, suffix: str | None = None, seed: int | None = None, use_validation: bool = True,
+    *,
+    models: Any,
+    method: str,
+    epochs: Any = None,
+    batch_size: Any = None,
+    lr_multiplier: Any = None,
+    beta: Any = None,
+    suffix: str | None = None,
+    seed: int | None = None,
+    use_validation: bool = True,
     wandb_project: str | None = None,
 ) -> list[LaunchConfig]:
     """Every combination of the given values (a sweep when any of them is a list), each checked."""
@@ -115,11 +136,28 @@ def expand(
     ):
         if not model:
             raise UserInputError("no model given", hint="pass --model, e.g. --model gpt-4.1-mini-2025-04-14")
-        hyper = {k: v for k, v in {"n_epochs": n_epochs, "batch_size": batch,
-                                   "learning_rate_multiplier": lr, "beta": beta_value}.items() if v is not None}
+        hyper = {
+            k: v
+            for k, v in {
+                "n_epochs": n_epochs,
+                "batch_size": batch,
+                "learning_rate_multiplier": lr,
+                "beta": beta_value,
+            }.items()
+            if v is not None
+        }
         check_hyperparameters(method, hyper)
-        configs.append(LaunchConfig(model=str(model), method=method, hyperparameters=hyper, suffix=suffix,
-                                    seed=seed, use_validation=use_validation, wandb_project=wandb_project))
+        configs.append(
+            LaunchConfig(
+                model=str(model),
+                method=method,
+                hyperparameters=hyper,
+                suffix=suffix,
+                seed=seed,
+                use_validation=use_validation,
+                wandb_project=wandb_project,
+            )
+        )
     unique: dict[str, LaunchConfig] = {}
     for config in configs:
         unique.setdefault(config.key("", ""), config)

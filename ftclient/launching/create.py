@@ -57,8 +57,14 @@ def _endpoint(provider: Provider) -> str:
     return str(getattr(provider, "endpoint", ""))
 
 
-def find_existing(provider: Provider, registry: Registry, config_key: str, *, dataset_path: str | None = None,
-                  dataset_sha256: str | None = None) -> Existing:
+def find_existing(
+    provider: Provider,
+    registry: Registry,
+    config_key: str,
+    *,
+    dataset_path: str | None = None,
+    dataset_sha256: str | None = None,
+) -> Existing:
     """The job an identical launch already made (re-attach), or a run whose create never answered."""
     endpoint = _endpoint(provider)
     failed: JobInfo | None = None
@@ -73,10 +79,17 @@ def find_existing(provider: Provider, registry: Registry, config_key: str, *, da
         found = provider.find_jobs({RUN_KEY: run.run_id}) if provider.capabilities.job_metadata else []
         if found:
             job = found[0]
-            registry.record_job(job, endpoint=endpoint, run_id=run.run_id, sweep_id=run.sweep_id,
-                                config_key=config_key, dataset_sha256=run.dataset_sha256,
-                                dataset_path=run.dataset_path, estimated_tokens=run.estimated_tokens,
-                                estimated_cost_usd=run.estimated_cost_usd)
+            registry.record_job(
+                job,
+                endpoint=endpoint,
+                run_id=run.run_id,
+                sweep_id=run.sweep_id,
+                config_key=config_key,
+                dataset_sha256=run.dataset_sha256,
+                dataset_path=run.dataset_path,
+                estimated_tokens=run.estimated_tokens,
+                estimated_cost_usd=run.estimated_cost_usd,
+            )
             if job.status not in UNFINISHED_OK:
                 return Existing(job=job)
             failed = failed or job
@@ -85,8 +98,14 @@ def find_existing(provider: Provider, registry: Registry, config_key: str, *, da
     if failed is None and pending is None and provider.capabilities.job_metadata:
         # Launched from another machine (or a lost registry): the provider still knows the configuration.
         for job in provider.find_jobs({CONFIG_KEY: config_key}):
-            registry.record_job(job, endpoint=endpoint, run_id=job.metadata.get(RUN_KEY), config_key=config_key,
-                                dataset_sha256=dataset_sha256, dataset_path=dataset_path)
+            registry.record_job(
+                job,
+                endpoint=endpoint,
+                run_id=job.metadata.get(RUN_KEY),
+                config_key=config_key,
+                dataset_sha256=dataset_sha256,
+                dataset_path=dataset_path,
+            )
             if job.status not in UNFINISHED_OK:
                 return Existing(job=job)
             failed = failed or job
@@ -94,8 +113,13 @@ def find_existing(provider: Provider, registry: Registry, config_key: str, *, da
 
 
 def create_idempotent(
-    provider: Provider, spec: JobSpec, run_id: str, *, max_attempts: int = MAX_CREATE_ATTEMPTS,
-    base_backoff_s: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+    provider: Provider,
+    spec: JobSpec,
+    run_id: str,
+    *,
+    max_attempts: int = MAX_CREATE_ATTEMPTS,
+    base_backoff_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[int, ProviderError], None] | None = None,
 ) -> JobInfo:
     """Create the job of ``spec`` (whose metadata carries ``run_id``) at most once."""
@@ -118,8 +142,10 @@ def create_idempotent(
             if on_retry:
                 on_retry(attempt + 1, exc)
     assert last is not None
-    last.hint = (f"the job may still have been created: `ftclient launch` again finds it by its run id ({run_id}) "
-                 "instead of creating another")
+    last.hint = (
+        f"the job may still have been created: `ftclient launch` again finds it by its run id ({run_id}) "
+        "instead of creating another"
+    )
     raise last
 
 

@@ -88,9 +88,16 @@ class Follower:
     """Poll a set of jobs until all of them are finished (or the timeout passes)."""
 
     def __init__(
-        self, provider: Provider, registry: Registry | None, job_ids: Iterable[str], *, min_interval_s: float,
-        max_interval_s: float = 60.0, timeout_s: float | None = None,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+        self,
+        provider: Provider,
+        registry: Registry | None,
+        job_ids: Iterable[str],
+        *,
+        min_interval_s: float,
+        max_interval_s: float = 60.0,
+        timeout_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
         wall: Callable[[], float] = time.time,
         on_event: Callable[[str, JobEvent], None] | None = None,
         on_update: Callable[[JobProgress], None] | None = None,
@@ -137,7 +144,8 @@ class Follower:
                 if remaining <= 0:
                     pending = [j for j in self.job_ids if not self.infos.get(j) or not self.infos[j].terminal]
                     raise WaitTimeout(
-                        f"job{'s' if len(pending) > 1 else ''} {', '.join(pending)}", self.timeout_s,
+                        f"job{'s' if len(pending) > 1 else ''} {', '.join(pending)}",
+                        self.timeout_s,
                         hint=f"the job keeps running; follow it with `ftclient jobs watch {pending[0]}`",
                     )
                 interval = min(interval, remaining)
@@ -159,8 +167,13 @@ class Follower:
                     self.on_event(job_id, event)
             if events:
                 self.last_event[job_id] = events[-1].id
-            progress = replace(progress, status=info.status, fine_tuned_model=info.fine_tuned_model,
-                               trained_tokens=info.trained_tokens, eta_s=self._eta(job_id, info, progress))
+            progress = replace(
+                progress,
+                status=info.status,
+                fine_tuned_model=info.fine_tuned_model,
+                trained_tokens=info.trained_tokens,
+                eta_s=self._eta(job_id, info, progress),
+            )
             if info.status == "succeeded" and progress.total_steps:
                 progress = replace(progress, step=progress.total_steps, eta_s=0.0)
             changed = changed or bool(events) or previous is None or previous.status != info.status

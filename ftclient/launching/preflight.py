@@ -81,17 +81,22 @@ def resolve_dataset(dataset: Path | str | None, settings: Settings, registry: Re
         if folder is None and latest.is_file():
             folder = Path(latest.read_text(encoding="utf-8").strip())
         if folder is None:
-            raise NotFoundLocallyError("prepared dataset", "latest",
-                                       hint="run `ftclient prepare INPUT` first, or pass the dataset folder")
+            raise NotFoundLocallyError(
+                "prepared dataset", "latest", hint="run `ftclient prepare INPUT` first, or pass the dataset folder"
+            )
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        raise NotFoundLocallyError("dataset", str(folder),
-                                   hint=f"{folder} has no manifest.json; pass a folder written by `ftclient prepare`")
+        raise NotFoundLocallyError(
+            "dataset", str(folder), hint=f"{folder} has no manifest.json; pass a folder written by `ftclient prepare`"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DatasetError(f"{manifest_path}: cannot read the manifest: {exc}", path=str(manifest_path),
-                           hint="prepare the dataset again") from exc
+        raise DatasetError(
+            f"{manifest_path}: cannot read the manifest: {exc}",
+            path=str(manifest_path),
+            hint="prepare the dataset again",
+        ) from exc
     files = manifest.get("files") or {}
     train = _split_file(folder, files, "train")
     if train is None:
@@ -101,8 +106,11 @@ def resolve_dataset(dataset: Path | str | None, settings: Settings, registry: Re
     validation_sha = _checked_sha(validation, files.get("validation") or {}) if validation else None
     sha = manifest.get("dataset_sha256")
     if not sha:
-        raise DatasetError(f"{manifest_path} has no dataset_sha256", path=str(manifest_path),
-                           hint="prepare the dataset again with this version of ftclient")
+        raise DatasetError(
+            f"{manifest_path} has no dataset_sha256",
+            path=str(manifest_path),
+            hint="prepare the dataset again with this version of ftclient",
+        )
     return DatasetRef(folder.resolve(), manifest, str(sha), train, train_sha, validation, validation_sha)
 
 
@@ -121,7 +129,8 @@ def _checked_sha(path: Path, entry: Mapping[str, Any]) -> str:
     if expected and expected != actual:
         raise DatasetError(
             f"{path} changed after it was prepared (its sha256 no longer matches manifest.json)",
-            path=str(path), hint="run `ftclient prepare` again so the manifest, costs and identity match the data",
+            path=str(path),
+            hint="run `ftclient prepare` again so the manifest, costs and identity match the data",
         )
     return actual
 
@@ -146,8 +155,11 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     record = json.loads(line)
                 except ValueError as exc:
-                    raise DatasetError(f"{path}:{number}: not valid JSON: {exc}", path=str(path),
-                                       hint=f"run `ftclient validate {path}`") from exc
+                    raise DatasetError(
+                        f"{path}:{number}: not valid JSON: {exc}",
+                        path=str(path),
+                        hint=f"run `ftclient validate {path}`",
+                    ) from exc
                 if isinstance(record, dict):
                     yield number, record
 
@@ -157,8 +169,10 @@ def _example_tokens(counter: Any, record: Mapping[str, Any]) -> int:
         return int(counter.chat(record["messages"], tools=record.get("tools"), functions=record.get("functions")))
     if "input" in record:  # DPO: the prompt with each of the two answers
         prompt = list((record.get("input") or {}).get("messages") or [])
-        return sum(int(counter.chat(prompt + list(record.get(side) or []), tools=(record.get("input") or {})
-                                    .get("tools"))) for side in ("preferred_output", "non_preferred_output"))
+        return sum(
+            int(counter.chat(prompt + list(record.get(side) or []), tools=(record.get("input") or {}).get("tools")))
+            for side in ("preferred_output", "non_preferred_output")
+        )
     return int(counter.text(str(record.get("prompt", "")))) + int(counter.text(str(record.get("completion", ""))))
 
 
@@ -200,8 +214,14 @@ class Preflight:
 
 
 def preflight(
-    dataset: DatasetRef, config: LaunchConfig, *, provider: str, methods: frozenset[str], official: bool,
-    today: dt.date | None = None, scans: dict[tuple[str, str], TokenScan] | None = None,
+    dataset: DatasetRef,
+    config: LaunchConfig,
+    *,
+    provider: str,
+    methods: frozenset[str],
+    official: bool,
+    today: dt.date | None = None,
+    scans: dict[tuple[str, str], TokenScan] | None = None,
 ) -> Preflight:
     """Check one configuration; raise what would make the provider refuse it."""
     from ftclient import pricing
@@ -209,13 +229,16 @@ def preflight(
     today = today or dt.date.today()
     notes: list[str] = []
     if config.method not in methods:
-        raise UserInputError(f"{provider} cannot fine-tune with method {config.method!r} through ftclient",
-                             hint=f"use --method {' or '.join(sorted(methods))}")
+        raise UserInputError(
+            f"{provider} cannot fine-tune with method {config.method!r} through ftclient",
+            hint=f"use --method {' or '.join(sorted(methods))}",
+        )
     try:
         limits = pricing.model_limits(provider, config.model)
     except UnknownModelError as exc:
-        raise UnknownModelError(config.model, known=exc.known,
-                                hint=(exc.hint or "") + "; see docs/providers.md for the tunable models") from exc
+        raise UnknownModelError(
+            config.model, known=exc.known, hint=(exc.hint or "") + "; see docs/providers.md for the tunable models"
+        ) from exc
     if config.method not in limits.methods:
         raise UserInputError(
             f"{config.model} cannot be fine-tuned with method {config.method!r} "
@@ -233,32 +256,61 @@ def preflight(
         notes.extend(_cutoff_notes(today, official))
     encoding_key = limits.encoding or "estimate"
     scans = {} if scans is None else scans
-    train_scan = _cached_scan(scans, dataset.train, encoding_key, config.model, provider, limits.max_tokens_per_example)
+    train_scan = _cached_scan(
+        scans,
+        path=dataset.train,
+        encoding=encoding_key,
+        model=config.model,
+        provider=provider,
+        limit=limits.max_tokens_per_example,
+    )
     problems = [
-        Problem(code="example-too-long", file=str(dataset.train), line=line,
-                message=f"example has {n:,} tokens; {limits.model} trains on at most {limits.max_tokens_per_example:,}",
-                hint="shorten or drop it: the provider would cut it from the end, losing the answer")
+        Problem(
+            code="example-too-long",
+            file=str(dataset.train),
+            line=line,
+            message=f"example has {n:,} tokens; {limits.model} trains on at most {limits.max_tokens_per_example:,}",
+            hint="shorten or drop it: the provider would cut it from the end, losing the answer",
+        )
         for line, n in train_scan.over_limit[:MAX_PROBLEMS]
     ]
     validation_examples = 0
     if dataset.validation is not None and config.use_validation:
-        val_scan = _cached_scan(scans, dataset.validation, encoding_key, config.model, provider,
-                                limits.max_tokens_per_example)
+        val_scan = _cached_scan(
+            scans,
+            path=dataset.validation,
+            encoding=encoding_key,
+            model=config.model,
+            provider=provider,
+            limit=limits.max_tokens_per_example,
+        )
         validation_examples = val_scan.examples
         problems += [
-            Problem(code="example-too-long", file=str(dataset.validation), line=line,
-                    message=f"example has {n:,} tokens; the limit is {limits.max_tokens_per_example:,}",
-                    hint="shorten or drop it")
+            Problem(
+                code="example-too-long",
+                file=str(dataset.validation),
+                line=line,
+                message=f"example has {n:,} tokens; the limit is {limits.max_tokens_per_example:,}",
+                hint="shorten or drop it",
+            )
             for line, n in val_scan.over_limit[:MAX_PROBLEMS]
         ]
     if train_scan.examples < MIN_EXAMPLES:
-        problems.append(Problem(code="too-few-examples", file=str(dataset.train),
-                                message=f"{train_scan.examples} training examples; {provider} needs at least "
-                                        f"{MIN_EXAMPLES}", hint="add examples (50-100 is a sensible start)"))
+        problems.append(
+            Problem(
+                code="too-few-examples",
+                file=str(dataset.train),
+                message=f"{train_scan.examples} training examples; {provider} needs at least {MIN_EXAMPLES}",
+                hint="add examples (50-100 is a sensible start)",
+            )
+        )
     if problems:
-        raise DatasetError(f"the dataset does not fit {limits.model}: {len(problems)} problem(s)",
-                           path=str(dataset.path), problems=problems,
-                           hint="fix the listed lines (or choose a model with a larger limit), then launch again")
+        raise DatasetError(
+            f"the dataset does not fit {limits.model}: {len(problems)} problem(s)",
+            path=str(dataset.path),
+            problems=problems,
+            hint="fix the listed lines (or choose a model with a larger limit), then launch again",
+        )
     chosen = config.hyperparameters.get("n_epochs")
     epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples)
     billed = train_scan.tokens * epochs
@@ -272,15 +324,33 @@ def preflight(
         notes.append(f"no offline price for {config.model}; the provider shows the cost in its console")
     if not limits.encoding:
         notes.append("token counts are estimates: ftclient does not ship this model's tokenizer")
-    return Preflight(provider=provider, model=config.model, method=config.method, examples=train_scan.examples,
-                     validation_examples=validation_examples, tokens_per_epoch=train_scan.tokens,
-                     max_example_tokens=train_scan.max_tokens, token_limit=limits.max_tokens_per_example,
-                     epochs=epochs, epochs_chosen_by_provider=chosen is None, billed_tokens=billed, cost_usd=cost,
-                     price_as_of=as_of, notes=tuple(dict.fromkeys(notes)))
+    return Preflight(
+        provider=provider,
+        model=config.model,
+        method=config.method,
+        examples=train_scan.examples,
+        validation_examples=validation_examples,
+        tokens_per_epoch=train_scan.tokens,
+        max_example_tokens=train_scan.max_tokens,
+        token_limit=limits.max_tokens_per_example,
+        epochs=epochs,
+        epochs_chosen_by_provider=chosen is None,
+        billed_tokens=billed,
+        cost_usd=cost,
+        price_as_of=as_of,
+        notes=tuple(dict.fromkeys(notes)),
+    )
 
 
-def _cached_scan(scans: dict[tuple[str, str], TokenScan], path: Path, encoding: str, model: str, provider: str,  # noqa: PLR0917
-                 limit: int | None) -> TokenScan:
+def _cached_scan(
+    scans: dict[tuple[str, str], TokenScan],
+    *,
+    path: Path,
+    encoding: str,
+    model: str,
+    provider: str,
+    limit: int | None,
+) -> TokenScan:
     key = (str(path), f"{encoding}:{limit}")
     if key not in scans:
         scans[key] = scan_tokens(path, model, provider, limit)
@@ -289,8 +359,9 @@ def _cached_scan(scans: dict[tuple[str, str], TokenScan], path: Path, encoding: 
 
 def _cutoff_notes(today: dt.date, official: bool) -> list[str]:
     days = (OPENAI_CUTOFF - today).days
-    refusal = ("a 4xx saying the organisation is not eligible to fine-tune is final: ftclient reports it and "
-               "does not retry")
+    refusal = (
+        "a 4xx saying the organisation is not eligible to fine-tune is final: ftclient reports it and does not retry"
+    )
     if days > 0:
         return [f"OpenAI takes no new fine-tuning jobs after {OPENAI_CUTOFF.isoformat()} ({days} days left); {refusal}"]
     if official:
@@ -332,15 +403,22 @@ def screen(provider: Provider, path: Path, *, on_batch: Callable[[int, int], Non
     if on_batch:
         on_batch(len(texts), len(texts))
     return [
-        Problem(code="moderation-flagged", file=str(path), line=line,
-                message="flagged by moderation" + (f": {', '.join(result.categories)}" if result.categories else ""),
-                hint="remove or rewrite this example: jobs whose data is flagged fail after hours of validation")
+        Problem(
+            code="moderation-flagged",
+            file=str(path),
+            line=line,
+            message="flagged by moderation" + (f": {', '.join(result.categories)}" if result.categories else ""),
+            hint="remove or rewrite this example: jobs whose data is flagged fail after hours of validation",
+        )
         for line, result in zip(lines, results, strict=False)
         if result.flagged
     ]
 
 
 def moderation_error(problems: Sequence[Problem], path: Path) -> DatasetError:
-    return DatasetError(f"{len(problems)} training example(s) in {path.name} were flagged by moderation",
-                        path=str(path), problems=problems,
-                        hint="remove or rewrite the flagged lines, then launch again")
+    return DatasetError(
+        f"{len(problems)} training example(s) in {path.name} were flagged by moderation",
+        path=str(path),
+        problems=problems,
+        hint="remove or rewrite the flagged lines, then launch again",
+    )

@@ -51,11 +51,22 @@ def _endpoint(provider: Provider) -> str:
 
 
 def ensure_uploaded(
-    provider: Provider, registry: Registry, path: Path, *, sha256: str, purpose: str = "fine-tune",
-    dataset_sha256: str | None = None, split: str | None = None, simple_limit: int | None = None,
-    part_size: int = PART_SIZE, workers: int = UPLOAD_WORKERS, on_progress: Progress | None = None,
-    processing_timeout_s: float = PROCESSING_TIMEOUT_S, poll_s: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+    provider: Provider,
+    registry: Registry,
+    path: Path,
+    *,
+    sha256: str,
+    purpose: str = "fine-tune",
+    dataset_sha256: str | None = None,
+    split: str | None = None,
+    simple_limit: int | None = None,
+    part_size: int = PART_SIZE,
+    workers: int = UPLOAD_WORKERS,
+    on_progress: Progress | None = None,
+    processing_timeout_s: float = PROCESSING_TIMEOUT_S,
+    poll_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
 ) -> Uploaded:
     """The provider's file for ``path`` (reused or sent now), processed and ready for a job."""
     endpoint = _endpoint(provider)
@@ -67,28 +78,52 @@ def ensure_uploaded(
             registry.mark_upload_gone(provider.name, known.file_id, endpoint=endpoint)
         else:
             if remote.status != "error":
-                return Uploaded(wait_processed(provider, remote, timeout_s=processing_timeout_s, poll_s=poll_s,
-                                               sleep=sleep), reused=True)
+                return Uploaded(
+                    wait_processed(provider, remote, timeout_s=processing_timeout_s, poll_s=poll_s, sleep=sleep),
+                    reused=True,
+                )
             registry.mark_upload_gone(provider.name, known.file_id, endpoint=endpoint)
     size = path.stat().st_size
     limit = provider.capabilities.max_file_bytes if simple_limit is None else simple_limit
     resumed = sent = 0
     if size > limit and isinstance(provider, MultipartUploadProvider):
         remote, resumed, sent = _multipart(
-            provider, provider, registry, path, sha256=sha256, size=size, purpose=purpose, part_size=part_size,
-            workers=workers, on_progress=on_progress, clock=clock,
+            provider,
+            provider,
+            registry,
+            path,
+            sha256=sha256,
+            size=size,
+            purpose=purpose,
+            part_size=part_size,
+            workers=workers,
+            on_progress=on_progress,
+            clock=clock,
         )
     else:
         remote = provider.upload_file(path, purpose=purpose, on_progress=on_progress)
-    registry.record_upload(provider=provider.name, endpoint=endpoint, file_id=remote.id, sha256=sha256,
-                           filename=remote.filename or path.name, bytes=size, purpose=purpose, status=remote.status,
-                           dataset_sha256=dataset_sha256, split=split)
+    registry.record_upload(
+        provider=provider.name,
+        endpoint=endpoint,
+        file_id=remote.id,
+        sha256=sha256,
+        filename=remote.filename or path.name,
+        bytes=size,
+        purpose=purpose,
+        status=remote.status,
+        dataset_sha256=dataset_sha256,
+        split=split,
+    )
     ready = wait_processed(provider, remote, timeout_s=processing_timeout_s, poll_s=poll_s, sleep=sleep)
     return Uploaded(ready, reused=False, resumed_parts=resumed, sent_parts=sent)
 
 
 def wait_processed(
-    provider: Provider, remote: RemoteFile, *, timeout_s: float = PROCESSING_TIMEOUT_S, poll_s: float = 1.0,
+    provider: Provider,
+    remote: RemoteFile,
+    *,
+    timeout_s: float = PROCESSING_TIMEOUT_S,
+    poll_s: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RemoteFile:
     """Poll until the provider has checked the file; a file it rejected becomes a DatasetError."""
@@ -103,8 +138,11 @@ def wait_processed(
         try:
             current = retrying(provider.get_file, remote.id)
         except RetryError as exc:
-            raise WaitTimeout(f"the provider to process file {remote.id}", timeout_s,
-                              hint="run the same command again; the file is reused once processed") from exc
+            raise WaitTimeout(
+                f"the provider to process file {remote.id}",
+                timeout_s,
+                hint="run the same command again; the file is reused once processed",
+            ) from exc
     if current.status != "processed":
         raise DatasetError(
             f"{provider.name} rejected file {remote.id} ({remote.filename}): "
@@ -115,28 +153,55 @@ def wait_processed(
 
 
 def _multipart(
-    provider: Provider, parts_api: MultipartUploadProvider, registry: Registry, path: Path, *, sha256: str,
-    size: int, purpose: str, part_size: int, workers: int, on_progress: Progress | None, clock: Callable[[], float],
+    provider: Provider,
+    parts_api: MultipartUploadProvider,
+    registry: Registry,
+    path: Path,
+    *,
+    sha256: str,
+    size: int,
+    purpose: str,
+    part_size: int,
+    workers: int,
+    on_progress: Progress | None,
+    clock: Callable[[], float],
 ) -> tuple[RemoteFile, int, int]:
     name, endpoint = provider.name, _endpoint(provider)
     for attempt in range(2):
         session = registry.find_upload_session(name, endpoint, sha256, now=clock())
         if session is None or session.part_size != part_size or session.bytes != size:
             info = parts_api.start_upload(filename=path.name, bytes=size, purpose=purpose)
-            registry.start_upload_session(upload_id=info.id, provider=name, endpoint=endpoint, sha256=sha256,
-                                          path=str(path), bytes=size, part_size=part_size,
-                                          expires_at=float(info.expires_at) if info.expires_at else None)
+            registry.start_upload_session(
+                upload_id=info.id,
+                provider=name,
+                endpoint=endpoint,
+                sha256=sha256,
+                path=str(path),
+                bytes=size,
+                part_size=part_size,
+                expires_at=float(info.expires_at) if info.expires_at else None,
+            )
             upload_id, done_parts = info.id, {}
         else:
             upload_id, done_parts = session.upload_id, dict(session.parts)
         n_parts = max(1, -(-size // part_size))
         missing = [i for i in range(n_parts) if i not in done_parts]
         try:
-            sent = _send_parts(parts_api, registry, path, upload_id, missing, part_size=part_size, size=size,
-                               workers=workers, already=len(done_parts), n_parts=n_parts, on_progress=on_progress)
+            sent = _send_parts(
+                parts_api,
+                registry,
+                path,
+                upload_id,
+                missing,
+                part_size=part_size,
+                size=size,
+                workers=workers,
+                already=len(done_parts),
+                n_parts=n_parts,
+                on_progress=on_progress,
+            )
             done_parts.update(sent)
-            remote = parts_api.complete_upload(upload_id, [done_parts[i] for i in range(n_parts)],
-                                              md5=_md5(path))
+            remote = parts_api.complete_upload(upload_id, [done_parts[i] for i in range(n_parts)], md5=_md5(path))
         except (RemoteNotFoundError, InvalidRequestError):
             # The session expired or was cancelled on the provider's side: start a new one, once.
             registry.close_upload_session(upload_id, "expired")
@@ -149,8 +214,18 @@ def _multipart(
 
 
 def _send_parts(
-    provider: MultipartUploadProvider, registry: Registry, path: Path, upload_id: str, indexes: list[int], *,
-    part_size: int, size: int, workers: int, already: int, n_parts: int, on_progress: Progress | None,
+    provider: MultipartUploadProvider,
+    registry: Registry,
+    path: Path,
+    upload_id: str,
+    indexes: list[int],
+    *,
+    part_size: int,
+    size: int,
+    workers: int,
+    already: int,
+    n_parts: int,
+    on_progress: Progress | None,
 ) -> dict[int, str]:
     """Send the given parts in parallel; each worker reads only its own part, when it starts."""
     done = {"bytes": min(size, already * part_size)}

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ftclient.errors import (
     AuthError,
@@ -37,7 +37,6 @@ from ftclient.errors import (
     RemoteNotFoundError,
 )
 from ftclient.providers.base import (
-    JOB_STATUSES,
     Capabilities,
     ChatRequest,
     ChatResult,
@@ -51,11 +50,17 @@ from ftclient.providers.base import (
     UploadSessionInfo,
 )
 from ftclient.providers.headers import rate_limit_state, retry_after_seconds
+from ftclient.providers.openai_wire import create_body, event_from_dict, job_info_from_dict, remote_file_from_dict
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
 
+T = TypeVar("T")
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 120.0
+"""A server asking for a longer pause than this gets the error back instead of a long silent wait."""
 PART_SIZE = 64 * 1024**2
 MODERATION_MODEL = "omni-moderation-latest"
 MODERATION_BATCH = 32
@@ -96,13 +101,17 @@ class OpenAIProvider:
         project: str | None = None,
         max_retries: int = 4,
         timeout_s: float = 120.0,
+        retry_backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._api_key = api_key
         self.endpoint = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self._organization = organization
         self._project = project
-        self.max_retries = max_retries
+        self.max_retries = max(0, max_retries)
         self.timeout_s = timeout_s
+        self.retry_backoff_s = max(0.0, retry_backoff_s)
+        self._sleep = sleep
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
 
@@ -117,6 +126,7 @@ class OpenAIProvider:
             project=env.get("OPENAI_PROJECT_ID") or None,
             max_retries=settings.max_retries if settings else 4,
             timeout_s=settings.request_timeout_s if settings else 120.0,
+            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
         )
 
     @property
@@ -138,8 +148,12 @@ class OpenAIProvider:
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
             self._sync = openai.OpenAI(
-                api_key=self._key(), base_url=self.endpoint, organization=self._organization,
-                project=self._project, max_retries=self.max_retries, timeout=self.timeout_s,
+                api_key=self._key(),
+                base_url=self.endpoint,
+                organization=self._organization,
+                project=self._project,
+                max_retries=self.max_retries,
+                timeout=self.timeout_s,
                 http_client=_http_client(),
             )
         return self._sync
@@ -147,8 +161,13 @@ class OpenAIProvider:
     def _aclient(self) -> openai.AsyncOpenAI:
         if self._async is None:
             self._async = openai.AsyncOpenAI(
-                api_key=self._key(), base_url=self.endpoint, organization=self._organization,
-                project=self._project, max_retries=0, timeout=self.timeout_s, http_client=_async_http_client(),
+                api_key=self._key(),
+                base_url=self.endpoint,
+                organization=self._organization,
+                project=self._project,
+                max_retries=0,
+                timeout=self.timeout_s,
+                http_client=_async_http_client(),
             )
         return self._async
 
@@ -179,23 +198,53 @@ class OpenAIProvider:
         except openai.APITimeoutError as exc:
             raise ProviderUnavailable(
                 f"{what}: {self.endpoint} did not answer within {self.timeout_s:.0f}s",
-                provider=self.name, code="timeout",
+                provider=self.name,
+                code="timeout",
                 hint="try again; raise FTCLIENT_REQUEST_TIMEOUT_S if it keeps happening",
             ) from exc
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             raise ProviderUnavailable(
                 f"{what}: cannot reach {self.endpoint} ({self._scrub(type(cause).__name__)})",
-                provider=self.name, code="connection",
+                provider=self.name,
+                code="connection",
                 hint="check the network and OPENAI_BASE_URL, then run the same command again",
             ) from exc
+
+    def _call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
+        """Run ``fn`` (one or more SDK calls), translating errors; retry transient ones when ``retry``."""
+        if not retry or self.max_retries == 0:
+            with self._calls(what):
+                return fn()
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._pause,
+            retry=retry_if_exception(_transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt, self._calls(what):
+                return fn()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _pause(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after_s", None)
+        if isinstance(asked, int | float) and asked >= 0:
+            return float(asked)
+        return float(min(self.retry_backoff_s * 2.0 ** (state.attempt_number - 1), MAX_BACKOFF_S))
 
     def _status_error(self, exc: openai.APIStatusError, what: str) -> ProviderError:
         status = exc.status_code
         detail = self._scrub(_error_message(exc))
         message = f"{what}: {detail} (HTTP {status})"
-        common: dict[str, Any] = {"provider": self.name, "status": status, "code": exc.code,
-                                  "request_id": exc.request_id}
+        common: dict[str, Any] = {
+            "provider": self.name,
+            "status": status,
+            "code": exc.code,
+            "request_id": exc.request_id,
+        }
         lowered = detail.lower()
         if status == 401:
             return AuthError(message, hint="check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)", **common)
@@ -209,15 +258,19 @@ class OpenAIProvider:
         if status == 429:
             daily = exc.code == "daily_rate_limit_exceeded"
             return RateLimitError(
-                message, retry_after_s=retry_after,
+                message,
+                retry_after_s=retry_after,
                 hint="the daily fine-tuning quota for this model is used up; try tomorrow or another model"
-                if daily else "wait a moment and run the same command again; it resumes where it stopped",
+                if daily
+                else "wait a moment and run the same command again; it resumes where it stopped",
                 **common,
             )
         if status >= 500:
             return ProviderUnavailable(
-                message, retry_after_s=retry_after,
-                hint="the provider is having trouble; run the same command again later", **common,
+                message,
+                retry_after_s=retry_after,
+                hint="the provider is having trouble; run the same command again later",
+                **common,
             )
         return InvalidRequestError(message, hint="fix the request as the message says", **common)
 
@@ -231,12 +284,17 @@ class OpenAIProvider:
         size = path.stat().st_size
         if size > self.capabilities.max_file_bytes:
             return self._upload_in_parts(path, purpose, on_progress)
-        data = path.read_bytes()  # bytes, so the SDK's retry can replay the body
-        with self._calls(f"uploading {path.name}"):
-            obj = self._client().files.create(file=(path.name, data, "application/jsonl"), purpose=purpose)  # type: ignore[arg-type]
+        data = path.read_bytes()  # bytes: a retry sends the same body again
+        obj = self._call(
+            f"uploading {path.name}",
+            lambda: self._client().files.create(
+                file=(path.name, data, "application/jsonl"),
+                purpose=purpose,  # type: ignore[arg-type]
+            ),
+        )
         if on_progress:
             on_progress(size, size)
-        return _remote_file(obj.to_dict())
+        return remote_file_from_dict(obj.to_dict())
 
     def _upload_in_parts(self, path: Path, purpose: str, on_progress: ProgressCallback | None) -> RemoteFile:
         import hashlib
@@ -254,53 +312,75 @@ class OpenAIProvider:
         return self.complete_upload(session.id, part_ids, md5=digest.hexdigest())
 
     def get_file(self, file_id: str) -> RemoteFile:
-        with self._calls(f"reading file {file_id}"):
-            return _remote_file(self._client().files.retrieve(file_id).to_dict())
+        obj = self._call(f"reading file {file_id}", lambda: self._client().files.retrieve(file_id))
+        return remote_file_from_dict(obj.to_dict())
 
     def download_file(self, file_id: str) -> bytes:
-        with self._calls(f"downloading file {file_id}"):
-            return self._client().files.content(file_id).read()
+        return self._call(f"downloading file {file_id}", lambda: self._client().files.content(file_id).read())
 
     def start_upload(
         self, *, filename: str, bytes: int, purpose: str = "fine-tune", mime_type: str = "text/jsonl"
     ) -> UploadSessionInfo:
-        with self._calls(f"starting the upload of {filename}"):
-            up = self._client().uploads.create(bytes=bytes, filename=filename, mime_type=mime_type, purpose=purpose)  # type: ignore[arg-type]
-        return UploadSessionInfo(id=up.id, bytes=up.bytes, part_size=PART_SIZE, expires_at=up.expires_at,
-                                 status=up.status)
+        up = self._call(
+            f"starting the upload of {filename}",
+            lambda: self._client().uploads.create(
+                bytes=bytes,
+                filename=filename,
+                mime_type=mime_type,
+                purpose=purpose,  # type: ignore[arg-type]
+            ),
+        )
+        return UploadSessionInfo(
+            id=up.id, bytes=up.bytes, part_size=PART_SIZE, expires_at=up.expires_at, status=up.status
+        )
 
     def upload_part(self, upload_id: str, data: bytes) -> str:
-        with self._calls(f"sending a part of upload {upload_id}"):
-            return self._client().uploads.parts.create(upload_id, data=data).id
+        part = self._call(
+            f"sending a part of upload {upload_id}", lambda: self._client().uploads.parts.create(upload_id, data=data)
+        )
+        return part.id
 
     def complete_upload(self, upload_id: str, part_ids: Sequence[str], *, md5: str | None = None) -> RemoteFile:
-        with self._calls(f"completing upload {upload_id}"):
-            up = self._client().uploads.complete(upload_id, part_ids=list(part_ids), md5=md5 or openai.omit)
+        up = self._call(
+            f"completing upload {upload_id}",
+            lambda: self._client().uploads.complete(upload_id, part_ids=list(part_ids), md5=md5 or openai.omit),
+        )
         if up.status != "completed" or up.file is None:
             raise ProviderUnavailable(
-                f"upload {upload_id} ended {up.status!r} without a file", provider=self.name,
+                f"upload {upload_id} ended {up.status!r} without a file",
+                provider=self.name,
                 hint="run the same command again; the upload starts over",
             )
-        return _remote_file(up.file.to_dict())
+        return remote_file_from_dict(up.file.to_dict())
 
     def cancel_upload(self, upload_id: str) -> None:
-        with self._calls(f"cancelling upload {upload_id}"):
-            self._client().uploads.cancel(upload_id)
+        self._call(f"cancelling upload {upload_id}", lambda: self._client().uploads.cancel(upload_id))
 
     def preview_upload(self, path: Path, *, purpose: str = "fine-tune") -> list[dict[str, Any]]:
         size = path.stat().st_size
         if size <= self.capabilities.max_file_bytes:
             upload = {"filename": path.name, "bytes": size, "content_type": "application/jsonl"}
-            return [{"method": "POST", "url": f"{self.endpoint}/files",
-                     "multipart": {"purpose": purpose, "file": upload}}]
+            return [
+                {"method": "POST", "url": f"{self.endpoint}/files", "multipart": {"purpose": purpose, "file": upload}}
+            ]
         parts = -(-size // PART_SIZE)
         return [
-            {"method": "POST", "url": f"{self.endpoint}/uploads",
-             "json": {"bytes": size, "filename": path.name, "mime_type": "text/jsonl", "purpose": purpose}},
-            {"method": "POST", "url": f"{self.endpoint}/uploads/{{upload_id}}/parts", "repeat": parts,
-             "multipart": {"data": f"<{PART_SIZE} bytes per part, the last {size - (parts - 1) * PART_SIZE}>"}},
-            {"method": "POST", "url": f"{self.endpoint}/uploads/{{upload_id}}/complete",
-             "json": {"part_ids": [f"<{parts} part ids in order>"], "md5": "<md5 of the file>"}},
+            {
+                "method": "POST",
+                "url": f"{self.endpoint}/uploads",
+                "json": {"bytes": size, "filename": path.name, "mime_type": "text/jsonl", "purpose": purpose},
+            },
+            {
+                "method": "POST",
+                "url": f"{self.endpoint}/uploads/{{upload_id}}/parts",
+                "repeat": parts,
+                "multipart": {"data": f"<{PART_SIZE} bytes per part, the last {size - (parts - 1) * PART_SIZE}>"},
+            },
+            {
+                "method": "POST",
+                "url": f"{self.endpoint}/uploads/{{upload_id}}/complete",
+                "json": {"part_ids": [f"<{parts} part ids in order>"], "md5": "<md5 of the file>"},
+            },
         ]
 
     # -- jobs ------------------------------------------------------------------------------------
@@ -311,78 +391,92 @@ class OpenAIProvider:
     def create_job(self, spec: JobSpec) -> JobInfo:
         """One create request, never resent by the SDK (see the module docstring)."""
         body = create_body(spec)
-        with self._calls(f"creating a fine-tuning job on {spec.model}"):
-            job = self._client().with_options(max_retries=0).fine_tuning.jobs.create(**body)
+        job = self._call(
+            f"creating a fine-tuning job on {spec.model}",
+            lambda: self._client().fine_tuning.jobs.create(**body),
+            retry=False,
+        )
         return self._job_info(job.to_dict())
 
     def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
         wanted = dict(metadata)
-        found: list[JobInfo] = []
-        with self._calls("looking up jobs by metadata"):
-            page = self._client().fine_tuning.jobs.list(metadata=wanted, limit=100)
-            for n, item in enumerate(page):
+
+        def read() -> list[JobInfo]:
+            found: list[JobInfo] = []
+            for n, item in enumerate(self._client().fine_tuning.jobs.list(metadata=wanted, limit=100)):
                 data: dict[str, Any] = item.to_dict()
                 meta = data.get("metadata") or {}
                 if all(meta.get(k) == v for k, v in wanted.items()):
                     found.append(self._job_info(data))
                 if n >= 100 * MAX_LIST_PAGES:
                     break
-        return found
+            return found
+
+        return self._call("looking up jobs by metadata", read)
 
     def get_job(self, job_id: str) -> JobInfo:
-        with self._calls(f"reading job {job_id}"):
-            return self._job_info(self._client().fine_tuning.jobs.retrieve(job_id).to_dict())
+        job = self._call(f"reading job {job_id}", lambda: self._client().fine_tuning.jobs.retrieve(job_id))
+        return self._job_info(job.to_dict())
 
     def list_jobs(self, limit: int = 20) -> list[JobInfo]:
-        with self._calls("listing jobs"):
-            page = self._client().fine_tuning.jobs.list(limit=min(limit, 100))
+
+        def read() -> list[JobInfo]:
             jobs: list[JobInfo] = []
-            for item in page:
+            for item in self._client().fine_tuning.jobs.list(limit=min(limit, 100)):
                 jobs.append(self._job_info(item.to_dict()))
                 if len(jobs) >= limit:
                     break
-        return jobs
+            return jobs
+
+        return self._call("listing jobs", read)
 
     def list_events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
         """Events oldest first. The API lists newest first and pages towards older ones, so this reads
         pages until it meets ``after`` (usually the first page, when polling often)."""
-        newer: list[JobEvent] = []
-        with self._calls(f"reading events of job {job_id}"):
+
+        def read() -> list[JobEvent]:
+            newer: list[JobEvent] = []
             page = self._client().fine_tuning.jobs.list_events(job_id, limit=EVENTS_PAGE)
             for _ in range(MAX_LIST_PAGES):
                 for item in page.data:
                     if after is not None and item.id == after:
                         return newer[::-1]
-                    newer.append(_event(item.to_dict()))
+                    newer.append(event_from_dict(item.to_dict()))
                 if not page.has_next_page():
                     break
                 page = page.get_next_page()
-        return newer[::-1]
+            return newer[::-1]
+
+        return self._call(f"reading events of job {job_id}", read)
 
     def list_checkpoints(self, job_id: str) -> list[Checkpoint]:
-        with self._calls(f"reading checkpoints of job {job_id}"):
-            items: list[dict[str, Any]] = [
-                c.to_dict() for c in self._client().fine_tuning.jobs.checkpoints.list(job_id, limit=100)
-            ]
+        items: list[dict[str, Any]] = self._call(
+            f"reading checkpoints of job {job_id}",
+            lambda: [c.to_dict() for c in self._client().fine_tuning.jobs.checkpoints.list(job_id, limit=100)],
+        )
         checkpoints = [
-            Checkpoint(id=c["id"], created_at=int(c.get("created_at") or 0),
-                       model=c.get("fine_tuned_model_checkpoint") or "", step=int(c.get("step_number") or 0),
-                       metrics={k: float(v) for k, v in (c.get("metrics") or {}).items() if isinstance(v, int | float)})
+            Checkpoint(
+                id=c["id"],
+                created_at=int(c.get("created_at") or 0),
+                model=c.get("fine_tuned_model_checkpoint") or "",
+                step=int(c.get("step_number") or 0),
+                metrics={k: float(v) for k, v in (c.get("metrics") or {}).items() if isinstance(v, int | float)},
+            )
             for c in items
         ]
         return sorted(checkpoints, key=lambda c: c.step)
 
     def cancel_job(self, job_id: str) -> JobInfo:
-        with self._calls(f"cancelling job {job_id}"):
-            return self._job_info(self._client().fine_tuning.jobs.cancel(job_id).to_dict())
+        job = self._call(f"cancelling job {job_id}", lambda: self._client().fine_tuning.jobs.cancel(job_id))
+        return self._job_info(job.to_dict())
 
     def pause_job(self, job_id: str) -> JobInfo:
-        with self._calls(f"pausing job {job_id}"):
-            return self._job_info(self._client().fine_tuning.jobs.pause(job_id).to_dict())
+        job = self._call(f"pausing job {job_id}", lambda: self._client().fine_tuning.jobs.pause(job_id))
+        return self._job_info(job.to_dict())
 
     def resume_job(self, job_id: str) -> JobInfo:
-        with self._calls(f"resuming job {job_id}"):
-            return self._job_info(self._client().fine_tuning.jobs.resume(job_id).to_dict())
+        job = self._call(f"resuming job {job_id}", lambda: self._client().fine_tuning.jobs.resume(job_id))
+        return self._job_info(job.to_dict())
 
     def _job_info(self, data: Mapping[str, Any]) -> JobInfo:
         return job_info_from_dict(data, provider=self.name)
@@ -390,8 +484,11 @@ class OpenAIProvider:
     # -- inference -------------------------------------------------------------------------------
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        kwargs: dict[str, Any] = {"model": request.model, "messages": list(request.messages),
-                                  "temperature": request.temperature}
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": list(request.messages),
+            "temperature": request.temperature,
+        }
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
         if request.seed is not None:
@@ -419,76 +516,20 @@ class OpenAIProvider:
     def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:
         results: list[ModerationResult] = []
         for start in range(0, len(texts), MODERATION_BATCH):
-            batch = list(texts[start:start + MODERATION_BATCH])
-            with self._calls("screening training data with the moderation endpoint"):
-                response = self._client().moderations.create(model=MODERATION_MODEL, input=batch)
+            batch = list(texts[start : start + MODERATION_BATCH])
+
+            def screen(batch: list[str] = batch) -> Any:
+                return self._client().moderations.create(model=MODERATION_MODEL, input=batch)
+
+            response = self._call("screening training data with the moderation endpoint", screen)
             for item in response.results:
                 categories = item.categories.to_dict()
-                results.append(ModerationResult(flagged=bool(item.flagged),
-                                                categories=sorted(k for k, v in categories.items() if v)))
+                results.append(
+                    ModerationResult(
+                        flagged=bool(item.flagged), categories=sorted(k for k, v in categories.items() if v)
+                    )
+                )
         return results
-
-
-def create_body(spec: JobSpec) -> dict[str, Any]:
-    """The JSON body of ``POST /fine_tuning/jobs`` for ``spec`` (hyperparameters under ``method``, not the
-    deprecated top-level field); ``launch --dry-run`` prints exactly this."""
-    allowed = {"supervised": ("n_epochs", "batch_size", "learning_rate_multiplier"),
-               "dpo": ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")}.get(spec.method, ())
-    hyper = {k: spec.hyperparameters[k] for k in allowed if spec.hyperparameters.get(k) is not None}
-    method: dict[str, Any] = {"type": spec.method}
-    if hyper:
-        method[spec.method] = {"hyperparameters": hyper}
-    body: dict[str, Any] = {"model": spec.model, "training_file": spec.training_file, "method": method}
-    if spec.validation_file:
-        body["validation_file"] = spec.validation_file
-    if spec.suffix:
-        body["suffix"] = spec.suffix
-    if spec.seed is not None:
-        body["seed"] = spec.seed
-    if spec.metadata:
-        body["metadata"] = dict(spec.metadata)
-    if spec.wandb_project:
-        body["integrations"] = [{"type": "wandb", "wandb": {"project": spec.wandb_project}}]
-    body.update(spec.extra)
-    return body
-
-
-def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "openai") -> JobInfo:
-    """A ``fine_tuning.job`` object as ftclient's JobInfo (tolerant of unknown statuses and ``error: {}``)."""
-    raw_status = str(data.get("status") or "unknown")
-    status = raw_status if raw_status in JOB_STATUSES else "unknown"
-    method = data.get("method") or {}
-    method_type = str(method.get("type") or "supervised")
-    hyper = dict(((method.get(method_type) or {}).get("hyperparameters")) or data.get("hyperparameters") or {})
-    error = data.get("error") or {}
-    failed = status == "failed"
-    info = JobInfo(
-        id=str(data["id"]), provider=provider, status=status, raw_status=raw_status,
-        model=str(data.get("model") or ""), created_at=int(data.get("created_at") or 0),
-        fine_tuned_model=data.get("fine_tuned_model"), finished_at=data.get("finished_at"),
-        estimated_finish=data.get("estimated_finish"), trained_tokens=data.get("trained_tokens"),
-        training_file=data.get("training_file"), validation_file=data.get("validation_file"),
-        method=method_type, hyperparameters={k: v for k, v in hyper.items() if v is not None},
-        suffix=data.get("user_provided_suffix") or data.get("suffix"), seed=data.get("seed"),
-        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
-        result_files=tuple(data.get("result_files") or ()),
-        error_code=error.get("code") if failed else None,
-        error_message=error.get("message") if failed else None,
-    )
-    return info if failed or not info.error_code else replace(info, error_code=None)
-
-
-def _event(data: Mapping[str, Any]) -> JobEvent:
-    payload = data.get("data")
-    return JobEvent(id=str(data["id"]), created_at=int(data.get("created_at") or 0),
-                    level=str(data.get("level") or "info"), message=str(data.get("message") or ""),
-                    type=str(data.get("type") or "message"), data=payload if isinstance(payload, dict) else {})
-
-
-def _remote_file(data: Mapping[str, Any]) -> RemoteFile:
-    return RemoteFile(id=str(data["id"]), bytes=int(data.get("bytes") or 0), filename=str(data.get("filename") or ""),
-                      purpose=str(data.get("purpose") or ""), status=str(data.get("status") or "processed"),
-                      created_at=int(data.get("created_at") or 0), status_details=data.get("status_details"))
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
@@ -509,3 +550,13 @@ def _http_client() -> Any:
 
 def _async_http_client() -> Any:
     return None
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth another try: 5xx, timeouts, dropped connections, 429s other than an exhausted daily quota
+    (and not when the server asks for a pause longer than ``MAX_RETRY_AFTER_S``)."""
+    if isinstance(error, RateLimitError) and error.code == "daily_rate_limit_exceeded":
+        return False
+    if not isinstance(error, RateLimitError | ProviderUnavailable):
+        return False
+    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S

@@ -1,0 +1,221 @@
+"""Working out a launch before sending anything: the dataset, the configurations (a sweep when lists
+are given), preflight per configuration, and the exact requests (``launch --dry-run`` prints this plan)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ftclient.config import Settings, resolve
+from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
+from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, UNFINISHED_OK
+from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, preflight, resolve_dataset
+from ftclient.providers import get_provider
+from ftclient.providers.base import JobSpec, RequestPreview
+
+if TYPE_CHECKING:
+    from ftclient.registry import Registry
+
+
+@dataclass(frozen=True)
+class LaunchStep:
+    """Something a launch did or decided, for a live display (``kind``: preflight, note, moderation,
+    upload, reuse, create, retry, attach)."""
+
+    kind: str
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    config: LaunchConfig
+    config_key: str
+    preflight: Preflight
+    request: Mapping[str, Any]
+    """The create request as it will be sent (file ids are placeholders until the files are uploaded)."""
+    existing_job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """Everything a launch will send and spend, worked out without sending anything."""
+
+    dataset: DatasetRef
+    provider: str
+    endpoint: str
+    uploads: Sequence[Mapping[str, Any]]
+    jobs: Sequence[PlannedJob]
+    sweep_id: str | None
+    notes: Sequence[str] = ()
+
+    @property
+    def total_cost_usd(self) -> float | None:
+        costs = [j.preflight.cost_usd for j in self.jobs if j.existing_job_id is None]
+        return None if any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": {"path": str(self.dataset.path), "dataset_sha256": self.dataset.dataset_sha256},
+            "provider": self.provider,
+            "endpoint": self.endpoint,
+            "sweep_id": self.sweep_id,
+            "uploads": [dict(u) for u in self.uploads],
+            "jobs": [
+                {
+                    "config_key": j.config_key,
+                    "model": j.config.model,
+                    "method": j.config.method,
+                    "hyperparameters": dict(j.config.hyperparameters),
+                    "existing_job_id": j.existing_job_id,
+                    "request": dict(j.request),
+                    "epochs": j.preflight.epochs,
+                    "tokens_per_epoch": j.preflight.tokens_per_epoch,
+                    "billed_tokens": j.preflight.billed_tokens,
+                    "estimated_cost_usd": j.preflight.cost_usd,
+                    "price_as_of": j.preflight.price_as_of,
+                    "examples": j.preflight.examples,
+                    "validation_examples": j.preflight.validation_examples,
+                }
+                for j in self.jobs
+            ],
+            "estimated_total_cost_usd": self.total_cost_usd,
+            "notes": list(self.notes),
+        }
+
+
+def open_registry(registry: Registry | None, settings: Settings) -> Registry:
+    if registry is not None:
+        return registry
+    from ftclient.registry import Registry
+
+    return Registry(settings.registry_path)
+
+
+def plan_launch(
+    dataset: Path | str | None = None,
+    *,
+    provider: str | None = None,
+    model: str | Sequence[str] | None = None,
+    method: str | None = None,
+    epochs: int | Sequence[int] | None = None,
+    batch_size: int | Sequence[int] | None = None,
+    lr_multiplier: float | Sequence[float] | None = None,
+    beta: float | Sequence[float] | None = None,
+    suffix: str | None = None,
+    seed: int | None = None,
+    validation: bool = True,
+    wandb_project: str | None = None,
+    force_new: bool = False,
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+    today: dt.date | None = None,
+) -> LaunchPlan:
+    """Resolve the dataset, expand the configurations and run preflight: sends nothing."""
+    settings = settings or resolve()
+    registry = open_registry(registry, settings)
+    ref = resolve_dataset(dataset, settings, registry)
+    target = ref.manifest.get("target") or {}
+    provider_name = provider or target.get("provider") or settings.provider
+    adapter = get_provider(provider_name, settings)
+    endpoint = str(getattr(adapter, "endpoint", ""))
+    official = bool(getattr(adapter, "is_official", True))
+    configs = expand(
+        models=model or target.get("model") or settings.model,
+        method=method or ref.method,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr_multiplier=lr_multiplier,
+        beta=beta,
+        suffix=suffix,
+        seed=seed,
+        use_validation=validation and ref.validation is not None,
+        wandb_project=wandb_project,
+    )
+    scans: dict[tuple[str, str], TokenScan] = {}
+    checks = [
+        preflight(
+            ref,
+            c,
+            provider=provider_name,
+            methods=adapter.capabilities.methods,
+            official=official,
+            today=today,
+            scans=scans,
+        )
+        for c in configs
+    ]
+    keys = [c.key(ref.dataset_sha256, provider_name) for c in configs]
+    sweep_id = sweep_id_for(ref.dataset_sha256, keys) if len(configs) > 1 else None
+    preview = adapter if isinstance(adapter, RequestPreview) else None
+    uploads = []
+    for split, path, sha in (
+        ("train", ref.train, ref.train_sha256),
+        ("validation", ref.validation, ref.validation_sha256),
+    ):
+        if path is None or sha is None or (split == "validation" and not any(c.use_validation for c in configs)):
+            continue
+        known = registry.find_upload(provider_name, sha, endpoint=endpoint)
+        uploads.append(
+            {
+                "split": split,
+                "path": str(path),
+                "bytes": path.stat().st_size,
+                "sha256": sha,
+                "reuse_file_id": known.file_id if known else None,
+                "requests": [] if known or preview is None else preview.preview_upload(path),
+            }
+        )
+    planned = []
+    for config, key, check in zip(configs, keys, checks, strict=True):
+        spec = job_spec(
+            config,
+            "<training file id>",
+            "<validation file id>" if config.use_validation else None,
+            run_id="<run id>",
+            key=key,
+            dataset_sha256=ref.dataset_sha256,
+            sweep_id=sweep_id,
+        )
+        request = preview.preview_create(spec) if preview else {"job": spec.__dict__}
+        existing = None if force_new else _known_job(registry, provider_name, endpoint, key)
+        planned.append(PlannedJob(config, key, check, request, existing))
+    notes = list(dict.fromkeys(n for c in checks for n in c.notes))
+    return LaunchPlan(ref, provider_name, endpoint, uploads, planned, sweep_id, notes)
+
+
+def _known_job(registry: Registry, provider: str, endpoint: str, key: str) -> str | None:
+    for run in registry.find_runs(provider, endpoint, key):
+        record = registry.get_job(run.job_id) if run.job_id else None
+        if record is not None and record.status not in UNFINISHED_OK:
+            return record.job_id
+    return None
+
+
+def job_spec(
+    config: LaunchConfig,
+    training_file: str,
+    validation_file: str | None,
+    *,
+    run_id: str,
+    key: str,
+    dataset_sha256: str,
+    sweep_id: str | None,
+) -> JobSpec:
+    metadata = {RUN_KEY: run_id, CONFIG_KEY: key, DATASET_KEY: dataset_sha256}
+    if sweep_id:
+        metadata[SWEEP_KEY] = sweep_id
+    return JobSpec(
+        model=config.model,
+        training_file=training_file,
+        validation_file=validation_file,
+        method=config.method,
+        hyperparameters=dict(config.hyperparameters),
+        suffix=config.suffix,
+        seed=config.seed,
+        metadata=metadata,
+        wandb_project=config.wandb_project,
+    )

@@ -1,0 +1,95 @@
+"""OpenAI's JSON shapes <-> ftclient's dataclasses, without the SDK: the create-job body (which
+``launch --dry-run`` prints as is) and tolerant readers for jobs, events and files (unknown statuses
+such as ``pausing`` pass through, and ``error: {}`` on a healthy job is ignored)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, RemoteFile
+
+
+def create_body(spec: JobSpec) -> dict[str, Any]:
+    """The JSON body of ``POST /fine_tuning/jobs`` for ``spec`` (hyperparameters under ``method``, not the
+    deprecated top-level field); ``launch --dry-run`` prints exactly this."""
+    allowed = {
+        "supervised": ("n_epochs", "batch_size", "learning_rate_multiplier"),
+        "dpo": ("n_epochs", "batch_size", "learning_rate_multiplier", "beta"),
+    }.get(spec.method, ())
+    hyper = {k: spec.hyperparameters[k] for k in allowed if spec.hyperparameters.get(k) is not None}
+    method: dict[str, Any] = {"type": spec.method}
+    if hyper:
+        method[spec.method] = {"hyperparameters": hyper}
+    body: dict[str, Any] = {"model": spec.model, "training_file": spec.training_file, "method": method}
+    if spec.validation_file:
+        body["validation_file"] = spec.validation_file
+    if spec.suffix:
+        body["suffix"] = spec.suffix
+    if spec.seed is not None:
+        body["seed"] = spec.seed
+    if spec.metadata:
+        body["metadata"] = dict(spec.metadata)
+    if spec.wandb_project:
+        body["integrations"] = [{"type": "wandb", "wandb": {"project": spec.wandb_project}}]
+    body.update(spec.extra)
+    return body
+
+
+def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "openai") -> JobInfo:
+    """A ``fine_tuning.job`` object as ftclient's JobInfo (tolerant of unknown statuses and ``error: {}``)."""
+    raw_status = str(data.get("status") or "unknown")
+    status = raw_status if raw_status in JOB_STATUSES else "unknown"
+    method = data.get("method") or {}
+    method_type = str(method.get("type") or "supervised")
+    hyper = dict(((method.get(method_type) or {}).get("hyperparameters")) or data.get("hyperparameters") or {})
+    error = data.get("error") or {}
+    failed = status == "failed"
+    info = JobInfo(
+        id=str(data["id"]),
+        provider=provider,
+        status=status,
+        raw_status=raw_status,
+        model=str(data.get("model") or ""),
+        created_at=int(data.get("created_at") or 0),
+        fine_tuned_model=data.get("fine_tuned_model"),
+        finished_at=data.get("finished_at"),
+        estimated_finish=data.get("estimated_finish"),
+        trained_tokens=data.get("trained_tokens"),
+        training_file=data.get("training_file"),
+        validation_file=data.get("validation_file"),
+        method=method_type,
+        hyperparameters={k: v for k, v in hyper.items() if v is not None},
+        suffix=data.get("user_provided_suffix") or data.get("suffix"),
+        seed=data.get("seed"),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        result_files=tuple(data.get("result_files") or ()),
+        error_code=error.get("code") if failed else None,
+        error_message=error.get("message") if failed else None,
+    )
+    return info if failed or not info.error_code else replace(info, error_code=None)
+
+
+def event_from_dict(data: Mapping[str, Any]) -> JobEvent:
+    payload = data.get("data")
+    return JobEvent(
+        id=str(data["id"]),
+        created_at=int(data.get("created_at") or 0),
+        level=str(data.get("level") or "info"),
+        message=str(data.get("message") or ""),
+        type=str(data.get("type") or "message"),
+        data=payload if isinstance(payload, dict) else {},
+    )
+
+
+def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
+    return RemoteFile(
+        id=str(data["id"]),
+        bytes=int(data.get("bytes") or 0),
+        filename=str(data.get("filename") or ""),
+        purpose=str(data.get("purpose") or ""),
+        status=str(data.get("status") or "processed"),
+        created_at=int(data.get("created_at") or 0),
+        status_details=data.get("status_details"),
+    )
