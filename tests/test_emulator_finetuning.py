@@ -32,7 +32,8 @@ def test_sdk_flow_upload_create_events_succeed_and_answer(emu: Emulator, client:
     file_id = upload(client, classification_examples())
     job = client.fine_tuning.jobs.create(
         model="gpt-4o-mini-2024-07-18", training_file=file_id, suffix="tickets", seed=42,
-        metadata={"ftclient_run": "r-1"}, method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
+        metadata={"ftclient_run": "r-1"},
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
     )
     assert job.status == "validating_files"
     assert job.fine_tuned_model is None and job.seed == 42
@@ -121,17 +122,17 @@ def test_too_few_examples_fail_validation(emu: Emulator, client: openai.OpenAI) 
 def test_create_checks_parameters_like_openai(client: openai.OpenAI) -> None:
     file_id = upload(client, classification_examples())
     cases = [
-        (dict(model="gpt-4o-mini", training_file=file_id, method={"type": "supervised", "supervised": {
-            "hyperparameters": {"n_epochs": 51}}}), "hyperparameters.n_epochs"),
-        (dict(model="gpt-4o-mini", training_file=file_id, method={"type": "supervised", "supervised": {
-            "hyperparameters": {"batch_size": 0}}}), "hyperparameters.batch_size"),
-        (dict(model="gpt-4o-mini", training_file=file_id, method={"type": "supervised", "supervised": {
-            "hyperparameters": {"learning_rate_multiplier": 0}}}), "hyperparameters.learning_rate_multiplier"),
-        (dict(model="gpt-4o-mini", training_file=file_id, suffix="x" * 65), "suffix"),
-        (dict(model="gpt-4o-mini", training_file=file_id, seed=-1), "seed"),
-        (dict(model="gpt-4o-mini", training_file=file_id, metadata={f"k{i}": "v" for i in range(17)}), "metadata"),
-        (dict(model="gpt-9-imaginary", training_file=file_id), "model"),
-        (dict(model="gpt-4o-mini", training_file="file-doesnotexist"), "training_file"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"n_epochs": 51}}}}, "hyperparameters.n_epochs"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"batch_size": 0}}}}, "hyperparameters.batch_size"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"learning_rate_multiplier": 0}}}}, "hyperparameters.learning_rate_multiplier"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "x" * 65}, "suffix"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "seed": -1}, "seed"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
+        ({"model": "gpt-9-imaginary", "training_file": file_id}, "model"),
+        ({"model": "gpt-4o-mini", "training_file": "file-doesnotexist"}, "training_file"),
     ]
     for kwargs, param in cases:
         with pytest.raises(openai.BadRequestError) as caught:
@@ -183,7 +184,8 @@ def _last_step(client: openai.OpenAI, job_id: str) -> int:
 
 def test_validation_file_adds_validation_metrics(emu: Emulator, client: openai.OpenAI) -> None:
     train = upload(client, classification_examples())
-    valid = upload(client, [chat_example(f"My card was charged {n} times", "billing") for n in range(10)], "valid.jsonl")
+    valid_records = [chat_example(f"My card was charged {n} times", "billing") for n in range(10)]
+    valid = upload(client, valid_records, "valid.jsonl")
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train, validation_file=valid,
                                          method={"type": "supervised", "supervised": {"hyperparameters": {
                                              "n_epochs": 1}}})

@@ -35,8 +35,9 @@ class Emulator:
         self.base_url = f"{self.url}/v1"
 
     def start(self) -> Emulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ftclient-emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="ftclient-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -55,8 +56,9 @@ class Emulator:
         """Same document as ``GET /_emulator/stats``."""
         return self.core.stats()
 
-    def inject(self, route: str, fault: str, *, times: int | None = None, probability: float = 1.0,
-               **params: Any) -> Fault:
+    def inject(
+        self, route: str, fault: str, *, times: int | None = None, probability: float = 1.0, **params: Any
+    ) -> Fault:
         """Turn on a fault for a route (``"POST /v1/fine_tuning/jobs"``, a glob, or ``"*"``)."""
         return self.core.inject(route, fault, times=times, probability=probability, **params)
 

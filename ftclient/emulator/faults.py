@@ -16,16 +16,18 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULTS = frozenset({
-    "status_500",
-    "status_503",
-    "status_429",
-    "latency",
-    "drop_connection",
-    "slow_body",
-    "lose_response_after_commit",
-    "fail_job",
-})
+FAULTS = frozenset(
+    {
+        "status_500",
+        "status_503",
+        "status_429",
+        "latency",
+        "drop_connection",
+        "slow_body",
+        "lose_response_after_commit",
+        "fail_job",
+    }
+)
 
 _ids = itertools.count(1)
 
@@ -57,8 +59,7 @@ class Fault:
         }
 
 
-def make_fault(route: str, fault: str, *, times: int | None = None, probability: float = 1.0,
-               **params: Any) -> Fault:
+def make_fault(route: str, fault: str, *, times: int | None = None, probability: float = 1.0, **params: Any) -> Fault:
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(sorted(FAULTS))}")
     if " " not in route and route != "*":

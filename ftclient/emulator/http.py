@@ -93,7 +93,9 @@ class Request:
             raise ApiError(400, f"Invalid '{name}': expected an integer, got {raw!r}.", param=name) from None
         if not lo <= value <= hi:
             raise ApiError(
-                400, f"Invalid '{name}': integer out of range ({lo} to {hi}), got {value}.", param=name,
+                400,
+                f"Invalid '{name}': integer out of range ({lo} to {hi}), got {value}.",
+                param=name,
                 code="integer_out_of_range" if value > hi else "integer_below_min_value",
             )
         return value

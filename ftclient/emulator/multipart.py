@@ -39,6 +39,7 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
         attributes = dict(_DISPOSITION.findall(headers.get("content-disposition", "")))
         if "name" not in attributes:
             raise ApiError(400, "Malformed multipart body: a part has no name.")
-        parts[attributes["name"]] = Part(attributes["name"], attributes.get("filename"),
-                                         headers.get("content-type"), data)
+        parts[attributes["name"]] = Part(
+            attributes["name"], attributes.get("filename"), headers.get("content-type"), data
+        )
     return parts

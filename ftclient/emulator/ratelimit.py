@@ -102,17 +102,26 @@ class RateLimiter:
             refusal: Admission | None = None
             if requests and requests.level < 1:
                 wait = requests.wait_for(1)
-                refusal = Admission(False, {}, "requests", wait, _message(pool, "requests per min (RPM)",
-                                                                          requests, 1, wait))
+                refusal = Admission(
+                    False, {}, "requests", wait, _message(pool, "requests per min (RPM)", requests, 1, wait)
+                )
             elif token_bucket and tokens > token_bucket.limit:
-                refusal = Admission(False, {}, "tokens", 0.0, (
-                    f"Request too large for {pool} in organization org-ftclient-emulator on tokens per min "
-                    f"(TPM): Limit {token_bucket.limit}, Requested {tokens}. The input or output tokens must "
-                    "be reduced in order to run successfully."))
+                refusal = Admission(
+                    False,
+                    {},
+                    "tokens",
+                    0.0,
+                    (
+                        f"Request too large for {pool} in organization org-ftclient-emulator on tokens per min "
+                        f"(TPM): Limit {token_bucket.limit}, Requested {tokens}. The input or output tokens must "
+                        "be reduced in order to run successfully."
+                    ),
+                )
             elif token_bucket and token_bucket.level < tokens:
                 wait = token_bucket.wait_for(tokens)
-                refusal = Admission(False, {}, "tokens", wait, _message(pool, "tokens per min (TPM)",
-                                                                        token_bucket, tokens, wait))
+                refusal = Admission(
+                    False, {}, "tokens", wait, _message(pool, "tokens per min (TPM)", token_bucket, tokens, wait)
+                )
             if refusal is None:
                 if requests:
                     requests.level -= 1

@@ -40,11 +40,13 @@ TICKETS: dict[str, tuple[str, ...]] = {
 
 
 def chat_example(text: str, label: str, system: str = SYSTEM_PROMPT) -> dict[str, Any]:
-    return {"messages": [
-        {"role": "system", "content": system},
-        {"role": "user", "content": text},
-        {"role": "assistant", "content": label},
-    ]}
+    return {
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": label},
+        ]
+    }
 
 
 def classification_examples() -> list[dict[str, Any]]:

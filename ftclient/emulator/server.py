@@ -75,8 +75,9 @@ class EmulatorCore:
         self._fail_lock = threading.Lock()
 
     # -- control ---------------------------------------------------------------------------------
-    def inject(self, route: str, fault: str, *, times: int | None = None, probability: float = 1.0,
-               **params: Any) -> Fault:
+    def inject(
+        self, route: str, fault: str, *, times: int | None = None, probability: float = 1.0, **params: Any
+    ) -> Fault:
         made = make_fault(route, fault, times=times, probability=probability, **params)
         if fault == "fail_job" and params.get("job_id"):
             self.app.fail_job(str(params["job_id"]), params)
@@ -99,7 +100,7 @@ class EmulatorCore:
         return snapshot
 
     def _control(self, request: Request) -> Response:
-        path = request.path[len(CONTROL_PREFIX):]
+        path = request.path[len(CONTROL_PREFIX) :]
         if path == "/stats" and request.method == "GET":
             return json_response(self.stats())
         if path == "/faults" and request.method == "GET":
@@ -112,9 +113,14 @@ class EmulatorCore:
             try:
                 params = dict(body.get("params") or {})
                 extra = {k: v for k, v in body.items() if k not in {"route", "fault", "times", "probability", "params"}}
-                made = self.inject(str(body.get("route", "*")), str(body.get("fault", "")),
-                                   times=body.get("times"), probability=float(body.get("probability", 1.0)),
-                                   **params, **extra)
+                made = self.inject(
+                    str(body.get("route", "*")),
+                    str(body.get("fault", "")),
+                    times=body.get("times"),
+                    probability=float(body.get("probability", 1.0)),
+                    **params,
+                    **extra,
+                )
             except (TypeError, ValueError) as exc:
                 raise ApiError(400, str(exc)) from None
             return json_response(made.describe())
@@ -150,8 +156,9 @@ class EmulatorCore:
             self.services.stats.bump("dropped_connections")
             return outcome
         response.headers.setdefault("x-request-id", f"req_{uuid.uuid4().hex}")
-        response.headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000) +
-                                                       int(outcome.delay_s * 1000))
+        response.headers["openai-processing-ms"] = str(
+            int((time.perf_counter() - started) * 1000) + int(outcome.delay_s * 1000)
+        )
         response.headers["openai-version"] = "2020-10-01"
         response.headers["openai-organization"] = "ftclient-emulator"
         self.services.stats.record(template_key, response.status)
@@ -209,15 +216,25 @@ def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
     if kind == "status_429":
         retry = float(params.get("retry_after_s", 1.0))
         return ApiError(
-            429, str(params.get("message", "Rate limit reached (injected by the emulator). Please try again.")),
-            type="requests", code="rate_limit_exceeded",
+            429,
+            str(params.get("message", "Rate limit reached (injected by the emulator). Please try again.")),
+            type="requests",
+            code="rate_limit_exceeded",
             headers={"retry-after": str(max(1, round(retry))), "retry-after-ms": str(int(retry * 1000))},
         )
     if kind == "status_503":
-        return ApiError(503, str(params.get("message", "The server is overloaded or not ready yet.")),
-                        type="server_error", code=None)
-    return ApiError(500, str(params.get("message", "The server had an error while processing your request. "
-                                                   "Sorry about that!")), type="server_error", code=None)
+        return ApiError(
+            503,
+            str(params.get("message", "The server is overloaded or not ready yet.")),
+            type="server_error",
+            code=None,
+        )
+    return ApiError(
+        500,
+        str(params.get("message", "The server had an error while processing your request. Sorry about that!")),
+        type="server_error",
+        code=None,
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -267,9 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
             chunks = max(1, outcome.slow_chunks)
             step = max(1, -(-len(response.body) // chunks))
             for start in range(0, len(response.body), step):
-                self.wfile.write(response.body[start:start + step])
-                self.wfile.flush()
                 time.sleep(outcome.slow_body_s / chunks)
+                self.wfile.write(response.body[start : start + step])
+                self.wfile.flush()
         else:
             self.wfile.write(response.body)
 

@@ -44,6 +44,7 @@ class OpenAIApp:
         for job in self.store.jobs.values():
             if job.obj["status"] == "succeeded":
                 self.register_tuned_model(job)
+        _preload_encodings()
 
     def register(self, router: Router) -> None:
         for group in (self.files, self.jobs, self.chat, self.moderations, self.batches):
@@ -65,24 +66,40 @@ class OpenAIApp:
         from ftclient.errors import UnknownModelError
 
         if model.startswith("ft:") and self._tuned_job(model) is None:
-            raise ApiError(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
-                           code="model_not_available")
+            raise ApiError(
+                400,
+                f"Model {model} is not available for fine-tuning or does not exist.",
+                param="model",
+                code="model_not_available",
+            )
         try:
             return pricing.resolve_openai_model(model)
         except UnknownModelError:
-            raise ApiError(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
-                           code="model_not_available") from None
+            raise ApiError(
+                400,
+                f"Model {model} is not available for fine-tuning or does not exist.",
+                param="model",
+                code="model_not_available",
+            ) from None
 
     def check_method(self, base: str, model: str, method: str) -> None:
         from ftclient import pricing
 
         if method == "reinforcement":
-            raise ApiError(400, "The emulator does not run reinforcement fine-tuning (it needs graders); use "
-                                "'supervised' or 'dpo'.", param="method.type", code="invalid_method")
+            raise ApiError(
+                400,
+                "The emulator does not run reinforcement fine-tuning (it needs graders); use 'supervised' or 'dpo'.",
+                param="method.type",
+                code="invalid_method",
+            )
         methods = pricing.model_limits("openai", base).methods
         if method not in methods:
-            raise ApiError(400, f"Model {model} does not support the {method} method (it supports "
-                                f"{', '.join(sorted(methods))}).", param="method.type", code="invalid_method")
+            raise ApiError(
+                400,
+                f"Model {model} does not support the {method} method (it supports {', '.join(sorted(methods))}).",
+                param="method.type",
+                code="invalid_method",
+            )
 
     def planned_model_name(self, job: JobState) -> str:
         digest = hashlib.sha256(job.obj["id"].encode()).digest()
@@ -108,8 +125,15 @@ class OpenAIApp:
     def tuned_model_objects(self) -> list[dict[str, Any]]:
         with self.store.lock:
             jobs = [j for j in self.store.jobs.values() if j.obj.get("fine_tuned_model") in self._tuned]
-            return [{"id": j.obj["fine_tuned_model"], "object": "model", "created": j.obj["finished_at"],
-                     "owned_by": ORG_SLUG} for j in jobs]
+            return [
+                {
+                    "id": j.obj["fine_tuned_model"],
+                    "object": "model",
+                    "created": j.obj["finished_at"],
+                    "owned_by": ORG_SLUG,
+                }
+                for j in jobs
+            ]
 
     def delete_tuned_model(self, model: str) -> bool:
         with self.store.lock:
@@ -132,14 +156,22 @@ class OpenAIApp:
             with self.store.lock:
                 job = self._tuned_job(model)
             if job is None:
-                raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                               param="model", code="model_not_found")
+                raise ApiError(
+                    404,
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    param="model",
+                    code="model_not_found",
+                )
             return "tuned", pricing.resolve_openai_model(model), self._learner(job)
         try:
             return "base", pricing.resolve_openai_model(model), None
         except UnknownModelError:
-            raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                           param="model", code="model_not_found") from None
+            raise ApiError(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            ) from None
 
     def _learner(self, job: JobState) -> NearestNeighbour:
         job_id = job.obj["id"]
@@ -172,8 +204,11 @@ class OpenAIApp:
                 return _file_error(param, problem)
             if param == "training_file":
                 if len(examples) < training.MIN_EXAMPLES:
-                    return _file_error(param, f"Training file has {len(examples)} example(s), but must have at "
-                                              f"least {training.MIN_EXAMPLES} examples")
+                    return _file_error(
+                        param,
+                        f"Training file has {len(examples)} example(s), but must have at "
+                        f"least {training.MIN_EXAMPLES} examples",
+                    )
                 job.tokens_per_epoch = training.count_tokens(examples, base)
                 with self._learner_lock:
                     self._learners[job.obj["id"]] = training.build_learner(examples)
@@ -204,8 +239,20 @@ class OpenAIApp:
             for job in self.store.jobs.values():
                 lifecycle.advance(self, job, self.now())
                 statuses[job.obj["status"]] = statuses.get(job.obj["status"], 0) + 1
-            return {"jobs": statuses, "files": len(self.store.files), "batches": len(self.store.batches),
-                    "tuned_models": sorted(n for n in self._tuned if ":ckpt-step-" not in n)}
+            return {
+                "jobs": statuses,
+                "files": len(self.store.files),
+                "batches": len(self.store.batches),
+                "tuned_models": sorted(n for n in self._tuned if ":ckpt-step-" not in n),
+            }
+
+
+def _preload_encodings() -> None:
+    """Load the tokenizers before the first request: concurrent first requests would each load them."""
+    from ftclient import tokens
+
+    tokens.get_encoding("o200k_base")
+    threading.Thread(target=tokens.get_encoding, args=("cl100k_base",), daemon=True).start()
 
 
 def _file_error(param: str, detail: str) -> dict[str, Any]:

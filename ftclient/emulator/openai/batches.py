@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 ENDPOINTS = ("/v1/chat/completions", "/v1/moderations")
 VALIDATING_S = 5.0
 SECONDS_PER_REQUEST = 0.5
+MIN_IN_PROGRESS_S = 10.0
 FINALIZING_S = 5.0
 CANCELLING_S = 10.0
 MAX_REQUESTS = 50_000
@@ -38,17 +39,24 @@ class Batches:
         body = request.json()
         for name in ("input_file_id", "endpoint", "completion_window"):
             if not body.get(name):
-                raise ApiError(400, f"Missing required parameter: '{name}'.", param=name,
-                               code="missing_required_parameter")
+                raise ApiError(
+                    400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+                )
         if body["endpoint"] not in ENDPOINTS:
-            raise ApiError(400, f"The emulator runs batches for {', '.join(ENDPOINTS)}; not {body['endpoint']!r}.",
-                           param="endpoint")
+            raise ApiError(
+                400,
+                f"The emulator runs batches for {', '.join(ENDPOINTS)}; not {body['endpoint']!r}.",
+                param="endpoint",
+            )
         if body["completion_window"] != "24h":
             raise ApiError(400, "Invalid 'completion_window': only '24h' is supported.", param="completion_window")
         file_obj = self.app.files.get(str(body["input_file_id"]), "input_file_id")
         if file_obj["purpose"] != "batch":
-            raise ApiError(400, f"File {file_obj['id']} has purpose {file_obj['purpose']!r}; a batch input file needs "
-                                "purpose 'batch'.", param="input_file_id")
+            raise ApiError(
+                400,
+                f"File {file_obj['id']} has purpose {file_obj['purpose']!r}; a batch input file needs purpose 'batch'.",
+                param="input_file_id",
+            )
         now = int(self.app.now())
         obj: dict[str, Any] = {
             "id": self.store.new_id("batch_"),
@@ -126,7 +134,7 @@ class Batches:
                 obj["request_counts"]["total"] = len(lines)
                 batch.phase_at = at
             elif status == "in_progress":
-                at = batch.phase_at + max(1.0, obj["request_counts"]["total"] * SECONDS_PER_REQUEST)
+                at = batch.phase_at + max(MIN_IN_PROGRESS_S, obj["request_counts"]["total"] * SECONDS_PER_REQUEST)
                 if now < at:
                     return
                 obj.update(status="finalizing", finalizing_at=int(at))
@@ -160,13 +168,24 @@ class Batches:
                 errors.append(_line_error("missing_required_parameter", "Missing 'custom_id'.", number, "custom_id"))
                 continue
             if line["custom_id"] in seen:
-                errors.append(_line_error("duplicate_custom_id",
-                                          f"The custom_id {line['custom_id']!r} appears more than once.",
-                                          number, "custom_id"))
+                errors.append(
+                    _line_error(
+                        "duplicate_custom_id",
+                        f"The custom_id {line['custom_id']!r} appears more than once.",
+                        number,
+                        "custom_id",
+                    )
+                )
             seen.add(line["custom_id"])
             if line.get("url") != obj["endpoint"]:
-                errors.append(_line_error("mismatched_endpoint", f"Line {number} has url {line.get('url')!r}, but "
-                                          f"the batch endpoint is {obj['endpoint']!r}.", number, "url"))
+                errors.append(
+                    _line_error(
+                        "mismatched_endpoint",
+                        f"Line {number} has url {line.get('url')!r}, but the batch endpoint is {obj['endpoint']!r}.",
+                        number,
+                        "url",
+                    )
+                )
             if line.get("method") != "POST":
                 errors.append(_line_error("invalid_method", f"Line {number}: method must be 'POST'.", number, "method"))
             if not isinstance(line.get("body"), dict):
@@ -192,17 +211,23 @@ class Batches:
                 status = 200
             except ApiError as exc:
                 body, status = exc.body(), exc.status
-            record = {"id": self.store.new_id("batch_req_"), "custom_id": line["custom_id"],
-                      "response": {"status_code": status, "request_id": request_id, "body": body}, "error": None}
+            record = {
+                "id": self.store.new_id("batch_req_"),
+                "custom_id": line["custom_id"],
+                "response": {"status_code": status, "request_id": request_id, "body": body},
+                "error": None,
+            }
             (output if status == 200 else failed).append(json.dumps(record, ensure_ascii=False))
         counts = obj["request_counts"]
         counts.update(completed=len(output), failed=len(failed))
         if output:
-            obj["output_file_id"] = self.app.files.new_file(f"{obj['id']}_output.jsonl", "batch_output",
-                                                            ("\n".join(output) + "\n").encode(), processed=True)["id"]
+            obj["output_file_id"] = self.app.files.new_file(
+                f"{obj['id']}_output.jsonl", "batch_output", ("\n".join(output) + "\n").encode(), processed=True
+            )["id"]
         if failed:
-            obj["error_file_id"] = self.app.files.new_file(f"{obj['id']}_error.jsonl", "batch_output",
-                                                           ("\n".join(failed) + "\n").encode(), processed=True)["id"]
+            obj["error_file_id"] = self.app.files.new_file(
+                f"{obj['id']}_error.jsonl", "batch_output", ("\n".join(failed) + "\n").encode(), processed=True
+            )["id"]
 
 
 def _line_error(code: str, message: str, line: int | None, param: str | None = None) -> dict[str, Any]:

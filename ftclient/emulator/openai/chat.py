@@ -46,8 +46,9 @@ class Chat:
             admission = self.app.services.limiter.admit(snapshot, charge)
             headers.update(admission.headers)
             if not admission.ok:
-                raise ApiError(429, admission.message, type=admission.kind, code="rate_limit_exceeded",
-                               headers=admission.headers)
+                raise ApiError(
+                    429, admission.message, type=admission.kind, code="rate_limit_exceeded", headers=admission.headers
+                )
         if learner is not None:
             answer, similarity = learner.answer(messages)
             headers["x-emulator-answer"] = f"nearest-neighbour; similarity={similarity:.3f}"
@@ -86,8 +87,12 @@ class Chat:
                 "completion_tokens": completion_tokens * n,
                 "total_tokens": prompt_tokens + completion_tokens * n,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
             },
             "service_tier": "default",
             "system_fingerprint": SYSTEM_FINGERPRINT,
@@ -108,16 +113,23 @@ class Chat:
     def list_models_data(self) -> list[dict[str, Any]]:
         from ftclient import pricing
 
-        data = [{"id": name, "object": "model", "created": BASE_MODEL_CREATED, "owned_by": "system"}
-                for name in pricing.known_models("openai")]
+        data = [
+            {"id": name, "object": "model", "created": BASE_MODEL_CREATED, "owned_by": "system"}
+            for name in pricing.known_models("openai")
+        ]
         return data + self.app.tuned_model_objects()
 
     def delete_model(self, request: Request) -> Response:
         name = request.params["model"]
         if not name.startswith("ft:"):
             if any(obj["id"] == name for obj in self.list_models_data()):
-                raise ApiError(403, "You do not have permission to delete this model: only fine-tuned models you "
-                                    "created can be deleted.", param="model", code="model_not_deletable")
+                raise ApiError(
+                    403,
+                    "You do not have permission to delete this model: only fine-tuned models you "
+                    "created can be deleted.",
+                    param="model",
+                    code="model_not_deletable",
+                )
             raise _model_not_found(name)
         if not self.app.delete_tuned_model(name):
             raise _model_not_found(name)
@@ -129,16 +141,29 @@ def _check_request(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], int
     model = body.get("model")
     messages = body.get("messages")
     if not model or not isinstance(model, str):
-        raise ApiError(400, "Missing required parameter: 'model'.", param="model",
-                       code="missing_required_parameter")
+        raise ApiError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.",
-                       param="messages", code="empty_array")
+        raise ApiError(
+            400,
+            "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+            param="messages",
+            code="empty_array",
+        )
     for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in {"system", "developer", "user",
-                                                                         "assistant", "tool", "function"}:
-            raise ApiError(400, f"Invalid 'messages[{index}]': each message needs a role of system, developer, "
-                                "user, assistant or tool.", param=f"messages[{index}]")
+        if not isinstance(message, dict) or message.get("role") not in {
+            "system",
+            "developer",
+            "user",
+            "assistant",
+            "tool",
+            "function",
+        }:
+            raise ApiError(
+                400,
+                f"Invalid 'messages[{index}]': each message needs a role of system, developer, "
+                "user, assistant or tool.",
+                param=f"messages[{index}]",
+            )
     if body.get("stream"):
         raise ApiError(400, "The emulator does not stream; send the request with stream=false.", param="stream")
     n = _int_param(body, "n", 1, 1, 128)
@@ -157,8 +182,12 @@ def _check_request(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], int
 
 
 def _model_not_found(name: str) -> ApiError:
-    return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.", param="model",
-                    code="model_not_found")
+    return ApiError(
+        404,
+        f"The model `{name}` does not exist or you do not have access to it.",
+        param="model",
+        code="model_not_found",
+    )
 
 
 def _int_param(body: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
@@ -166,8 +195,12 @@ def _int_param(body: dict[str, Any], name: str, default: int, lo: int, hi: int) 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ApiError(400, f"Invalid '{name}': expected an integer between {lo} and {hi}, got {value!r}.",
-                       param=name, code="invalid_value")
+        raise ApiError(
+            400,
+            f"Invalid '{name}': expected an integer between {lo} and {hi}, got {value!r}.",
+            param=name,
+            code="invalid_value",
+        )
     return value
 
 
@@ -176,8 +209,12 @@ def _number_param(body: dict[str, Any], name: str, lo: float, hi: float) -> None
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise ApiError(400, f"Invalid '{name}': expected a number between {lo:g} and {hi:g}, got {value!r}.",
-                       param=name, code="invalid_value")
+        raise ApiError(
+            400,
+            f"Invalid '{name}': expected a number between {lo:g} and {hi:g}, got {value!r}.",
+            param=name,
+            code="invalid_value",
+        )
 
 
 def _stop(answer: str, stop: Any) -> tuple[str, str]:
@@ -189,4 +226,3 @@ def _stop(answer: str, stop: Any) -> tuple[str, str]:
 def _token_logprob(token: str) -> dict[str, Any]:
     # The emulator's models are certain of what they say: probability 1, logprob 0.
     return {"token": token, "logprob": 0.0, "bytes": list(token.encode("utf-8")), "top_logprobs": []}
-

@@ -37,8 +37,15 @@ class Files:
         router.add("POST", "/v1/uploads/{upload_id}/cancel", self.cancel_upload)
 
     # -- files -----------------------------------------------------------------------------------
-    def new_file(self, filename: str, purpose: str, data: bytes, *, expires_after: dict[str, Any] | None = None,
-                 processed: bool = False) -> dict[str, Any]:
+    def new_file(
+        self,
+        filename: str,
+        purpose: str,
+        data: bytes,
+        *,
+        expires_after: dict[str, Any] | None = None,
+        processed: bool = False,
+    ) -> dict[str, Any]:
         now = int(self.app.now())
         file_id = self.store.new_id("file-")
         obj: dict[str, Any] = {
@@ -76,17 +83,23 @@ class Files:
             raise ApiError(400, "Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
         purpose = parts["purpose"].data.decode() if "purpose" in parts else ""
         if not purpose:
-            raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400, "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter"
+            )
         _check_purpose(purpose)
         upload = parts["file"]
         filename = upload.filename or "upload"
         if len(upload.data) > MAX_FILE_BYTES:
-            raise ApiError(400, f"File is too large ({len(upload.data)} bytes); the limit for a single upload is "
-                                f"{MAX_FILE_BYTES} bytes. Use the Uploads API for larger files.", param="file")
+            raise ApiError(
+                400,
+                f"File is too large ({len(upload.data)} bytes); the limit for a single upload is "
+                f"{MAX_FILE_BYTES} bytes. Use the Uploads API for larger files.",
+                param="file",
+            )
         _check_extension(filename, purpose)
-        expires = _expires_after(parts["expires_after[seconds]"].data.decode()
-                                 if "expires_after[seconds]" in parts else None)
+        expires = _expires_after(
+            parts["expires_after[seconds]"].data.decode() if "expires_after[seconds]" in parts else None
+        )
         return json_response(self.new_file(filename, purpose, upload.data, expires_after=expires))
 
     def list_all(self, request: Request) -> Response:
@@ -123,8 +136,9 @@ class Files:
         body = request.json()
         for name in ("bytes", "filename", "mime_type", "purpose"):
             if name not in body:
-                raise ApiError(400, f"Missing required parameter: '{name}'.", param=name,
-                               code="missing_required_parameter")
+                raise ApiError(
+                    400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+                )
         size = body["bytes"]
         if not isinstance(size, int) or size < 0 or size > MAX_UPLOAD_BYTES:
             raise ApiError(400, f"Invalid 'bytes': an Upload holds 0 to {MAX_UPLOAD_BYTES} bytes.", param="bytes")
@@ -164,34 +178,43 @@ class Files:
             raise ApiError(400, "Missing required parameter: 'data'.", param="data", code="missing_required_parameter")
         data = parts["data"].data
         if len(data) > MAX_PART_BYTES:
-            raise ApiError(400, f"Part is too large ({len(data)} bytes); each part may be at most 64 MB "
-                                f"({MAX_PART_BYTES} bytes).", param="data")
+            raise ApiError(
+                400,
+                f"Part is too large ({len(data)} bytes); each part may be at most 64 MB ({MAX_PART_BYTES} bytes).",
+                param="data",
+            )
         upload_id = request.params["upload_id"]
         with self.store.lock:
             self._pending(upload_id)
             part_id = self.store.new_id("part_")
             self.store.upload_parts.setdefault(upload_id, {})[part_id] = data
-        return json_response({"id": part_id, "object": "upload.part", "created_at": int(self.app.now()),
-                              "upload_id": upload_id})
+        return json_response(
+            {"id": part_id, "object": "upload.part", "created_at": int(self.app.now()), "upload_id": upload_id}
+        )
 
     def complete_upload(self, request: Request) -> Response:
         body = request.json()
         part_ids = body.get("part_ids")
         if not isinstance(part_ids, list):
-            raise ApiError(400, "Missing required parameter: 'part_ids'.", param="part_ids",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400, "Missing required parameter: 'part_ids'.", param="part_ids", code="missing_required_parameter"
+            )
         upload_id = request.params["upload_id"]
         with self.store.lock:
             upload = self._pending(upload_id)
             parts = self.store.upload_parts.get(upload_id, {})
             unknown = [p for p in part_ids if p not in parts]
             if unknown:
-                raise ApiError(400, f"Unknown part id(s) for upload {upload_id}: {', '.join(map(str, unknown))}.",
-                               param="part_ids")
+                raise ApiError(
+                    400, f"Unknown part id(s) for upload {upload_id}: {', '.join(map(str, unknown))}.", param="part_ids"
+                )
             data = b"".join(parts[p] for p in part_ids)
             if len(data) != upload["bytes"]:
-                raise ApiError(400, f"The parts add up to {len(data)} bytes but the Upload was created for "
-                                    f"{upload['bytes']} bytes.", param="part_ids")
+                raise ApiError(
+                    400,
+                    f"The parts add up to {len(data)} bytes but the Upload was created for {upload['bytes']} bytes.",
+                    param="part_ids",
+                )
             if body.get("md5"):
                 import hashlib
 
@@ -215,8 +238,11 @@ class Files:
 
 def _check_purpose(purpose: str) -> None:
     if purpose not in PURPOSES:
-        raise ApiError(400, f"Invalid value for 'purpose': {purpose!r}. Supported values are: "
-                            f"{', '.join(repr(p) for p in PURPOSES)}.", param="purpose")
+        raise ApiError(
+            400,
+            f"Invalid value for 'purpose': {purpose!r}. Supported values are: {', '.join(repr(p) for p in PURPOSES)}.",
+            param="purpose",
+        )
 
 
 def _check_extension(filename: str, purpose: str) -> None:
@@ -233,7 +259,7 @@ def _expires_after(seconds: str | None) -> dict[str, Any] | None:
     except ValueError:
         raise ApiError(400, "Invalid 'expires_after[seconds]': expected an integer.", param="expires_after") from None
     if not 3600 <= value <= 2_592_000:
-        raise ApiError(400, "'expires_after[seconds]' must be between 3600 (1 hour) and 2592000 (30 days).",
-                       param="expires_after")
+        raise ApiError(
+            400, "'expires_after[seconds]' must be between 3600 (1 hour) and 2592000 (30 days).", param="expires_after"
+        )
     return {"anchor": "created_at", "seconds": value}
-

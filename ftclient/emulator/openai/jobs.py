@@ -55,11 +55,16 @@ class Jobs:
         model = body.get("model")
         training_file = body.get("training_file")
         if not model:
-            raise ApiError(400, "Missing required parameter: 'model'.", param="model",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
+            )
         if not training_file:
-            raise ApiError(400, "Missing required parameter: 'training_file'.", param="training_file",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400,
+                "Missing required parameter: 'training_file'.",
+                param="training_file",
+                code="missing_required_parameter",
+            )
         base = self.app.fine_tunable_base(str(model))
         method_type, hyperparameters = _method(body)
         self.app.check_method(base, str(model), method_type)
@@ -76,8 +81,12 @@ class Jobs:
         metadata = _metadata(body.get("metadata"))
         integrations = body.get("integrations") or []
         if integrations:
-            raise ApiError(400, "The emulator has no Weights & Biases integration to send metrics to; "
-                                "create the job without 'integrations'.", param="integrations")
+            raise ApiError(
+                400,
+                "The emulator has no Weights & Biases integration to send metrics to; "
+                "create the job without 'integrations'.",
+                param="integrations",
+            )
         now = self.app.now()
         job_id = self.store.new_id("ftjob-")
         if seed is None:
@@ -124,11 +133,15 @@ class Jobs:
         with self.store.lock:
             obj = self.store.files.get(file_id)
         if obj is None:
-            raise ApiError(400, f"invalid {param}: {file_id} (no such file)", param=param,
-                           code=f"invalid_{param}")
+            raise ApiError(400, f"invalid {param}: {file_id} (no such file)", param=param, code=f"invalid_{param}")
         if obj["purpose"] != "fine-tune":
-            raise ApiError(400, f"File {file_id} has purpose {obj['purpose']!r}; fine-tuning needs a file uploaded "
-                                "with purpose 'fine-tune'.", param=param, code=f"invalid_{param}")
+            raise ApiError(
+                400,
+                f"File {file_id} has purpose {obj['purpose']!r}; fine-tuning needs a file uploaded "
+                "with purpose 'fine-tune'.",
+                param=param,
+                code=f"invalid_{param}",
+            )
 
     # -- read ------------------------------------------------------------------------------------
     def list_all(self, request: Request) -> Response:
@@ -190,8 +203,9 @@ class Jobs:
             job.paused_total += now - (job.paused_at or now)
             job.paused_at = None
             job.obj["status"] = "running"
-            job.obj["estimated_finish"] = int(job.phase_at + job.paused_total + job.total_steps * lifecycle.STEP_S
-                                              + lifecycle.FINALIZE_S)
+            job.obj["estimated_finish"] = int(
+                job.phase_at + job.paused_total + job.total_steps * lifecycle.STEP_S + lifecycle.FINALIZE_S
+            )
             lifecycle.add_event(self.app, job, now, "Fine-tuning job resumed")
         self.app.changed()
         return json_response(job.obj)
@@ -203,19 +217,27 @@ def _method(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         raise ApiError(400, "Invalid 'method': expected an object.", param="method")
     method_type = method.get("type", "supervised")
     if method_type not in METHODS:
-        raise ApiError(400, f"Invalid 'method.type': {method_type!r}; expected one of {', '.join(METHODS)}.",
-                       param="method.type")
+        raise ApiError(
+            400, f"Invalid 'method.type': {method_type!r}; expected one of {', '.join(METHODS)}.", param="method.type"
+        )
     hyperparameters = dict(((method.get(method_type) or {}).get("hyperparameters")) or {})
     legacy = body.get("hyperparameters")
     if legacy:
         if hyperparameters:
-            raise ApiError(400, "Pass hyperparameters either at the top level (deprecated) or in 'method', not both.",
-                           param="hyperparameters")
+            raise ApiError(
+                400,
+                "Pass hyperparameters either at the top level (deprecated) or in 'method', not both.",
+                param="hyperparameters",
+            )
         hyperparameters = dict(legacy)
     for name, value in hyperparameters.items():
         if name not in HYPERPARAMETER_RANGES:
-            if method_type == "supervised" or name not in {"reasoning_effort", "compute_multiplier", "eval_interval",
-                                                            "eval_samples"}:
+            if method_type == "supervised" or name not in {
+                "reasoning_effort",
+                "compute_multiplier",
+                "eval_interval",
+                "eval_samples",
+            }:
                 raise ApiError(400, f"Unknown hyperparameter {name!r}.", param=f"hyperparameters.{name}")
             continue
         if name == "beta" and method_type != "dpo":
@@ -228,9 +250,13 @@ def _method(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if isinstance(value, bool) or not kind_ok or value > hi or value < lo or (exclusive and value == lo):
             bound = f"> {lo}" if exclusive else f">= {lo}"
             upper = "" if hi == float("inf") else f" and <= {hi:g}"
-            raise ApiError(400, f"Invalid hyperparameter {name}={value!r}: expected 'auto' or a "
-                                f"{'integer' if integral else 'number'} {bound}{upper}.",
-                           param=f"hyperparameters.{name}", code="invalid_hyperparameter")
+            raise ApiError(
+                400,
+                f"Invalid hyperparameter {name}={value!r}: expected 'auto' or a "
+                f"{'integer' if integral else 'number'} {bound}{upper}.",
+                param=f"hyperparameters.{name}",
+                code="invalid_hyperparameter",
+            )
     return str(method_type), hyperparameters
 
 
@@ -243,14 +269,20 @@ def _metadata(value: Any) -> dict[str, str] | None:
         raise ApiError(400, f"Invalid 'metadata': at most 16 pairs, got {len(value)}.", param="metadata")
     for key, item in value.items():
         if len(key) > 64 or not isinstance(item, str) or len(item) > 512:
-            raise ApiError(400, f"Invalid 'metadata' entry {key!r}: keys are at most 64 characters and values "
-                                "strings of at most 512.", param="metadata")
+            raise ApiError(
+                400,
+                f"Invalid 'metadata' entry {key!r}: keys are at most 64 characters and values strings of at most 512.",
+                param="metadata",
+            )
     return dict(value)
 
 
 def _metadata_filter(request: Request) -> dict[str, str] | str | None:
     if request.arg("metadata") == "null":
         return "null"
-    wanted = {name[len("metadata["):-1]: values[-1] for name, values in request.query.items()
-              if name.startswith("metadata[") and name.endswith("]")}
+    wanted = {
+        name[len("metadata[") : -1]: values[-1]
+        for name, values in request.query.items()
+        if name.startswith("metadata[") and name.endswith("]")
+    }
     return wanted or None

@@ -28,8 +28,9 @@ KEPT_CHECKPOINTS = 3
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
 
-def add_event(app: OpenAIApp, job: JobState, at: float, message: str, *, level: str = "info",
-              data: dict[str, Any] | None = None) -> None:
+def add_event(
+    app: OpenAIApp, job: JobState, at: float, message: str, *, level: str = "info", data: dict[str, Any] | None = None
+) -> None:
     event: dict[str, Any] = {
         "id": app.store.new_id("ftevent-"),
         "object": "fine_tuning.job.event",
@@ -159,15 +160,17 @@ def _step_message(metrics: dict[str, Any]) -> str:
 
 def _checkpoint(app: OpenAIApp, job: JobState, at: float, step: int, metrics: dict[str, Any]) -> None:
     model = app.planned_model_name(job)
-    job.checkpoints.append({
-        "id": app.store.new_id("ftckpt_"),
-        "object": "fine_tuning.job.checkpoint",
-        "created_at": int(at),
-        "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{step}",
-        "fine_tuning_job_id": job.obj["id"],
-        "step_number": step,
-        "metrics": {k: v for k, v in metrics.items() if k != "total_steps"},
-    })
+    job.checkpoints.append(
+        {
+            "id": app.store.new_id("ftckpt_"),
+            "object": "fine_tuning.job.checkpoint",
+            "created_at": int(at),
+            "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{step}",
+            "fine_tuning_job_id": job.obj["id"],
+            "step_number": step,
+            "metrics": {k: v for k, v in metrics.items() if k != "total_steps"},
+        }
+    )
     del job.checkpoints[:-KEPT_CHECKPOINTS]
     add_event(app, job, at, f"Checkpoint created at step {step}")
 
@@ -175,7 +178,7 @@ def _checkpoint(app: OpenAIApp, job: JobState, at: float, step: int, metrics: di
 def result_csv(job: JobState) -> bytes:
     lines = ["step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"]
     for m in job.metrics:
-        valid = (f"{m['valid_loss']},{m['valid_mean_token_accuracy']}" if "valid_loss" in m else ",")
+        valid = f"{m['valid_loss']},{m['valid_mean_token_accuracy']}" if "valid_loss" in m else ","
         lines.append(f"{m['step']},{m['train_loss']},{m['train_mean_token_accuracy']},{valid}")
     return ("\n".join(lines) + "\n").encode()
 
@@ -183,8 +186,9 @@ def result_csv(job: JobState) -> bytes:
 def _succeed(app: OpenAIApp, job: JobState, at: float) -> None:
     model = app.planned_model_name(job)
     # OpenAI serves the results CSV base64-encoded (users decode it with base64.b64decode).
-    results = app.files.new_file("step_metrics.csv", "fine-tune-results", base64.b64encode(result_csv(job)),
-                                 processed=True)
+    results = app.files.new_file(
+        "step_metrics.csv", "fine-tune-results", base64.b64encode(result_csv(job)), processed=True
+    )
     job.obj.update(
         status="succeeded",
         fine_tuned_model=model,
@@ -201,7 +205,8 @@ def _succeed(app: OpenAIApp, job: JobState, at: float) -> None:
 def _fault_error(params: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": str(params.get("code", "internal_error")),
-        "message": str(params.get("message", "Fine-tuning job failed due to an internal error (fault injected "
-                                             "by the emulator).")),
+        "message": str(
+            params.get("message", "Fine-tuning job failed due to an internal error (fault injected by the emulator).")
+        ),
         "param": params.get("param"),
     }

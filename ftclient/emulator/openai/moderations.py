@@ -73,11 +73,13 @@ class Moderations:
                 elif isinstance(item, dict) and item.get("type") == "text":
                     texts.append(str(item.get("text", "")))
                 else:
-                    raise ApiError(400, "The emulator moderates text only; send strings or {type: text} parts.",
-                                   param="input")
+                    raise ApiError(
+                        400, "The emulator moderates text only; send strings or {type: text} parts.", param="input"
+                    )
         else:
-            raise ApiError(400, "Missing required parameter: 'input'.", param="input",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400, "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
+            )
         model = body.get("model") or MODEL
         return {
             "id": self.app.store.new_id("modr-", 20),

@@ -67,7 +67,7 @@ class Store:
 
     def new_id(self, prefix: str, length: int = 24) -> str:
         with self.lock:
-            return prefix + "".join(self._rng.choice(_ALPHABET) for _ in range(length))
+            return prefix + "".join(self._rng.choices(_ALPHABET, k=length))
 
     # -- file bytes ------------------------------------------------------------------------------
     def put_content(self, file_id: str, data: bytes) -> None:

@@ -42,18 +42,20 @@ def parse_examples(data: bytes, method: str) -> list[tuple[list[Mapping[str, Any
             messages = (record.get("input") or {}).get("messages") if isinstance(record.get("input"), dict) else None
             preferred = record.get("preferred_output")
             if not isinstance(messages, list) or not isinstance(preferred, list) or not preferred:
-                raise FileProblem(f"Invalid file format. Line {number}: a preference example needs "
-                                  "input.messages, preferred_output and non_preferred_output.")
+                raise FileProblem(
+                    f"Invalid file format. Line {number}: a preference example needs "
+                    "input.messages, preferred_output and non_preferred_output."
+                )
             examples.append((messages, str(preferred[-1].get("content", ""))))
             continue
         messages = record.get("messages")
         if not isinstance(messages, list) or not messages:
-            raise FileProblem(f"Invalid file format. Line {number}, key \"messages\": the example has no "
-                              "messages list.")
+            raise FileProblem(f'Invalid file format. Line {number}, key "messages": the example has no messages list.')
         split = split_example(messages)
         if split is None:
-            raise FileProblem(f"Invalid file format. Line {number}: the example has no assistant message "
-                              "to learn from.")
+            raise FileProblem(
+                f"Invalid file format. Line {number}: the example has no assistant message to learn from."
+            )
         examples.append(split)
     return examples
 

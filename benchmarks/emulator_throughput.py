@@ -1,0 +1,110 @@
+"""How many chat completions per second the emulator serves over loopback.
+
+The emulator runs in its own process (``ftclient emulator --port 0 --json``), as it does for the
+evaluation benchmarks; client threads in this process send ``POST /v1/chat/completions`` on keep-alive
+connections for a fixed time. Prints one JSON document with the figures.
+
+    python benchmarks/emulator_throughput.py --clients 8 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx2
+
+PROMPT = [
+    {"role": "system", "content": "Classify the ticket. Answer with exactly one of: billing, technical, account."},
+    {"role": "user", "content": "I was charged twice for my subscription this month, please help."},
+]
+
+
+def start_emulator(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ftclient", "emulator", "--port", "0", "--json", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert process.stdout is not None
+    text = ""
+    while True:  # --json writes one (indented) document once the port is bound
+        line = process.stdout.readline()
+        if not line:
+            process.kill()
+            raise SystemExit("the emulator did not start")
+        text += line
+        if line.rstrip() == "}":
+            return process, json.loads(text)["base_url"]
+
+
+def run(base_url: str, clients: int, seconds: float, model: str) -> dict[str, Any]:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+    body = {"model": model, "messages": PROMPT, "max_tokens": 5}
+
+    def worker(index: int) -> None:
+        with httpx2.Client(base_url=base_url, headers={"Authorization": "Bearer sk-bench"}, timeout=30) as client:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                response = client.post("/chat/completions", json=body)
+                latencies[index].append(time.perf_counter() - started)
+                with lock:
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    cpu_before = time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    flat = sorted(x for per in latencies for x in per)
+    total = len(flat)
+    return {
+        "clients": clients,
+        "seconds": round(wall, 3),
+        "requests": total,
+        "requests_per_s": round(total / wall, 1),
+        "requests_per_min": round(total / wall * 60),
+        "statuses": statuses,
+        "latency_ms_p50": round(statistics.median(flat) * 1000, 2) if flat else None,
+        "latency_ms_p95": round(flat[int(0.95 * (total - 1))] * 1000, 2) if flat else None,
+        "client_cpu_s": round(time.process_time() - cpu_before, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--model", default="gpt-4o-mini-2024-07-18")
+    args = parser.parse_args()
+    process, base_url = start_emulator([])
+    try:
+        results = [run(base_url, clients, args.seconds, args.model) for clients in args.clients]
+        stats = httpx2.get(base_url.removesuffix("/v1") + "/_emulator/stats").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print(json.dumps({
+        "benchmark": "emulator_throughput",
+        "endpoint": "POST /v1/chat/completions (base model, keep-alive, emulator in its own process)",
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "results": results,
+        "server_completions": stats["completions"],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""``ftclient emulator``: run the local provider emulator in the foreground."""
+
+from __future__ import annotations
+
+import click
+
+from ftclient.cli.common import get_output, json_option
+
+DEFAULT_PORT = 8765
+
+
+@click.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (loopback only, unless --allow-remote).",
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Clock speed: 100 makes a ten-minute fine-tuning job take six seconds.",
+)
+@click.option(
+    "--rpm",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Requests per minute per model for chat completions (default: unlimited).",
+)
+@click.option(
+    "--tpm",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Tokens per minute per model for chat completions (default: unlimited).",
+)
+@click.option(
+    "--burst-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Window the limits are enforced over: 1 = a 600 RPM limit admits 10 requests per second; "
+    "60 = a whole minute's worth at once.",
+)
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Latency added to every API response.",
+)
+@click.option(
+    "--fail-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fraction of API requests answered with a 500.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids, failures and job metrics.")
+@click.option(
+    "--state-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Keep files, jobs and models in this folder across restarts.",
+)
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (anyone who can reach it can use it).")
+@json_option
+@click.pass_context
+def emulator(
+    ctx: click.Context,
+    *,
+    host: str,
+    port: int,
+    speed: float,
+    rpm: int | None,
+    tpm: int | None,
+    burst_s: float,
+    latency_ms: float,
+    fail_rate: float,
+    seed: int,
+    state_dir: str | None,
+    allow_remote: bool,
+    json_mode: bool,
+) -> None:
+    """Serve an emulated OpenAI API on loopback until Ctrl-C.
+
+    It speaks the OpenAI paths ftclient uses (files, uploads, fine-tuning jobs, chat completions,
+    moderations, batches, models). Jobs move through the real statuses on an emulated clock; the
+    tuned model answers by nearest neighbour over its training examples and base models with a simple
+    baseline. Nothing it says comes from a real model. Statistics: GET /_emulator/stats; faults:
+    POST /_emulator/faults.
+
+    \b
+    Examples:
+      ftclient emulator --speed 100
+      ftclient emulator --port 0 --rpm 600 --tpm 60000
+      ftclient emulator --state-dir ./emulator-state --seed 7
+      OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-local ftclient launch
+    """
+    from ftclient.emulator import BANNER, Emulator, EmulatorConfig
+    from ftclient.errors import UserInputError
+
+    out = get_output(ctx, json_mode)
+    try:
+        config = EmulatorConfig(
+            speed=speed,
+            rpm=rpm,
+            tpm=tpm,
+            latency_ms=latency_ms,
+            fail_rate=fail_rate,
+            seed=seed,
+            state_dir=state_dir,
+            host=host,
+            port=port,
+            burst_s=burst_s,
+            allow_remote=allow_remote,
+        )
+    except ValueError as exc:
+        raise UserInputError(
+            str(exc),
+            hint="use --host 127.0.0.1, or add --allow-remote on a trusted network" if "loopback" in str(exc) else None,
+        ) from None
+    try:
+        running = Emulator(config)
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port, or --port 0 for a free one",
+        ) from None
+    out.info(BANNER)
+    out.info(f"Listening on {running.url} (speed x{speed:g}, rpm {rpm or 'unlimited'}, tpm {tpm or 'unlimited'})")
+    out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")
+    out.info("Stop with Ctrl-C.")
+    out.result({"url": running.url, "base_url": running.base_url, "emulator": True, "banner": BANNER})
+    out.line(running.base_url)
+    try:
+        running.serve_forever()
+    except KeyboardInterrupt:
+        out.info("Emulator stopped.")
+    finally:
+        running.stop()
