@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,21 +229,25 @@ def _tool_calls(message: Mapping[str, Any]) -> list[Any]:
     return calls if isinstance(calls, list) else []
 
 
-def _message_tokens(encoding: tiktoken.Encoding, message: Mapping[str, Any]) -> int:
-    tokens = TOKENS_PER_MESSAGE
-    tokens += _encode_len(encoding, str(message.get("role") or ""))
-    for text in message_strings(message):
-        if text:
-            tokens += _encode_len(encoding, text)
+def _message_pieces(message: Mapping[str, Any], pieces: list[str]) -> int:
+    """Append the billed texts of ``message`` to ``pieces``; return its constant overhead in tokens."""
+    overhead = TOKENS_PER_MESSAGE
+    pieces.append(str(message.get("role") or ""))
+    pieces.extend(text for text in message_strings(message) if text)
     name = message.get("name")
     if isinstance(name, str) and name:
-        tokens += _encode_len(encoding, name) + TOKENS_PER_NAME
+        pieces.append(name)
+        overhead += TOKENS_PER_NAME
     n_calls = len(_tool_calls(message)) + (1 if isinstance(message.get("function_call"), Mapping) else 0)
-    return tokens + TOKENS_PER_TOOL_CALL * n_calls
+    return overhead + TOKENS_PER_TOOL_CALL * n_calls
 
 
-def _definition_tokens(encoding: tiktoken.Encoding, encoding_name: str, functions: Iterable[Any]) -> int:
-    """Tokens of function definitions (``tools`` entries or legacy ``functions``), per OpenAI's recipe."""
+def _definition_pieces(encoding_name: str, functions: Iterable[Any], pieces: list[str]) -> int:
+    """Function definitions (``tools`` entries or legacy ``functions``), per OpenAI's recipe.
+
+    Appends the rendered texts to ``pieces`` and returns the constant overhead (which can be negative
+    per enum: the recipe subtracts 3 for each enum list).
+    """
     overhead = _TOOL_OVERHEADS[encoding_name]
     total = 0
     seen = False
@@ -254,7 +258,7 @@ def _definition_tokens(encoding: tiktoken.Encoding, encoding_name: str, function
         seen = True
         total += overhead["func_init"]
         description = str(function.get("description") or "").removesuffix(".")
-        total += _encode_len(encoding, f"{function.get('name') or ''}:{description}")
+        pieces.append(f"{function.get('name') or ''}:{description}")
         parameters = function.get("parameters")
         properties = parameters.get("properties") if isinstance(parameters, Mapping) else None
         if isinstance(properties, Mapping) and properties:
@@ -266,10 +270,43 @@ def _definition_tokens(encoding: tiktoken.Encoding, encoding_name: str, function
                 if isinstance(enum, list):
                     total += overhead["enum_init"]
                     for item_value in enum:
-                        total += overhead["enum_item"] + _encode_len(encoding, str(item_value))
+                        total += overhead["enum_item"]
+                        pieces.append(str(item_value))
                 p_description = str(spec.get("description") or "").removesuffix(".")
-                total += _encode_len(encoding, f"{key}:{spec.get('type') or ''}:{p_description}")
+                pieces.append(f"{key}:{spec.get('type') or ''}:{p_description}")
     return total + overhead["func_end"] if seen else total
+
+
+def chat_pieces(
+    messages: Sequence[Any],
+    encoding_name: str,
+    tools: Sequence[Any] | None = None,
+    functions: Sequence[Any] | None = None,
+) -> tuple[int, list[str]]:
+    """A chat example as (constant overhead, texts to encode): tokens = overhead + sum of the texts' tokens.
+
+    Splitting the count this way lets a caller encode many examples' texts in one batch (threads, and
+    repeated texts such as a shared system prompt encoded once).
+    """
+    pieces: list[str] = []
+    total = REPLY_PRIMING
+    for message in messages:
+        if isinstance(message, Mapping):
+            total += _message_pieces(message, pieces)
+    if tools:
+        total += _definition_pieces(encoding_name, tools, pieces)
+    if functions:
+        total += _definition_pieces(encoding_name, functions, pieces)
+    return total, pieces
+
+
+def assistant_pieces(messages: Sequence[Any]) -> list[str]:
+    """Texts of the trained assistant output (assistant messages without ``weight: 0``)."""
+    out: list[str] = []
+    for message in messages:
+        if isinstance(message, Mapping) and message.get("role") == "assistant" and message.get("weight") != 0:
+            out.extend(text for text in message_strings(message) if text)
+    return out
 
 
 def _count_chat_with(
@@ -279,15 +316,8 @@ def _count_chat_with(
     tools: Sequence[Any] | None,
     functions: Sequence[Any] | None,
 ) -> int:
-    total = REPLY_PRIMING
-    for message in messages:
-        if isinstance(message, Mapping):
-            total += _message_tokens(encoding, message)
-    if tools:
-        total += _definition_tokens(encoding, encoding_name, tools)
-    if functions:
-        total += _definition_tokens(encoding, encoding_name, functions)
-    return total
+    overhead, pieces = chat_pieces(messages, encoding_name, tools, functions)
+    return overhead + sum(_encode_len(encoding, text) for text in pieces)
 
 
 def count_chat(
@@ -303,14 +333,7 @@ def count_chat(
 
 
 def _assistant_tokens_with(encoding: tiktoken.Encoding, messages: Sequence[Mapping[str, Any]]) -> int:
-    total = 0
-    for message in messages:
-        if not isinstance(message, Mapping) or message.get("role") != "assistant" or message.get("weight") == 0:
-            continue
-        for text in message_strings(message):
-            if text:
-                total += _encode_len(encoding, text)
-    return total
+    return sum(_encode_len(encoding, text) for text in assistant_pieces(messages))
 
 
 def count_assistant(messages: Sequence[Mapping[str, Any]], model: str) -> int:
@@ -356,3 +379,87 @@ class TokenCounter:
 def estimate_text(text: str) -> int:
     """A labelled estimate for models without a shipped tokenizer (o200k_base as stand-in)."""
     return _encode_len(get_encoding(O200K), text)
+
+
+def token_len_function(encoding: tiktoken.Encoding) -> Callable[[str], int]:
+    """The fastest way this tiktoken offers to get ``len(encoding.encode_ordinary(text))``.
+
+    tiktoken's buffer encoder returns the ids as one packed buffer instead of a list of Python ints,
+    which saves allocating an int object per token; the result is the same count (tests check it).
+    """
+    core = getattr(encoding, "_core_bpe", None)
+    to_buffer = getattr(core, "encode_to_tiktoken_buffer", None)
+    if to_buffer is None:
+        encode = encoding.encode_ordinary
+        return lambda text: len(encode(text))
+    no_specials: set[str] = set()
+
+    def count(text: str) -> int:
+        try:
+            return memoryview(to_buffer(text, no_specials)).nbytes // 4
+        except UnicodeEncodeError:  # lone surrogates: let tiktoken's own fallback handle them
+            return len(encoding.encode_ordinary(text))
+
+    return count
+
+
+class BatchEncoder:
+    """Token lengths of many texts at once, for validating large files quickly.
+
+    Texts that repeat (a system prompt shared by every example, role names, tool definitions) are encoded
+    once and remembered; the rest are encoded on a small thread pool (tiktoken releases the GIL while it
+    encodes, so two cores give close to twice the speed).
+    """
+
+    def __init__(self, encoding: tiktoken.Encoding, *, threads: int | None = None, cache_size: int = 50_000) -> None:
+        import os
+
+        self.encoding = encoding
+        self.threads = max(1, threads if threads is not None else min(4, os.cpu_count() or 1))
+        self.cache_size = cache_size
+        self._cache: dict[str, int] = {}
+        self._pool: Any = None
+
+    def _encode_all(self, texts: list[str]) -> list[int]:
+        count = token_len_function(self.encoding)
+        if self.threads == 1 or len(texts) < 256:
+            return [count(text) for text in texts]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="ftclient-tokens")
+        step = -(-len(texts) // (self.threads * 4))
+        chunks = [texts[i : i + step] for i in range(0, len(texts), step)]
+        out: list[int] = []
+        for lengths in self._pool.map(lambda chunk: [count(text) for text in chunk], chunks):
+            out.extend(lengths)
+        return out
+
+    def lengths(self, texts: Iterable[str]) -> dict[str, int]:
+        """``{text: token count}`` for every distinct text given."""
+        seen: dict[str, int] = {}
+        cache = self._cache
+        missing: list[str] = []
+        repeated: set[str] = set()
+        for text in texts:
+            if text in seen:
+                repeated.add(text)
+                continue
+            known = cache.get(text)
+            seen[text] = -1 if known is None else known
+            if known is None:
+                missing.append(text)
+        if missing:
+            for text, length in zip(missing, self._encode_all(missing), strict=True):
+                seen[text] = length
+        if repeated:
+            if len(cache) + len(repeated) > self.cache_size:
+                cache.clear()
+            for text in repeated:
+                cache[text] = seen[text]
+        return seen
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

@@ -1,0 +1,226 @@
+"""The streaming scan behind ``validate``: check every line, count tokens in batches, find duplicates.
+
+Large files are split at line boundaries and scanned by one forked worker per core (the encodings are
+loaded before the fork, so workers share them); each worker streams its slice with flat memory, and the
+partial results are merged. Small files, platforms without ``fork`` and multi-threaded hosts scan in
+process, with token counting on a thread pool.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftclient.dataset.dedup import DuplicateLog, run_key
+from ftclient.dataset.jsonl import iter_jsonl, line_slices
+from ftclient.dataset.rules import LineResult, RuleContext, RuleSet
+from ftclient.dataset.stats import TokenTally
+from ftclient.errors import Problem
+from ftclient.tokens import BatchEncoder, get_encoding
+
+BATCH = 2048
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+SHORT_EXAMPLE_TOKENS = 12
+MAX_STORED_PER_CODE = {"error": 1000, "warning": 50}
+"""Problems kept per code; every one is counted (a broken million-line file must not fill memory with a
+million Problem objects)."""
+MISSING_SYSTEM_SHOWN = 5
+
+
+class Collector:
+    """Keeps problems up to a cap per code and counts all of them."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.counts: Counter[str] = Counter()
+        self.truncated = False
+
+    def add(self, problem: Problem) -> None:
+        key = f"{problem.severity}:{problem.code}"
+        self.counts[key] += 1
+        if self.counts[key] <= MAX_STORED_PER_CODE.get(problem.severity, 50):
+            self.problems.append(problem)
+        else:
+            self.truncated = True
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.add(problem)
+
+    def merge(self, other: Collector) -> None:
+        kept: Counter[str] = Counter(f"{p.severity}:{p.code}" for p in self.problems)
+        for problem in other.problems:
+            key = f"{problem.severity}:{problem.code}"
+            if kept[key] < MAX_STORED_PER_CODE.get(problem.severity, 50):
+                kept[key] += 1
+                self.problems.append(problem)
+            else:
+                self.truncated = True
+        self.counts.update(other.counts)
+        self.truncated = self.truncated or other.truncated
+
+    @property
+    def has_errors(self) -> bool:
+        return any(key.startswith("error:") for key in self.counts)
+
+
+@dataclass
+class ScanState:
+    """Everything a scan of (part of) a file found."""
+
+    collector: Collector
+    tally: TokenTally
+    exact: DuplicateLog = field(default_factory=DuplicateLog)
+    near: DuplicateLog = field(default_factory=DuplicateLog)
+    missing_system: list[int] = field(default_factory=list)
+    n_missing_system: int = 0
+    lines: int = 0
+    size: int = 0
+    examples: int = 0
+
+    def merge(self, other: ScanState) -> None:
+        self.collector.merge(other.collector)
+        self.tally.merge(other.tally)
+        self.exact.extend(other.exact)
+        self.near.extend(other.near)
+        self.missing_system = sorted(self.missing_system + other.missing_system)[:MISSING_SYSTEM_SHOWN]
+        self.n_missing_system += other.n_missing_system
+        self.lines = max(self.lines, other.lines)
+        self.size += other.size
+        self.examples += other.examples
+
+
+def _new_state(ctx: RuleContext, exact: bool) -> ScanState:
+    return ScanState(Collector(), TokenTally(ctx.encoding_name, exact=exact, limit=ctx.max_tokens))
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """One slice of a file to scan: ``bounds`` = (start byte, end byte or None, first line number)."""
+
+    path: Path
+    rules: RuleSet
+    ctx: RuleContext
+    fmt: str | None
+    exact_counts: bool
+    bounds: tuple[int, int | None, int] = (0, None, 1)
+    threads: int | None = None
+
+
+def scan_slice(job: ScanJob) -> ScanState:
+    """Scan the lines of one slice of a file."""
+    path, rules, ctx, fmt = job.path, job.rules, job.ctx, job.fmt
+    threads, bounds = job.threads, job.bounds
+    state = _new_state(ctx, job.exact_counts)
+    collector = state.collector
+    encoder = BatchEncoder(get_encoding(ctx.encoding_name), threads=threads)
+    batch: list[LineResult] = []
+    start, end, first_line = bounds
+    try:
+        for number, value, problem, raw_size in iter_jsonl(path, ctx.file, start=start, end=end, first_line=first_line):
+            state.lines = number
+            state.size += raw_size
+            if problem is not None:
+                collector.add(problem)
+                continue
+            state.examples += 1
+            result = rules.check(value, number, ctx)
+            collector.extend(result.problems)
+            if result.format is not None and fmt is not None and result.format != fmt:
+                collector.add(
+                    Problem(
+                        "mixed-formats",
+                        f"a {result.format} line in a file of {fmt} lines",
+                        "keep one format per file",
+                        file=ctx.file,
+                        line=number,
+                    )
+                )
+            if result.sequences:
+                state.exact.add(run_key(result.dedup_text), number)
+                state.near.add(run_key(result.dedup_text.lower()), number)
+                batch.append(result)
+                if len(batch) >= BATCH:
+                    _count_batch(batch, encoder, state, ctx)
+        _count_batch(batch, encoder, state, ctx)
+    finally:
+        encoder.close()
+    return state
+
+
+def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanState, ctx: RuleContext) -> None:
+    if not batch:
+        return
+    texts: list[str] = []
+    for result in batch:
+        for _, pieces in result.sequences:
+            texts.extend(pieces)
+        texts.extend(result.assistant)
+    lengths = encoder.lengths(texts)
+    limit = ctx.max_tokens
+    tally, collector = state.tally, state.collector
+    for result in batch:
+        tokens = max(overhead + sum(lengths[t] for t in pieces) for overhead, pieces in result.sequences)
+        tally.add(tokens, sum(lengths[t] for t in result.assistant))
+        if not result.has_system:
+            state.n_missing_system += 1
+            if len(state.missing_system) < MISSING_SYSTEM_SHOWN:
+                state.missing_system.append(result.line)
+        if limit and tokens > limit:
+            collector.add(
+                Problem(
+                    "too-many-tokens",
+                    f"{tokens:,} tokens; {ctx.model} takes at most {limit:,} per example "
+                    "(longer examples are cut from the end, losing the answer)",
+                    "shorten the example or split the conversation",
+                    file=ctx.file,
+                    line=result.line,
+                )
+            )
+        elif tokens < SHORT_EXAMPLE_TOKENS:
+            collector.add(
+                Problem(
+                    "very-short-example",
+                    f"only {tokens} tokens",
+                    "check the example is complete",
+                    file=ctx.file,
+                    line=result.line,
+                    severity="warning",
+                )
+            )
+    batch.clear()
+
+
+def _workers_for(path: Path) -> int:
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    if path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def scan_file(
+    path: Path, rules: RuleSet, ctx: RuleContext, fmt: str | None, *, exact_counts: bool, workers: int | None = None
+) -> ScanState:
+    """Scan all of ``path``; in forked workers when it is large and the platform allows."""
+    get_encoding(ctx.encoding_name)  # load before any fork, so workers share it
+    n = workers if workers is not None else _workers_for(path)
+    whole = ScanJob(path, rules, ctx, fmt, exact_counts)
+    if n <= 1:
+        return scan_slice(whole)
+    import multiprocessing
+    from dataclasses import replace
+
+    jobs = [replace(whole, bounds=bounds, threads=1) for bounds in line_slices(path, n)]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        parts = pool.map(scan_slice, jobs)
+    state = parts[0]
+    for part in parts[1:]:
+        state.merge(part)
+    return state
