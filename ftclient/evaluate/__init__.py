@@ -6,6 +6,10 @@ metrics, significance tests, report rendering) are importable from their modules
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
+from typing import Any
+
 from ftclient.evaluate.api import evaluate
 from ftclient.evaluate.types import (
     Answer,
@@ -27,3 +31,15 @@ __all__ = [
     "ModelResult",
     "evaluate",
 ]
+
+
+class _CallableModule(ModuleType):
+    """``ftclient.evaluate`` names both this package and the function. Once any submodule has been
+    imported, Python binds the attribute ``ftclient.evaluate`` to the package, so the package itself must
+    be callable for ``ftclient.evaluate(job_id)`` to keep working."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> EvaluationReport:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

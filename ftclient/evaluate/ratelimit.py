@@ -179,7 +179,7 @@ class RateLimiter:
             (self.tokens, state.limit_tokens, state.remaining_tokens, self.in_flight_tokens),
         ):
             if limit and (bucket.per_minute is None or abs(bucket.per_minute - limit) > 1e-9):
-                bucket.set_limit(limit, fill=first)
+                bucket.set_limit(limit, fill=first or not bucket.limited)
             if remaining is not None and bucket.limited:
                 provider_level = remaining * bucket.headroom - pending
                 if provider_level < bucket.level - 1e-9:

@@ -24,12 +24,9 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(1, count)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks = []
-    value = start
-    while value <= hi + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [math.floor(lo / step) * step]
+    while ticks[-1] < hi - step * 1e-9:  # the last tick covers ``hi``: no data point falls off the axis
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 
@@ -37,6 +34,10 @@ def _fmt(value: float) -> str:
     if abs(value) >= 100 or value == int(value):
         return f"{value:.0f}"
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.1f}"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def line_chart(
@@ -122,7 +123,7 @@ def comparison_chart(
 
     ``rows`` are ``(label, baseline, tuned, ci_low, ci_high)`` in points.
     """
-    row_h, top, label_w = 46, 34, 150
+    row_h, top, label_w = 46, 66, 150
     height = top + row_h * max(1, len(rows)) + 30
     bars_w = (width - label_w) * 0.55
     diff_x0 = label_w + bars_w + 24
@@ -132,13 +133,20 @@ def comparison_chart(
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" class="chart" {FONT}>',
         f"<title>{escape(title)}</title>",
-        f'<rect x="{label_w}" y="6" width="12" height="12" fill="{BASE_COLOR}"/>',
-        f'<text x="{label_w + 18}" y="16" font-size="12" fill="currentColor">{escape(baseline_name)}</text>',
-        f'<rect x="{label_w + 150}" y="6" width="12" height="12" fill="{TUNED_COLOR}"/>',
-        f'<text x="{label_w + 168}" y="16" font-size="12" fill="currentColor">{escape(tuned_name)}</text>',
-        f'<text x="{diff_x0 + diff_w / 2}" y="16" text-anchor="middle" font-size="12" '
-        'fill="currentColor">difference, 95% CI</text>',
     ]
+    for i, (role, name, color) in enumerate(
+        (("baseline", baseline_name, BASE_COLOR), ("tuned", tuned_name, TUNED_COLOR))
+    ):
+        y = 6 + i * 18
+        parts.append(f'<rect x="{label_w}" y="{y}" width="12" height="12" fill="{color}"/>')
+        parts.append(
+            f'<text x="{label_w + 18}" y="{y + 10}" font-size="12" fill="currentColor">'
+            f"{role}: {escape(_short(name, 70))}</text>"
+        )
+    parts.append(
+        f'<text x="{diff_x0 + diff_w / 2}" y="{top - 12}" text-anchor="middle" font-size="12" '
+        'fill="currentColor">difference, 95% CI</text>'
+    )
 
     def dx(v: float) -> float:
         return diff_x0 + diff_w / 2 + v / span * (diff_w / 2)
@@ -204,7 +212,7 @@ def heatmap(
 ) -> str:
     """A confusion matrix: counts in cells shaded by their share of the row."""
     label_w, top = max(90, 7 * max((len(r) for r in row_labels), default=4) + 24), 100
-    width = label_w + cell * len(col_labels) + 16
+    width = label_w + cell * len(col_labels) + 90  # room for the last rotated column label
     height = top + cell * len(row_labels) + 16
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
