@@ -311,6 +311,8 @@ def wait_all(
         sleep=sleep,
         on_event=on_event,
         on_update=on_update,
+        max_attempts=settings.max_retries + 1,
+        backoff_s=settings.retry_backoff_s,
     )
     try:
         final = follower.run()

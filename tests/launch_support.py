@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ftclient.emulator import Emulator
 
 LABELS = ("billing", "bug", "praise")
 
@@ -39,7 +46,7 @@ def write_dataset(
         for i in range(n):
             row = _line(offset + i, LABELS[i % len(LABELS)])
             if pad:
-                row["messages"][1]["content"] += " " + ("x" * pad)
+                row["messages"][1]["content"] += " " + " ".join(f"w{k}" for k in range(pad))
             if salt:
                 row["messages"][1]["content"] += f" {salt}"
             rows.append(json.dumps(row))
@@ -59,3 +66,26 @@ def write_dataset(
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
+
+
+CANARY_KEY = "sk-canary-7f3b9d2e41c8a6f0"
+"""An API key that must never show up in anything ftclient writes or prints."""
+
+
+@contextmanager
+def emulator_env(monkeypatch: pytest.MonkeyPatch, **config: Any) -> Iterator[Emulator]:
+    """A running emulator (fast clock) with the environment pointing ftclient at it."""
+    from ftclient.emulator import EmulatorConfig, run_in_thread
+
+    with run_in_thread(EmulatorConfig(**{"speed": 1000.0, **config})) as emu:
+        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+        monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "0.02")
+        monkeypatch.setenv("FTCLIENT_RETRY_BACKOFF_S", "0.01")
+        yield emu
+
+
+def route_count(emu: Emulator, route: str, status: str | None = None) -> int:
+    """How many requests the emulator answered on ``route`` (with ``status`` when given)."""
+    by_route = emu.stats()["requests"]["by_route"].get(route, {})
+    return int(by_route.get(status, 0)) if status else int(sum(by_route.values()))

@@ -5,9 +5,9 @@ kept in the registry, so a ``jobs watch`` from another process or a later day ca
 previous one stopped). The pause between rounds starts at the poll interval, grows while nothing changes
 (up to ``max_interval_s``) and drops back as soon as something does.
 
-Retries: the provider used here sends with no retries of its own; a poll that fails with a transient
-error is this loop's business (one retry layer): it waits (honouring ``retry_after_s``) and gives up
-after ``max_failures`` failed polls in a row.
+Retries: the provider used here sends with no retries of its own; a poll request that fails with a
+transient error is retried here (the one retry layer of this call path): after the server's
+``retry_after_s``, else ``backoff_s`` doubling, at most ``max_attempts`` times per request.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ftclient.errors import ProviderUnavailable, RateLimitError, UnknownModelError, UnknownProviderError, WaitTimeout
 
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from ftclient.providers.base import JobEvent, JobInfo, Provider
     from ftclient.registry import Registry
 
+T = TypeVar("T")
 GROWTH = 1.5
-MAX_POLL_FAILURES = 8
+MAX_POLL_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class Follower:
         wall: Callable[[], float] = time.time,
         on_event: Callable[[str, JobEvent], None] | None = None,
         on_update: Callable[[JobProgress], None] | None = None,
-        max_failures: int = MAX_POLL_FAILURES,
+        max_attempts: int = MAX_POLL_ATTEMPTS,
+        backoff_s: float = 0.5,
     ) -> None:
         self.provider = provider
         self.registry = registry
@@ -111,7 +113,8 @@ class Follower:
         self.timeout_s = timeout_s
         self.clock, self.sleep, self.wall = clock, sleep, wall
         self.on_event, self.on_update = on_event, on_update
-        self.max_failures = max_failures
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_s = backoff_s
         self.last_event: dict[str, str | None] = {}
         self.progress: dict[str, JobProgress] = {}
         self.infos: dict[str, JobInfo] = {}
@@ -123,18 +126,8 @@ class Follower:
     def run(self) -> dict[str, JobInfo]:
         started = self.clock()
         interval = self.min_interval_s
-        failures = 0
         while True:
-            try:
-                changed = self.poll_once()
-                failures = 0
-            except (ProviderUnavailable, RateLimitError) as exc:
-                failures += 1
-                if failures >= self.max_failures:
-                    raise
-                changed = False
-                if exc.retry_after_s is not None:
-                    interval = max(interval, min(exc.retry_after_s, self.max_interval_s))
+            changed = self.poll_once()
             if self.job_ids and all(self.infos.get(j) and self.infos[j].terminal for j in self.job_ids):
                 return {j: self.infos[j] for j in self.job_ids}
             interval = self.min_interval_s if changed else min(interval * GROWTH, self.max_interval_s)
@@ -158,8 +151,8 @@ class Follower:
             previous = self.infos.get(job_id)
             if previous is not None and previous.terminal:
                 continue
-            info = self.provider.get_job(job_id)
-            events = self.provider.list_events(job_id, after=self.last_event.get(job_id))
+            info = self._request(self.provider.get_job, job_id)
+            events = self._request(self.provider.list_events, job_id, self.last_event.get(job_id))
             progress = self.progress.get(job_id) or JobProgress(job_id=job_id, status=info.status, model=info.model)
             for event in events:
                 progress = apply_event(progress, event)
@@ -185,6 +178,19 @@ class Follower:
             if self.on_update:
                 self.on_update(progress)
         return changed
+
+    def _request(self, call: Callable[..., T], *args: Any) -> T:
+        """One poll request, retried on transient errors (this path's single retry layer, with a stop)."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return call(*args)
+            except (ProviderUnavailable, RateLimitError) as exc:
+                if attempt == self.max_attempts:
+                    raise
+                asked = exc.retry_after_s
+                pause = asked if asked is not None else self.backoff_s * 2.0 ** (attempt - 1)
+                self.sleep(min(pause, self.max_interval_s))
+        raise AssertionError("unreachable")
 
     def _eta(self, job_id: str, info: JobInfo, progress: JobProgress) -> float | None:
         if info.terminal:

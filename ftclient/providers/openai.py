@@ -4,11 +4,14 @@ This is the only module that imports the ``openai`` SDK. Everything the SDK retu
 ftclient's own dataclasses; every SDK or transport failure becomes an ``ftclient.errors.ProviderError``
 subclass that keeps the request id and, on 429/5xx, how long the server asked us to wait.
 
-Retries: the SDK's own retry loop is the one retry layer for ordinary calls (``max_retries`` from the
-settings). Two call paths opt out and carry their own single layer instead:
-- job creation (``create_job``) sends with ``max_retries=0``, because OpenAI sends no idempotency key and a
-  blind resend after a lost response creates a second job; ``ftclient.launching.create`` retries it safely;
-- ``chat`` sends with ``max_retries=0``: the evaluation runner paces and retries requests itself.
+Retries: the SDK's own retry loop is switched off (``max_retries=0`` on the client); ``_call`` is the one
+retry layer for ordinary calls: transient failures (5xx, 429 other than an exhausted daily quota,
+timeouts, dropped connections) are retried up to ``max_retries`` times, pausing as the server's
+Retry-After says, else ``retry_backoff_s`` doubling up to 8 s (both from the settings). Two call paths
+are never retried here:
+- job creation (``create_job``), because OpenAI sends no idempotency key and a blind resend after a lost
+  response creates a second job; ``ftclient.launching.create`` retries it safely;
+- ``chat``: the evaluation runner paces and retries requests itself.
 
 Credentials come from ``OPENAI_API_KEY`` (plus ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``,
 ``OPENAI_PROJECT_ID``) when the first request is made; the key is never stored, logged or echoed — it is
@@ -114,6 +117,7 @@ class OpenAIProvider:
         self._sleep = sleep
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
+        self._async_loop: object | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> OpenAIProvider:
@@ -152,14 +156,19 @@ class OpenAIProvider:
                 base_url=self.endpoint,
                 organization=self._organization,
                 project=self._project,
-                max_retries=self.max_retries,
+                max_retries=0,
                 timeout=self.timeout_s,
                 http_client=_http_client(),
             )
         return self._sync
 
     def _aclient(self) -> openai.AsyncOpenAI:
-        if self._async is None:
+        """The async client of the running event loop (a client's connections belong to one loop)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async_loop is not loop:
+            self._async_loop = loop
             self._async = openai.AsyncOpenAI(
                 api_key=self._key(),
                 base_url=self.endpoint,
