@@ -24,6 +24,12 @@ MAX_REQUESTS = 50_000
 TERMINAL = frozenset({"failed", "completed", "expired", "cancelled"})
 
 
+def public(obj: dict[str, Any]) -> dict[str, Any]:
+    """The batch as the API shows it: optional fields that are not set yet are left out (the spec does not
+    allow null for them)."""
+    return {key: value for key, value in obj.items() if value is not None}
+
+
 class Batches:
     def __init__(self, app: OpenAIApp) -> None:
         self.app = app
@@ -84,7 +90,7 @@ class Batches:
         with self.store.lock:
             self.store.batches[obj["id"]] = batch
         self.app.changed()
-        return json_response(obj)
+        return json_response(public(obj))
 
     def get(self, batch_id: str) -> BatchState:
         with self.store.lock:
@@ -99,12 +105,12 @@ class Batches:
 
     def list_all(self, request: Request) -> Response:
         with self.store.lock:
-            items = [self.get(batch_id).obj for batch_id in self.store.batches]
+            items = [public(self.get(batch_id).obj) for batch_id in self.store.batches]
         items.sort(key=lambda b: (b["created_at"], b["id"]), reverse=True)
         return json_response(paginate(items, request, default_limit=20, max_limit=100))
 
     def retrieve(self, request: Request) -> Response:
-        return json_response(self.get(request.params["batch_id"]).obj)
+        return json_response(public(self.get(request.params["batch_id"]).obj))
 
     def cancel(self, request: Request) -> Response:
         with self.store.lock:
@@ -115,7 +121,7 @@ class Batches:
             batch.obj.update(status="cancelling", cancelling_at=int(now))
             batch.phase_at = now
         self.app.changed()
-        return json_response(batch.obj)
+        return json_response(public(batch.obj))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def _advance(self, batch: BatchState, now: float) -> None:

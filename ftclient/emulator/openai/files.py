@@ -56,7 +56,6 @@ class Files:
             "filename": filename,
             "purpose": purpose,
             "status": "processed" if processed else "uploaded",
-            "status_details": None,
         }
         if expires_after:
             obj["expires_at"] = now + int(expires_after["seconds"])
