@@ -17,7 +17,7 @@ from ftclient.errors import DatasetError, NotFoundLocallyError, ProviderUnavaila
 from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
 from ftclient.launching.create import RUN_KEY, create_idempotent
 from ftclient.launching.preflight import preflight, resolve_dataset
-from ftclient.launching.upload import ensure_uploaded
+from ftclient.launching.upload import content_name, ensure_uploaded
 from ftclient.providers.base import JobSpec
 from ftclient.providers.openai import OpenAIProvider
 from ftclient.registry import Registry
@@ -243,3 +243,15 @@ def test_a_lost_create_response_is_found_by_run_id_not_created_again(emu, tmp_pa
         )
     assert "run-3" in (info_err.value.hint or "") and emu.stats()["jobs_created"] == 2
     assert route_count(emu, "POST /v1/fine_tuning/jobs") - before == 3  # max_attempts, then stop
+
+
+def test_a_file_that_reached_the_provider_before_a_crash_is_found_by_its_content_name(emu, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    name = content_name(ref.train, ref.train_sha256)
+    assert name == f"train-{ref.train_sha256[:12]}.jsonl"
+    sent = provider.upload_named(ref.train, filename=name)  # the response never made it into the registry
+    found = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    assert found.reused and found.file.id == sent.id and route_count(emu, "POST /v1/files") == 1
+    assert registry.find_upload("openai", ref.train_sha256) is not None

@@ -13,6 +13,7 @@ from ftclient.config import Settings, resolve
 from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, UNFINISHED_OK
 from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, preflight, resolve_dataset
+from ftclient.launching.upload import content_name
 from ftclient.providers import get_provider
 from ftclient.providers.base import JobSpec, RequestPreview
 
@@ -166,7 +167,9 @@ def plan_launch(
                 "bytes": path.stat().st_size,
                 "sha256": sha,
                 "reuse_file_id": known.file_id if known else None,
-                "requests": [] if known or preview is None else preview.preview_upload(path),
+                "requests": []
+                if known or preview is None
+                else preview.preview_upload(path, filename=content_name(path, sha)),
             }
         )
     planned = []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from ftclient.errors import DatasetError, InvalidRequestError, RemoteNotFoundError, WaitTimeout
-from ftclient.providers.base import MultipartUploadProvider, RemoteFile
+from ftclient.providers.base import MultipartUploadProvider, NamedFileProvider, RemoteFile
 
 if TYPE_CHECKING:
     from ftclient.providers.base import Provider
@@ -84,14 +84,19 @@ def ensure_uploaded(
                 )
             registry.mark_upload_gone(provider.name, known.file_id, endpoint=endpoint)
     size = path.stat().st_size
+    name = content_name(path, sha256)
     limit = provider.capabilities.max_file_bytes if simple_limit is None else simple_limit
     resumed = sent = 0
-    if size > limit and isinstance(provider, MultipartUploadProvider):
+    earlier = _sent_before_a_crash(provider, name, size, purpose)
+    if earlier is not None:
+        remote, reused = earlier, True
+    elif size > limit and isinstance(provider, MultipartUploadProvider):
         remote, resumed, sent = _multipart(
             provider,
             provider,
             registry,
             path,
+            name=name,
             sha256=sha256,
             size=size,
             purpose=purpose,
@@ -100,8 +105,13 @@ def ensure_uploaded(
             on_progress=on_progress,
             clock=clock,
         )
+        reused = False
     else:
-        remote = provider.upload_file(path, purpose=purpose, on_progress=on_progress)
+        if isinstance(provider, NamedFileProvider):
+            remote = provider.upload_named(path, filename=name, purpose=purpose, on_progress=on_progress)
+        else:
+            remote = provider.upload_file(path, purpose=purpose, on_progress=on_progress)
+        reused = False
     registry.record_upload(
         provider=provider.name,
         endpoint=endpoint,
@@ -115,7 +125,24 @@ def ensure_uploaded(
         split=split,
     )
     ready = wait_processed(provider, remote, timeout_s=processing_timeout_s, poll_s=poll_s, sleep=sleep)
-    return Uploaded(ready, reused=False, resumed_parts=resumed, sent_parts=sent)
+    return Uploaded(ready, reused=reused, resumed_parts=resumed, sent_parts=sent)
+
+
+def content_name(path: Path, sha256: str) -> str:
+    """The name a file is uploaded under: its own name plus a prefix of its sha256 (``train-3f2a….jsonl``),
+    so the provider's file list says which content each file holds."""
+    return f"{path.stem}-{sha256[:12]}{path.suffix}"
+
+
+def _sent_before_a_crash(provider: Provider, name: str, size: int, purpose: str) -> RemoteFile | None:
+    """A file with this content name that reached the provider although ftclient never recorded it
+    (killed while the response was on its way)."""
+    if not isinstance(provider, NamedFileProvider):
+        return None
+    for remote in provider.find_files(name, purpose=purpose):
+        if remote.bytes == size and remote.status != "error":
+            return remote
+    return None
 
 
 def wait_processed(
@@ -158,6 +185,7 @@ def _multipart(
     registry: Registry,
     path: Path,
     *,
+    name: str,
     sha256: str,
     size: int,
     purpose: str,
@@ -166,14 +194,14 @@ def _multipart(
     on_progress: Progress | None,
     clock: Callable[[], float],
 ) -> tuple[RemoteFile, int, int]:
-    name, endpoint = provider.name, _endpoint(provider)
+    provider_name, endpoint = provider.name, _endpoint(provider)
     for attempt in range(2):
-        session = registry.find_upload_session(name, endpoint, sha256, now=clock())
+        session = registry.find_upload_session(provider_name, endpoint, sha256, now=clock())
         if session is None or session.part_size != part_size or session.bytes != size:
-            info = parts_api.start_upload(filename=path.name, bytes=size, purpose=purpose)
+            info = parts_api.start_upload(filename=name, bytes=size, purpose=purpose)
             registry.start_upload_session(
                 upload_id=info.id,
-                provider=name,
+                provider=provider_name,
                 endpoint=endpoint,
                 sha256=sha256,
                 path=str(path),

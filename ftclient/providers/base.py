@@ -19,7 +19,15 @@ JobStatus = Literal[
     "validating_files", "queued", "running", "pausing", "paused", "succeeded", "failed", "cancelled", "unknown"
 ]
 JOB_STATUSES: tuple[str, ...] = (
-    "validating_files", "queued", "running", "pausing", "paused", "succeeded", "failed", "cancelled", "unknown"
+    "validating_files",
+    "queued",
+    "running",
+    "pausing",
+    "paused",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "unknown",
 )
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -191,6 +199,9 @@ class Endpoint:
     cost_per_hour_usd: float | None = None
     created_at: int | None = None
     inactive_timeout_min: int | None = None
+    name: str | None = None
+    """The name requests use as ``model`` to reach this endpoint (differs from ``model`` on Together)."""
+    display_name: str | None = None
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -205,8 +216,9 @@ class Provider(Protocol):
     capabilities: Capabilities
 
     # files
-    def upload_file(self, path: Path, *, purpose: str = "fine-tune",
-                    on_progress: ProgressCallback | None = None) -> RemoteFile: ...
+    def upload_file(
+        self, path: Path, *, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
+    ) -> RemoteFile: ...
     def get_file(self, file_id: str) -> RemoteFile: ...
     def download_file(self, file_id: str) -> bytes: ...
 
@@ -215,11 +227,13 @@ class Provider(Protocol):
     def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
         """Jobs whose metadata contains every given pair: how a retried create finds its job."""
         ...
+
     def get_job(self, job_id: str) -> JobInfo: ...
     def list_jobs(self, limit: int = 20) -> list[JobInfo]: ...
     def list_events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
         """Events oldest first; with ``after``, only those newer than that event id."""
         ...
+
     def list_checkpoints(self, job_id: str) -> list[Checkpoint]: ...
     def cancel_job(self, job_id: str) -> JobInfo: ...
     def pause_job(self, job_id: str) -> JobInfo: ...
@@ -229,6 +243,7 @@ class Provider(Protocol):
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One completion, with no retries of its own: the evaluation runner is the retry layer."""
         ...
+
     def moderate(self, texts: Sequence[str]) -> list[ModerationResult]: ...
 
     def close(self) -> None: ...
@@ -238,8 +253,9 @@ class Provider(Protocol):
 class BatchProvider(Protocol):
     """Providers with ``capabilities.batch``: asynchronous, discounted bulk inference."""
 
-    def create_batch(self, input_file_id: str, *, endpoint: str = "/v1/chat/completions",
-                     metadata: Mapping[str, str] | None = None) -> BatchInfo: ...
+    def create_batch(
+        self, input_file_id: str, *, endpoint: str = "/v1/chat/completions", metadata: Mapping[str, str] | None = None
+    ) -> BatchInfo: ...
     def get_batch(self, batch_id: str) -> BatchInfo: ...
     def cancel_batch(self, batch_id: str) -> BatchInfo: ...
 
@@ -248,8 +264,9 @@ class BatchProvider(Protocol):
 class DeployingProvider(Protocol):
     """Providers with ``capabilities.needs_deployment``: tuned models answer only once deployed."""
 
-    def create_endpoint(self, model: str, *, hardware: str | None = None,
-                        inactive_timeout_min: int = 30) -> Endpoint: ...
+    def create_endpoint(
+        self, model: str, *, hardware: str | None = None, inactive_timeout_min: int = 30
+    ) -> Endpoint: ...
     def get_endpoint(self, endpoint_id: str) -> Endpoint: ...
     def list_endpoints(self) -> list[Endpoint]: ...
     def stop_endpoint(self, endpoint_id: str) -> Endpoint: ...
@@ -275,11 +292,13 @@ class MultipartUploadProvider(Protocol):
     translates each step to its API.
     """
 
-    def start_upload(self, *, filename: str, bytes: int, purpose: str = "fine-tune",
-                     mime_type: str = "text/jsonl") -> UploadSessionInfo: ...
+    def start_upload(
+        self, *, filename: str, bytes: int, purpose: str = "fine-tune", mime_type: str = "text/jsonl"
+    ) -> UploadSessionInfo: ...
     def upload_part(self, upload_id: str, data: bytes) -> str:
         """Send one part; returns its part id."""
         ...
+
     def complete_upload(self, upload_id: str, part_ids: Sequence[str], *, md5: str | None = None) -> RemoteFile: ...
     def cancel_upload(self, upload_id: str) -> None: ...
 
@@ -291,5 +310,19 @@ class RequestPreview(Protocol):
     endpoint: str
     """Base URL the requests go to (no credentials)."""
 
-    def preview_upload(self, path: Path, *, purpose: str = "fine-tune") -> list[dict[str, Any]]: ...
+    def preview_upload(self, path: Path, *, purpose: str = "fine-tune",
+                       filename: str | None = None) -> list[dict[str, Any]]: ...
     def preview_create(self, spec: JobSpec) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class NamedFileProvider(Protocol):
+    """Providers whose files can be found again by name: ftclient names each upload after its content
+    (``train-<sha256 prefix>.jsonl``), so a file that reached the provider just before a crash is
+    found and reused instead of being sent twice."""
+
+    def upload_named(self, path: Path, *, filename: str, purpose: str = "fine-tune",
+                     on_progress: ProgressCallback | None = None) -> RemoteFile: ...
+    def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
+        """Files with exactly this name and purpose, newest first."""
+        ...

@@ -290,14 +290,19 @@ class OpenAIProvider:
     ) -> RemoteFile:
         """Send a file in one request (files up to ``capabilities.max_file_bytes``); larger files go
         through ``start_upload``/``upload_part``/``complete_upload`` in parts, in order."""
+        return self.upload_named(path, filename=path.name, purpose=purpose, on_progress=on_progress)
+
+    def upload_named(
+        self, path: Path, *, filename: str, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
+    ) -> RemoteFile:
         size = path.stat().st_size
         if size > self.capabilities.max_file_bytes:
-            return self._upload_in_parts(path, purpose, on_progress)
+            return self._upload_in_parts(path, filename, purpose, on_progress)
         data = path.read_bytes()  # bytes: a retry sends the same body again
         obj = self._call(
             f"uploading {path.name}",
             lambda: self._client().files.create(
-                file=(path.name, data, "application/jsonl"),
+                file=(filename, data, "application/jsonl"),
                 purpose=purpose,  # type: ignore[arg-type]
             ),
         )
@@ -305,11 +310,20 @@ class OpenAIProvider:
             on_progress(size, size)
         return remote_file_from_dict(obj.to_dict())
 
-    def _upload_in_parts(self, path: Path, purpose: str, on_progress: ProgressCallback | None) -> RemoteFile:
+    def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
+        def read() -> list[RemoteFile]:
+            found = self._client().files.list(purpose=purpose, order="desc")
+            return [remote_file_from_dict(f.to_dict()) for f in found.data if f.filename == filename]
+
+        return self._call(f"looking for {filename} on {self.name}", read)
+
+    def _upload_in_parts(
+        self, path: Path, filename: str, purpose: str, on_progress: ProgressCallback | None
+    ) -> RemoteFile:
         import hashlib
 
         size = path.stat().st_size
-        session = self.start_upload(filename=path.name, bytes=size, purpose=purpose)
+        session = self.start_upload(filename=filename, bytes=size, purpose=purpose)
         digest, part_ids, done = hashlib.md5(usedforsecurity=False), [], 0
         with path.open("rb") as fh:
             while chunk := fh.read(PART_SIZE):
@@ -365,10 +379,13 @@ class OpenAIProvider:
     def cancel_upload(self, upload_id: str) -> None:
         self._call(f"cancelling upload {upload_id}", lambda: self._client().uploads.cancel(upload_id))
 
-    def preview_upload(self, path: Path, *, purpose: str = "fine-tune") -> list[dict[str, Any]]:
+    def preview_upload(
+        self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None
+    ) -> list[dict[str, Any]]:
         size = path.stat().st_size
+        filename = filename or path.name
         if size <= self.capabilities.max_file_bytes:
-            upload = {"filename": path.name, "bytes": size, "content_type": "application/jsonl"}
+            upload = {"filename": filename, "bytes": size, "content_type": "application/jsonl"}
             return [
                 {"method": "POST", "url": f"{self.endpoint}/files", "multipart": {"purpose": purpose, "file": upload}}
             ]
@@ -377,7 +394,7 @@ class OpenAIProvider:
             {
                 "method": "POST",
                 "url": f"{self.endpoint}/uploads",
-                "json": {"bytes": size, "filename": path.name, "mime_type": "text/jsonl", "purpose": purpose},
+                "json": {"bytes": size, "filename": filename, "mime_type": "text/jsonl", "purpose": purpose},
             },
             {
                 "method": "POST",
