@@ -128,6 +128,8 @@ class Files:
     def content(self, request: Request) -> Response:
         obj = self.get(request.params["file_id"])
         data = self.store.content(obj["id"])
+        # The API sends the file's bytes as they are; the spec's "application/json string" does not fit a JSONL
+        # file (a JSON parser fails on its second line), so this follows the API, not the spec.
         return Response(body=data, content_type="application/octet-stream")
 
     # -- uploads ---------------------------------------------------------------------------------
