@@ -92,3 +92,57 @@ def render_validation(console: Console, report: Any) -> None:
     )
     render_problems(console, report.problems, report.problem_counts, truncated=report.problems_truncated)
     render_tokens(console, report.tokens, report.cost)
+
+
+def render_prepare(console: Console, report: Any) -> None:
+    from rich.table import Table
+
+    m = report.manifest
+    console.print(
+        f"[bold]{_escape(m.source.path)}[/]: {m.task}, {report.rows:,} rows -> {report.examples:,} examples "
+        f"for {m.target.provider} {_escape(m.target.model or '(no model)')}"
+        + (f" [dim](read as {m.source.encoding})[/]" if m.source.encoding not in (None, "utf-8") else ""),
+        highlight=False,
+    )
+    kind = "exact" if m.token_counts_exact else "estimated"
+    table = Table(title=f"splits (seed {m.split.seed}; tokens {kind})", title_justify="left", show_edge=False)
+    for column in ("split", "examples", "tokens", "assistant", "median", "max"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for name, info in m.files.items():
+        stats = report.splits[name].tokens
+        dist = stats.per_example if stats else None
+        table.add_row(
+            name,
+            f"{info.examples:,}",
+            f"{info.tokens:,}",
+            f"{info.assistant_tokens:,}",
+            f"{dist.p50:,}" if dist else "-",
+            f"{dist.max:,}" if dist else "-",
+        )
+    console.print(table)
+    if m.labels:
+        labels = Table(title="labels", title_justify="left", show_edge=False)
+        for column in ("label", "train", "validation", "test"):
+            labels.add_column(column, justify="left" if column == "label" else "right")
+        for label in m.labels:
+            labels.add_row(_escape(label), *(str(report.splits[s].labels.get(label, 0)) for s in m.files))
+        console.print(labels)
+    if m.languages:
+        console.print(f"languages: {m.languages.source} -> {m.languages.target}")
+    if report.dropped:
+        console.print(f"[bold yellow]dropped rows[/] ({len(report.dropped):,})")
+        for problem in report.dropped[:MAX_SHOWN]:
+            column = f" [dim]({_escape(problem.path)})[/]" if problem.path else ""
+            console.print(
+                f"  line {problem.line}{column}: {_escape(problem.message)} [dim]- {_escape(problem.hint)}[/]",
+                highlight=False,
+            )
+        if len(report.dropped) > MAX_SHOWN:
+            console.print(f"  … {len(report.dropped) - MAX_SHOWN:,} more in report.md and manifest.json")
+    if report.warnings:
+        console.print(f"[bold yellow]warnings[/] ({len(report.warnings):,})")
+        for problem in report.warnings[:10]:
+            where = f"line {problem.line}: " if problem.line else ""
+            console.print(f"  {where}{_escape(problem.message)}", highlight=False)
+    render_cost(console, report.cost)
+    console.print(f"[green]wrote[/] {_escape(str(report.out_dir))}/  [dim]next: ftclient launch[/]", highlight=False)

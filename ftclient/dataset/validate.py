@@ -91,7 +91,7 @@ def _head(path: Path, n: int) -> Iterable[tuple[int, Any, Problem | None, int]]:
             return
 
 
-def _context(
+def rule_context(
     label: str, provider: str, model: str | None, method: str | None, fmt: str | None
 ) -> tuple[RuleContext, TokenCounter, list[Problem]]:
     problems: list[Problem] = []
@@ -146,7 +146,7 @@ def validate(
     label = str(path)
     rules = rules_for(provider)
     fmt = _first_format(file, rules)
-    ctx, counter, file_problems = _context(label, provider, model, method, fmt)
+    ctx, counter, file_problems = rule_context(label, provider, model, method, fmt)
     state = scan_file(file, rules, ctx, fmt, exact_counts=counter.exact)
     collector, tally = state.collector, state.tally
     collector.extend(file_problems)
