@@ -66,6 +66,11 @@ def resolve_dataset(dataset: Path | str | None, settings: Settings, registry: Re
     if dataset is not None:
         candidate = Path(dataset)
         folder = candidate.parent if candidate.name == "manifest.json" else candidate
+        if not candidate.exists():
+            raise UserInputError(
+                f"{candidate} does not exist",
+                hint="pass a folder written by `ftclient prepare`, or leave DATASET out for the latest one",
+            )
         if candidate.suffix == ".jsonl" and candidate.is_file():
             raise UserInputError(
                 f"{candidate} is a data file, not a prepared dataset folder",

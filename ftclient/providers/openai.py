@@ -203,7 +203,9 @@ class OpenAIProvider:
         try:
             yield
         except openai.APIStatusError as exc:
-            raise self._status_error(exc, what) from exc
+            # Not chained: the SDK error holds the raw body, which may echo secrets; the translation keeps
+            # status, code, request id and the scrubbed message.
+            raise self._status_error(exc, what) from None
         except openai.APITimeoutError as exc:
             raise ProviderUnavailable(
                 f"{what}: {self.endpoint} did not answer within {self.timeout_s:.0f}s",
