@@ -209,3 +209,16 @@ def test_not_eligible_refusals_explain_the_wind_down_and_keys_are_scrubbed() -> 
     )
     assert isinstance(echoed, AuthError)
     assert CANARY_KEY not in echoed.message and "[redacted]" in echoed.message
+
+
+def test_ftclient_record_writes_a_cassette_without_the_key(emu, tmp_path: Path, monkeypatch) -> None:
+    cassette = tmp_path / "cassette.json"
+    monkeypatch.setenv("FTCLIENT_RECORD", str(cassette))
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-canary0123456789")
+    provider = _provider()
+    job_id = _job(provider, tmp_path)
+    provider.get_job(job_id)
+    provider.close()
+    text = cassette.read_text()
+    assert "/fine_tuning/jobs" in text and "/files" in text
+    assert CANARY_KEY not in text and "org-canary0123456789" not in text

@@ -158,7 +158,7 @@ class OpenAIProvider:
                 project=self._project,
                 max_retries=0,
                 timeout=self.timeout_s,
-                http_client=_http_client(),
+                http_client=_http_client([self._api_key, self._organization, self._project]),
             )
         return self._sync
 
@@ -176,7 +176,7 @@ class OpenAIProvider:
                 project=self._project,
                 max_retries=0,
                 timeout=self.timeout_s,
-                http_client=_async_http_client(),
+                http_client=_async_http_client([self._api_key, self._organization, self._project]),
             )
         return self._async
 
@@ -571,13 +571,30 @@ def _error_message(exc: openai.APIStatusError) -> str:
     return exc.message or type(exc).__name__
 
 
-def _http_client() -> Any:
-    """The SDK's HTTP client, wrapped in ftclient's recorder when ``FTCLIENT_RECORD`` is set."""
-    return None
+def _http_client(secrets: Sequence[str | None]) -> openai.DefaultHttpxClient | None:
+    """The SDK's HTTP client with its transport wrapped in ftclient's recorder when ``FTCLIENT_RECORD``
+    is set (None: the SDK's own default client)."""
+    path = os.environ.get("FTCLIENT_RECORD", "").strip()
+    if not path:
+        return None
+    import httpx2
+
+    from ftclient.recording import RecordingTransport
+
+    transport = RecordingTransport(httpx2.HTTPTransport(), path, secrets=[s for s in secrets if s])
+    return openai.DefaultHttpxClient(transport=transport)
 
 
-def _async_http_client() -> Any:
-    return None
+def _async_http_client(secrets: Sequence[str | None]) -> openai.DefaultAsyncHttpxClient | None:
+    path = os.environ.get("FTCLIENT_RECORD", "").strip()
+    if not path:
+        return None
+    import httpx2
+
+    from ftclient.recording import AsyncRecordingTransport
+
+    transport = AsyncRecordingTransport(httpx2.AsyncHTTPTransport(), path, secrets=[s for s in secrets if s])
+    return openai.DefaultAsyncHttpxClient(transport=transport)
 
 
 def _transient(error: BaseException) -> bool:
