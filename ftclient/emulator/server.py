@@ -64,12 +64,10 @@ class Services:
 
 class EmulatorCore:
     def __init__(self, config: EmulatorConfig) -> None:
-        from ftclient.emulator.openai.app import OpenAIApp
-
         self.config = config
         self.services = Services(config)
         self.router = Router()
-        self.app: ProviderApp = OpenAIApp(self.services)
+        self.app: ProviderApp = _provider_app(config.provider, self.services)
         self.app.register(self.router)
         self._fail_rng = random.Random(config.seed + 2)
         self._fail_lock = threading.Lock()
@@ -168,7 +166,8 @@ class EmulatorCore:
     def _api(self, request: Request, matched: tuple[str, Any, dict[str, str]] | None, outcome: Outcome) -> Response:
         auth = request.header("authorization")
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not key:
+        public = request.path.startswith(tuple(getattr(self.app, "public_paths", ())))
+        if not key and not public:
             raise ApiError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -212,6 +211,18 @@ class EmulatorCore:
         return response
 
 
+def _provider_app(provider: str, services: Services) -> ProviderApp:
+    """The provider dialect ``EmulatorConfig.provider`` names (apps may list ``public_paths``, e.g. signed
+    upload URLs, that are served without an API key)."""
+    if provider == "together":
+        from ftclient.emulator.together.app import TogetherApp
+
+        return TogetherApp(services)
+    from ftclient.emulator.openai.app import OpenAIApp
+
+    return OpenAIApp(services)
+
+
 def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
     if kind == "status_429":
         retry = float(params.get("retry_after_s", 1.0))
@@ -237,14 +248,14 @@ def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class RequestReader(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive handler basics shared by the emulator and the replay server."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body leave in separate writes; no 40 ms delayed-ACK stall
-    server_version = "ftclient-emulator"
     sys_version = ""
-    core: EmulatorCore
 
-    def log_message(self, format: str, *args: Any) -> None:  # the emulator's access log is its stats
+    def log_message(self, format: str, *args: Any) -> None:  # the servers' access logs are their stats
         return
 
     def _read_body(self) -> bytes:
@@ -260,6 +271,11 @@ class _Handler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""
+
+
+class _Handler(RequestReader):
+    server_version = "ftclient-emulator"
+    core: EmulatorCore
 
     def _serve(self) -> None:
         body = self._read_body()
