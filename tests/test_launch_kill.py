@@ -30,7 +30,7 @@ def _start(args: list[str], tmp_path: Path, name: str, **env: str) -> tuple[subp
     """Run ``ftclient ARGS`` as a real process; its stdout goes to NAME.out, its stderr to NAME.err."""
     log = tmp_path / f"{name}.err"
     with log.open("wb") as err, (tmp_path / f"{name}.out").open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(
             [sys.executable, "-m", "ftclient", *args], env={**os.environ, **env}, stdout=out, stderr=err,
             cwd=tmp_path,
         )
@@ -80,7 +80,7 @@ def test_sigkill_during_upload_then_rerun_sends_each_file_once(emu, tmp_path: Pa
     proc.kill()
     proc.wait(timeout=10)
     assert emu.stats()["jobs_created"] == 0
-    code, out, err = _finish(["launch", str(ds), "--detach", "--json"], tmp_path, "rerun")
+    code, _, err = _finish(["launch", str(ds), "--detach", "--json"], tmp_path, "rerun")
     assert code == 0, err
     assert "reusing file-" in err  # found by its content name, although the killed run never recorded it
     assert emu.stats()["files"] == 2 and emu.stats()["jobs_created"] == 1

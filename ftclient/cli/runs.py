@@ -28,6 +28,11 @@ def history(registry: Registry, *, limit: int | None = None) -> dict[str, Any]:
     jobs = registry.list_jobs()
     evaluations = registry.list_evaluations()
     known = {d.dataset_sha256 for d in datasets}
+    job_dataset = {j.job_id: j.dataset_sha256 for j in jobs}
+
+    def dataset_of(ev: Any) -> str | None:
+        """An evaluation belongs to its dataset, or else to its job's."""
+        return ev.dataset_sha256 or (job_dataset.get(ev.job_id) if ev.job_id else None)
 
     def job_row(job: Any) -> dict[str, Any]:
         return {
@@ -74,13 +79,13 @@ def history(registry: Registry, *, limit: int | None = None) -> dict[str, Any]:
                 "created_at": ds.created_at,
                 "uploads": [to_jsonable(u) for u in uploads if u.dataset_sha256 == ds.dataset_sha256],
                 "jobs": [job_row(j) for j in jobs if j.dataset_sha256 == ds.dataset_sha256],
-                "evaluations": [eval_row(e) for e in evaluations if e.dataset_sha256 == ds.dataset_sha256],
+                "evaluations": [eval_row(e) for e in evaluations if dataset_of(e) == ds.dataset_sha256],
             }
         )
     return {
         "datasets": rows,
         "other_jobs": [job_row(j) for j in jobs if j.dataset_sha256 not in known],
-        "other_evaluations": [eval_row(e) for e in evaluations if e.dataset_sha256 not in known],
+        "other_evaluations": [eval_row(e) for e in evaluations if dataset_of(e) not in known],
         "models": [to_jsonable(m) for m in registry.list_models()],
         "sweeps": [
             {"sweep_id": s.sweep_id, "dataset_sha256": s.dataset_sha256, "jobs": len(s.configs)}
