@@ -71,6 +71,13 @@ DEFAULT_PORT = 8765
     type=click.Path(file_okay=False, path_type=str),
     help="Keep files, jobs and models in this folder across restarts.",
 )
+@click.option(
+    "--provider",
+    type=click.Choice(["openai", "together"]),
+    default="openai",
+    show_default=True,
+    help="Which provider's API to speak (paths, shapes, statuses, errors).",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (anyone who can reach it can use it).")
 @json_option
 @click.pass_context
@@ -88,6 +95,7 @@ def emulator(
     seed: int,
     state_dir: str | None,
     allow_remote: bool,
+    provider: str,
     json_mode: bool,
 ) -> None:
     """Serve an emulated OpenAI API on loopback until Ctrl-C.
@@ -103,6 +111,7 @@ def emulator(
       ftclient emulator --speed 100
       ftclient emulator --port 0 --rpm 600 --tpm 60000
       ftclient emulator --state-dir ./emulator-state --seed 7
+      ftclient emulator --provider together --port 8766 --speed 100
       OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-local ftclient launch
     """
     from ftclient.emulator import BANNER, Emulator, EmulatorConfig
@@ -122,6 +131,7 @@ def emulator(
             port=port,
             burst_s=burst_s,
             allow_remote=allow_remote,
+            provider=provider,
         )
     except ValueError as exc:
         raise UserInputError(
@@ -137,7 +147,10 @@ def emulator(
         ) from None
     out.info(BANNER)
     out.info(f"Listening on {running.url} (speed x{speed:g}, rpm {rpm or 'unlimited'}, tpm {tpm or 'unlimited'})")
-    out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")
+    if provider == "together":
+        out.info(f"Point clients at it:  export TOGETHER_BASE_URL={running.base_url} TOGETHER_API_KEY=emulator")
+    else:
+        out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")
     out.info("Stop with Ctrl-C.")
     out.result({"url": running.url, "base_url": running.base_url, "emulator": True, "banner": BANNER})
     out.line(running.base_url)

@@ -1,0 +1,1 @@
+"""The Together AI dialect of the emulator (``ftclient emulator --provider together``)."""

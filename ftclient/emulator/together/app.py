@@ -1,0 +1,188 @@
+"""The Together provider app: wires files, fine-tunes, endpoints and chat to one state store.
+
+The account is called ``ftclient-emulator``: tuned models are named ``ftclient-emulator/<base>-<suffix>-<hash>``
+and endpoints ``ftclient-emulator/<model>-<hash>``, so every name in a report says where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ftclient.emulator.http import Router
+from ftclient.emulator.openai.learner import NearestNeighbour, content_text, prompt_text, split_example
+from ftclient.emulator.together.chat import Chat
+from ftclient.emulator.together.endpoints import Endpoints
+from ftclient.emulator.together.files import STORAGE_PREFIX, Files
+from ftclient.emulator.together.finetunes import FineTunes, plan_steps, validate_with_rules
+from ftclient.emulator.together.state import TJob, TogetherStore
+
+if TYPE_CHECKING:
+    from ftclient.emulator.server import Services
+
+ACCOUNT = "ftclient-emulator"
+CREDIT_LIMIT_USD = 100.0
+
+Example = tuple[list[Mapping[str, Any]], str]
+
+
+class TogetherApp:
+    public_paths = (STORAGE_PREFIX,)
+    """Signed upload URLs: reached without Together credentials, like the real storage URLs."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.account = ACCOUNT
+        self.credit_limit_usd = CREDIT_LIMIT_USD
+        state_dir = services.config.state_dir
+        self.store = TogetherStore(Path(state_dir) if state_dir is not None else None)
+        behind = self.store.clock_high_water - services.clock.now()
+        if behind > 0:
+            services.clock.advance(behind)
+        self.files = Files(self)
+        self.finetunes = FineTunes(self)
+        self.endpoints = Endpoints(self)
+        self.chat = Chat(self)
+        self._tuned: dict[str, str] = {}
+        self._learners: dict[str, NearestNeighbour] = {}
+        self._learner_lock = threading.Lock()
+        for job in self.store.jobs.values():
+            if job.obj["status"] == "completed":
+                self.register_tuned(job)
+
+    def register(self, router: Router) -> None:
+        for group in (self.files, self.finetunes, self.endpoints, self.chat):
+            group.register(router)
+
+    def now(self) -> float:
+        return self.services.clock.now()
+
+    def changed(self) -> None:
+        self.store.save(self.now())
+
+    def save(self) -> None:
+        self.store.save(self.now())
+
+    # -- training data ---------------------------------------------------------------------------
+    def count_file_tokens(self, file_id: str) -> int:
+        """Tokens of a file's lines by the o200k_base stand-in (what the estimate and billing use)."""
+        from ftclient import tokens
+
+        total = 0
+        for line in self.store.content(file_id).decode("utf-8", "replace").splitlines():
+            if line.strip():
+                total += tokens.estimate_text(line)
+        return total
+
+    def check_training_data(self, job: TJob) -> str | None:
+        """What ``pending`` does: check the files with ftclient's Together rules, plan the steps and build the
+        tuned model's memory. Returns the job's error message, or None."""
+        obj = job.obj
+        for name in ("training_file", "validation_file"):
+            file_id = obj.get(name)
+            if not file_id:
+                continue
+            if file_id not in self.store.files:
+                return f"The {name.replace('_', ' ')} {file_id} was deleted before the job could read it."
+            problem = validate_with_rules(self.store.content(file_id), obj["model"], job.method)
+            if problem is not None:
+                return problem
+        data = self.store.content(obj["training_file"])
+        examples = parse_examples(data)
+        if not examples:
+            return "Invalid training file: it has no example with an answer to learn from."
+        plan_steps(job, len(examples))
+        job.tokens_per_epoch = self.count_file_tokens(obj["training_file"])
+        with self._learner_lock:
+            self._learners[obj["id"]] = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
+        return None
+
+    # -- tuned models ----------------------------------------------------------------------------
+    def register_tuned(self, job: TJob) -> None:
+        name = job.obj.get("model_output_name")
+        if name:
+            self._tuned[name] = job.obj["id"]
+
+    def tuned_job(self, model: str) -> TJob | None:
+        job_id = self._tuned.get(model)
+        return self.store.jobs.get(job_id) if job_id else None
+
+    def tuned_names(self) -> list[str]:
+        return sorted(self._tuned)
+
+    def learner(self, job: TJob) -> NearestNeighbour:
+        with self._learner_lock:
+            found = self._learners.get(job.obj["id"])
+            if found is None:
+                examples = parse_examples(self.store.content(job.obj["training_file"]))
+                found = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
+                self._learners[job.obj["id"]] = found
+            return found
+
+    # -- control ---------------------------------------------------------------------------------
+    def fail_job(self, job_id: str, params: dict[str, Any]) -> None:
+        with self.store.lock:
+            job = self.store.jobs.get(job_id)
+            if job is None:
+                raise ValueError(f"no fine-tune job {job_id!r} to fail")
+            job.fail = {k: v for k, v in params.items() if k != "job_id"}
+            if job.obj["status"] == "running":
+                job.fail.setdefault("at_step", job.steps_done + 1)
+        self.changed()
+
+    def stats(self) -> dict[str, Any]:
+        now = self.now()
+        with self.store.lock:
+            statuses: dict[str, int] = {}
+            for job in self.store.jobs.values():
+                self.finetunes.advance(job, now)
+                statuses[job.obj["status"]] = statuses.get(job.obj["status"], 0) + 1
+            endpoints = []
+            states: dict[str, int] = {}
+            for endpoint in self.store.endpoints.values():
+                self.endpoints.settle(endpoint, now)
+                bill = self.endpoints.billing(endpoint, now)
+                endpoints.append(bill)
+                states[bill["state"]] = states.get(bill["state"], 0) + 1
+            return {
+                "jobs": statuses,
+                "files": len(self.store.files),
+                "tuned_models": self.tuned_names(),
+                "endpoints": {
+                    "states": states,
+                    "running": sum(1 for e in endpoints if e["state"] in {"PENDING", "STARTING", "STARTED"}),
+                    "billed_minutes": sum(e["billed_minutes"] for e in endpoints),
+                    "cost_usd": round(sum(e["cost_usd"] for e in endpoints), 4),
+                    "list": endpoints,
+                },
+            }
+
+
+def parse_examples(data: bytes) -> list[Example]:
+    """(prompt messages, answer) for each line Together can train on: conversation, instruction or
+    preference lines (plain ``text`` lines teach no answers and are skipped)."""
+    examples: list[Example] = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if isinstance(record.get("messages"), list):
+            split = split_example(record["messages"])
+            if split is not None:
+                examples.append(split)
+        elif "prompt" in record and "completion" in record:
+            examples.append(([{"role": "user", "content": str(record["prompt"])}], str(record["completion"])))
+        elif isinstance(record.get("input"), dict) and isinstance(record.get("preferred_output"), list):
+            messages = record["input"].get("messages") or []
+            preferred = record["preferred_output"]
+            if preferred and isinstance(preferred[0], dict):
+                examples.append((list(messages), content_text(preferred[0].get("content"))))
+    return examples

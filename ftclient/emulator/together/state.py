@@ -1,0 +1,120 @@
+"""The Together emulator's state: files and their bytes, upload sessions, fine-tune jobs and dedicated
+endpoints, in memory behind one lock; optionally saved to ``state_dir`` (``state.json`` plus file bytes)
+so a restarted emulator keeps them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def iso(at: float) -> str:
+    """Together's timestamps: ISO-8601 in UTC with milliseconds, e.g. ``2026-05-17T17:35:45.123Z``."""
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class TJob:
+    """A fine-tune job: the API object plus the schedule the lifecycle replays."""
+
+    obj: dict[str, Any]
+    created: float
+    phase_at: float
+    method: str = "supervised"
+    n_train: int = 0
+    tokens_per_epoch: int = 0
+    total_steps: int = 0
+    epoch_steps: int = 0
+    steps_done: int = 0
+    fail: dict[str, Any] | None = None
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TEndpoint:
+    """A dedicated endpoint: the API object, the time of its current state, billing and idle tracking."""
+
+    obj: dict[str, Any]
+    state_at: float
+    cents_per_minute: float
+    last_request: float | None = None
+    billed_s: float = 0.0
+    billed_from: float | None = None
+    deleted: bool = False
+    history: list[tuple[str, float]] = field(default_factory=list)
+
+
+class TogetherStore:
+    def __init__(self, state_dir: Path | None) -> None:
+        self.lock = threading.RLock()
+        self.state_dir = state_dir
+        self.files: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.pending: dict[str, dict[str, Any]] = {}
+        """Files announced by ``POST /files`` whose bytes have not been PUT yet."""
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.parts: dict[str, dict[int, bytes]] = {}
+        self.jobs: dict[str, TJob] = {}
+        self.endpoints: dict[str, TEndpoint] = {}
+        self.clock_high_water = 0.0
+        if state_dir is not None:
+            (state_dir / "files").mkdir(parents=True, exist_ok=True)
+            self._load()
+
+    @staticmethod
+    def file_id() -> str:
+        return f"file-{uuid.uuid4()}"
+
+    def put_content(self, file_id: str, data: bytes) -> None:
+        with self.lock:
+            self.contents[file_id] = data
+            if self.state_dir is not None:
+                _atomic_write(self.state_dir / "files" / file_id, data)
+
+    def content(self, file_id: str) -> bytes:
+        with self.lock:
+            if file_id not in self.contents and self.state_dir is not None:
+                path = self.state_dir / "files" / file_id
+                if path.exists():
+                    self.contents[file_id] = path.read_bytes()
+            return self.contents.get(file_id, b"")
+
+    def save(self, now: float) -> None:
+        if self.state_dir is None:
+            return
+        with self.lock:
+            self.clock_high_water = max(self.clock_high_water, now)
+            document = {
+                "version": 1,
+                "clock": self.clock_high_water,
+                "files": list(self.files.values()),
+                "jobs": [asdict(job) for job in self.jobs.values()],
+                "endpoints": [asdict(ep) for ep in self.endpoints.values()],
+            }
+            _atomic_write(self.state_dir / "state.json", json.dumps(document).encode())
+
+    def _load(self) -> None:
+        assert self.state_dir is not None
+        path = self.state_dir / "state.json"
+        if not path.exists():
+            return
+        document = json.loads(path.read_text(encoding="utf-8"))
+        self.clock_high_water = float(document.get("clock", 0.0))
+        self.files = {f["id"]: f for f in document.get("files", [])}
+        self.jobs = {j["obj"]["id"]: TJob(**j) for j in document.get("jobs", [])}
+        for raw in document.get("endpoints", []):
+            raw["history"] = [tuple(h) for h in raw.get("history", [])]
+            self.endpoints[raw["obj"]["id"]] = TEndpoint(**raw)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
