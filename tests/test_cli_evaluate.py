@@ -115,3 +115,21 @@ def test_help_has_examples(run_cli) -> None:
     result = run_cli("evaluate", "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout and "--checkpoint" in result.stdout
+
+
+def test_checkpoint_and_judge(run_cli, ticket_job, emulator, tmp_path: Path) -> None:
+    job_id, _ = ticket_job
+    from ftclient.providers.openai import OpenAIProvider
+
+    checkpoints = OpenAIProvider.from_settings().list_checkpoints(job_id)
+    step = checkpoints[0].step
+    result = run_cli("evaluate", job_id, "--checkpoint", str(step), "--limit", "12", "--judge",
+                     "gpt-4.1-mini-2025-04-14", "--out", str(tmp_path / "ck"), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert report["models"][0]["model"] == checkpoints[0].model and ":ckpt-step-" in checkpoints[0].model
+    judge = report["judge"]
+    assert judge["model"] == "gpt-4.1-mini-2025-04-14" and "Answer A" in judge["prompt_template"]
+    assert judge["tuned_wins"] + judge["baseline_wins"] + judge["ties"] + judge["invalid"] == 12
+    bad = run_cli("evaluate", job_id, "--checkpoint", "999999")
+    assert bad.exit_code == 1 and "no checkpoint at step 999999" in bad.stderr

@@ -135,3 +135,21 @@ def test_unlimited_without_limits_or_discovery() -> None:
 
     asyncio.run(go())
     assert clock.now == 1000.0
+
+
+def test_a_longer_provider_window_lets_the_burst_through_but_no_more() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=600, tpm=None, clock=clock, sleep=clock.sleep, headroom=1.0)
+    # the provider says 500 requests remain (a minute-long window): far more than our one-second bucket
+    limiter.observe(RateLimitState(limit_requests=600, remaining_requests=500))
+    assert limiter.stats.raises == 1 and limiter.requests.level == 500
+
+    async def go() -> None:
+        for _ in range(500):
+            await limiter.acquire(0)
+
+    asyncio.run(go())
+    assert clock.now == 1000.0  # all 500 at once
+    asyncio.run(go())
+    # then back to the paced rate: the next 500 take about 500 / 10 seconds
+    assert clock.now - 1000.0 == pytest.approx(50.0, abs=0.2)

@@ -45,7 +45,7 @@ def write_dataset(
     rows = list(pairs)
     random.Random(seed).shuffle(rows)
     n_test = max(1, int(len(rows) * test_share))
-    n_val = max(1, len(rows) // 20)
+    n_val = max(10, len(rows) // 20)  # the provider wants at least 10 validation examples
     splits = {"test": rows[:n_test], "validation": rows[n_test : n_test + n_val], "train": rows[n_test + n_val :]}
     files: dict[str, Any] = {}
     for split, items in splits.items():

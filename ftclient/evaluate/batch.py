@@ -10,13 +10,14 @@ examples with the provider's message.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from ftclient.errors import EvaluationError, UserInputError, WaitTimeout
+from ftclient.errors import EvaluationError, InvalidRequestError, ProviderUnavailable, UserInputError, WaitTimeout
 from ftclient.evaluate.runner import Call, ResponseCache, answer_from_cache, request_hash
 from ftclient.evaluate.types import Answer
 from ftclient.providers.base import BatchInfo, BatchProvider, Provider
@@ -96,6 +97,90 @@ def answer_from_line(index: int, record: dict[str, Any] | None) -> tuple[Answer,
     ), cached
 
 
+class HTTPBatches:
+    """``/v1/batches`` of an OpenAI-compatible API, spoken directly with httpx2.
+
+    Used when the provider adapter has no batch methods of its own: files still go through the adapter
+    (upload with purpose ``batch``, download of the output and error files); only creating and polling
+    the batch object happens here, with the same ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` the adapter uses.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, provider: str = "openai", timeout_s: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+        self.provider = provider
+        self.timeout_s = timeout_s
+
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> BatchInfo:
+        import httpx2
+
+        try:
+            response = httpx2.request(
+                method, f"{self.base_url}{path}", json=body, headers=self._headers, timeout=self.timeout_s
+            )
+        except httpx2.HTTPError as exc:
+            raise ProviderUnavailable(
+                f"cannot reach {self.base_url} ({type(exc).__name__})",
+                provider=self.provider,
+                hint="check the network, then run the same command again: answers already collected are cached",
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                message = str(response.json()["error"]["message"])
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            cls = ProviderUnavailable if response.status_code >= 500 else InvalidRequestError
+            raise cls(
+                f"batch request {method} {path} failed: {message} (HTTP {response.status_code})",
+                provider=self.provider,
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                hint="run without --batch to evaluate with ordinary requests",
+            )
+        return batch_info(response.json())
+
+    def create_batch(
+        self, input_file_id: str, *, endpoint: str = BATCH_ENDPOINT, metadata: Mapping[str, str] | None = None
+    ) -> BatchInfo:
+        body: dict[str, Any] = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": "24h"}
+        if metadata:
+            body["metadata"] = dict(metadata)
+        return self._request("POST", "/batches", body)
+
+    def get_batch(self, batch_id: str) -> BatchInfo:
+        return self._request("GET", f"/batches/{batch_id}")
+
+    def cancel_batch(self, batch_id: str) -> BatchInfo:
+        return self._request("POST", f"/batches/{batch_id}/cancel")
+
+
+def batch_info(data: Mapping[str, Any]) -> BatchInfo:
+    counts = data.get("request_counts") or {}
+    return BatchInfo(
+        id=str(data["id"]),
+        status=str(data.get("status")),
+        input_file=str(data.get("input_file_id")),
+        output_file=data.get("output_file_id"),
+        error_file=data.get("error_file_id"),
+        total=int(counts.get("total", 0)),
+        completed=int(counts.get("completed", 0)),
+        failed=int(counts.get("failed", 0)),
+    )
+
+
+def batches_for(provider: Provider, provider_name: str) -> BatchProvider:
+    """The provider's own batch API, or :class:`HTTPBatches` for an OpenAI adapter without batch methods."""
+    if provider.capabilities.batch and isinstance(provider, BatchProvider):
+        return provider
+    endpoint = getattr(provider, "endpoint", None)
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if provider_name == "openai" and endpoint and api_key:
+        return HTTPBatches(str(endpoint), api_key, provider=provider_name)
+    raise UserInputError(
+        f"{provider_name} has no batch inference API that ftclient can use", hint="run the evaluation without --batch"
+    )
+
+
 class BatchRunner:
     """Submit, poll and collect one batch per model. ``sleep`` and ``clock`` are injectable for tests."""
 
@@ -111,13 +196,10 @@ class BatchRunner:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_status: Callable[[str, BatchInfo], None] | None = None,
+        batches: BatchProvider | None = None,
     ) -> None:
-        if not provider.capabilities.batch or not isinstance(provider, BatchProvider):
-            raise UserInputError(
-                f"{provider_name} has no batch inference API", hint="run the evaluation without --batch"
-            )
         self.provider = provider
-        self.batches = cast(BatchProvider, provider)
+        self.batches = batches or batches_for(provider, provider_name)
         self.provider_name = provider_name
         self.cache = cache
         self.use_cache = use_cache

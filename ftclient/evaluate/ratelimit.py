@@ -8,8 +8,10 @@ second of quota, so a burst never exceeds what a provider enforcing limits per s
 The limits need not be configured. Until the first response arrives only one request is in flight; its
 ``x-ratelimit-*`` headers (``ChatResult.rate_limits``) then give the limits and what remains, and every
 later response corrects the estimate downward if the provider saw more use than we counted (another client
-on the same key, say). A 429 pauses all dispatch for the ``retry-after`` the provider asked for — never a
-fixed long freeze — and empties the buckets, since the provider has just said we were ahead of it.
+on the same key, say). When a provider enforces its limits over a longer window and reports more remaining
+quota than one second's worth, that burst is used too, never more than it says remains. A 429 pauses all
+dispatch for the ``retry-after`` the provider asked for — never a fixed long freeze — and empties the
+buckets, since the provider has just said we were ahead of it.
 
 The clock and sleep are injectable, so tests run the pacing logic without real waiting.
 """
@@ -69,7 +71,7 @@ class TokenBucket:
 
     def _refill(self) -> None:
         now = self.clock()
-        if self.limited and now > self._last:
+        if self.limited and now > self._last and self.level < self.capacity:
             self.level = min(self.capacity, self.level + (now - self._last) * self.rate)
         self._last = max(self._last, now)
 
@@ -93,6 +95,13 @@ class TokenBucket:
             self._refill()
             self.level = min(self.capacity, self.level + amount)
 
+    def at_least(self, level: float) -> None:
+        """Raise the level to ``level``: the provider reported more quota than one second's worth (it enforces
+        its limits over a longer window), so that burst may be used. Refill resumes once below capacity."""
+        if self.limited:
+            self._refill()
+            self.level = max(self.level, level)
+
     def at_most(self, level: float) -> None:
         """Lower the level to ``level`` if it is higher (the provider has seen more use than we counted)."""
         if self.limited:
@@ -105,6 +114,7 @@ class LimiterStats:
     waited_s: float = 0.0
     backoffs: int = 0
     corrections: int = 0
+    raises: int = 0
 
 
 class RateLimiter:
@@ -185,6 +195,9 @@ class RateLimiter:
                 if provider_level < bucket.level - 1e-9:
                     self.stats.corrections += 1
                     bucket.at_most(provider_level)
+                elif provider_level > max(bucket.level, bucket.capacity):
+                    self.stats.raises += 1
+                    bucket.at_least(provider_level)
         if first:
             self._end_discovery()
 

@@ -78,6 +78,7 @@ def render_markdown(report: EvaluationReport) -> str:
     for model in report.models:
         values = " | ".join(metric_value(n, model.metrics.get(n, 0.0)) for n in metric_names)
         lines.append(f"| {model.model} | {model.role} | {values} |")
+    lines += _runs_markdown(report)
     if report.comparisons:
         lines += [
             "",
@@ -114,6 +115,7 @@ def render_markdown(report: EvaluationReport) -> str:
     notes = [m.cost_note for m in report.models if m.cost_note]
     if notes:
         lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
+    lines += _deployments_markdown(report)
     for model in report.models:
         if model.per_class:
             lines += [
@@ -220,6 +222,9 @@ def render_html(report: EvaluationReport) -> str:
     if report.source_note:
         parts.append(f'<p class="note">{escape(report.source_note)}</p>')
     parts += ["<h2>Metrics</h2>", _metrics_table(report.models)]
+    if report.runs:
+        run_head, run_rows = runs_table(report)
+        parts += ["<h2>Jobs compared</h2>", _table(run_head, run_rows, numeric=range(4, len(run_head)))]
     if report.comparisons and tuned and baseline:
         rows = [(c.label, c.baseline, c.tuned, c.ci_low, c.ci_high) for c in report.comparisons]
         parts += [
@@ -305,6 +310,9 @@ def render_html(report: EvaluationReport) -> str:
     ]
     for note in dict.fromkeys(m.cost_note for m in report.models if m.cost_note):
         parts.append(f'<p class="note">{escape(note)}</p>')
+    if report.deployments:
+        dep_head, dep_rows = _deployments_table(report)
+        parts += ["<h2>Dedicated endpoints</h2>", _table(dep_head, dep_rows, numeric=(3, 4, 5))]
     if report.judge is not None:
         j = report.judge
         parts += [
@@ -339,3 +347,82 @@ def render_html(report: EvaluationReport) -> str:
         parts.append("</ul>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------- several jobs, deployments
+
+
+def runs_table(report: EvaluationReport) -> tuple[list[str], list[list[str]]]:
+    """One row per job of a comparison: the primary metric of tuned and base side by side, and the money."""
+    label = LABELS.get(report.primary_metric, report.primary_metric)
+    head = [
+        "provider",
+        "job",
+        "tuned model",
+        "base model",
+        f"tuned {label}",
+        f"base {label}",
+        "difference",
+        "training",
+        "inference",
+        "endpoint",
+        "total",
+    ]
+    rows = []
+    for run in report.runs:
+        tuned, base = run.get("tuned_metric"), run.get("base_metric")
+        diff = run.get("difference")
+        rows.append(
+            [
+                str(run.get("provider", "")),
+                str(run.get("job_id", "")),
+                str(run.get("tuned_model", "")),
+                str(run.get("base_model") or "–"),
+                "–" if tuned is None else metric_value(report.primary_metric, tuned),
+                "–" if base is None else metric_value(report.primary_metric, base),
+                "–" if diff is None else f"{diff:+.1f}",
+                _money(run.get("training_cost_usd")),
+                _money(run.get("inference_cost_usd")),
+                "–" if run.get("endpoint_cost_usd") is None else _money(run.get("endpoint_cost_usd")),
+                _money(run.get("total_cost_usd")),
+            ]
+        )
+    return head, rows
+
+
+def _runs_markdown(report: EvaluationReport) -> list[str]:
+    if not report.runs:
+        return []
+    head, rows = runs_table(report)
+    lines = ["", "## Jobs compared", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    notes = [str(run["cost_note"]) for run in report.runs if run.get("cost_note")]
+    lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]] if notes else []
+    reports = [f"- {run['job_id']}: `{run['report']}`" for run in report.runs if run.get("report")]
+    return lines + (["", "Each job's own report (per-example diffs, significance):", "", *reports] if reports else [])
+
+
+def _deployments_table(report: EvaluationReport) -> tuple[list[str], list[list[str]]]:
+    head = ["endpoint", "model", "hardware", "$/hour", "billed minutes", "cost", "inactivity timeout", "left"]
+    rows = [
+        [
+            str(d.get("name") or d.get("endpoint_id")),
+            str(d.get("model", "")),
+            str(d.get("hardware") or "–"),
+            "unknown" if d.get("cost_per_hour_usd") is None else f"${d['cost_per_hour_usd']:.2f}",
+            str(d.get("billed_minutes", "–")),
+            _money(d.get("cost_usd")),
+            f"{d.get('inactive_timeout_min')} min",
+            str(d.get("final_state", "")),
+        ]
+        for d in report.deployments
+    ]
+    return head, rows
+
+
+def _deployments_markdown(report: EvaluationReport) -> list[str]:
+    if not report.deployments:
+        return []
+    head, rows = _deployments_table(report)
+    lines = ["", "## Dedicated endpoints", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]

@@ -138,6 +138,12 @@ class EvaluationReport:
     source_note: str = ""
     """Says so when the answers came from the local emulator rather than a real provider."""
     out_dir: str | None = None
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    """Dedicated endpoints started to serve a model for this evaluation: hardware, price, minutes, cost, and
+    the state they were left in (providers whose tuned models must be deployed)."""
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    """For a comparison of several jobs: one row per job (provider, tuned and base model, primary metric,
+    training, inference and endpoint costs, its own report)."""
 
     def model(self, role: str) -> ModelResult | None:
         return next((m for m in self.models if m.role == role), None)
