@@ -235,3 +235,32 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID
         """,
     )
+
+
+@migration(2)
+def m002_endpoints(conn: sqlite3.Connection) -> None:
+    """Dedicated endpoints ftclient started (providers that deploy tuned models), so running ones, which
+    bill by the minute, can be listed and stopped later, from any process."""
+    _run(
+        conn,
+        """
+        CREATE TABLE endpoints (
+            endpoint_id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            api_endpoint TEXT NOT NULL DEFAULT '',
+            name TEXT,
+            model TEXT NOT NULL,
+            job_id TEXT,
+            hardware TEXT,
+            state TEXT NOT NULL,
+            cost_per_hour_usd REAL,
+            inactive_timeout_min INTEGER,
+            keep INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            stopped_at REAL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX endpoints_state ON endpoints (state)
+        """,
+    )

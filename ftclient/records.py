@@ -134,6 +134,32 @@ class EvaluationRecord:
     recorded_at: float
 
 
+@dataclass(frozen=True)
+class EndpointRecord:
+    """A dedicated endpoint ftclient started; ``keep`` when the user asked to leave it running."""
+
+    endpoint_id: str
+    provider: str
+    api_endpoint: str
+    name: str | None
+    model: str
+    job_id: str | None
+    hardware: str | None
+    state: str
+    cost_per_hour_usd: float | None
+    inactive_timeout_min: int | None
+    keep: bool
+    created_at: float
+    started_at: float | None
+    stopped_at: float | None
+    updated_at: float
+
+    @property
+    def running(self) -> bool:
+        """Starting or serving (and billing), as far as ftclient last saw; a stopping one is on its way out."""
+        return self.state in {"PENDING", "STARTING", "STARTED"}
+
+
 def dataset_from_row(row: Mapping[str, Any]) -> DatasetRecord:
     values = dict(row)
     manifest = json.loads(values.pop("manifest_json"))
@@ -164,3 +190,9 @@ def evaluation_from_row(row: Mapping[str, Any]) -> EvaluationRecord:
     values["models"] = json.loads(values.pop("models_json"))
     values["summary"] = json.loads(values.pop("summary_json"))
     return EvaluationRecord(**values)
+
+
+def endpoint_from_row(row: Mapping[str, Any]) -> EndpointRecord:
+    values = dict(row)
+    values["keep"] = bool(values["keep"])
+    return EndpointRecord(**values)

@@ -32,6 +32,7 @@ from ftclient.errors import RegistryError
 from ftclient.migrations import migrate
 from ftclient.records import (
     DatasetRecord,
+    EndpointRecord,
     EvaluationRecord,
     JobRecord,
     ModelRecord,
@@ -40,6 +41,7 @@ from ftclient.records import (
     UploadRecord,
     UploadSession,
     dataset_from_row,
+    endpoint_from_row,
     evaluation_from_row,
     job_from_row,
     run_from_row,
@@ -48,7 +50,7 @@ from ftclient.records import (
 
 if TYPE_CHECKING:
     from ftclient.dataset.manifest import Manifest
-    from ftclient.providers.base import JobInfo
+    from ftclient.providers.base import Endpoint, JobInfo
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -516,6 +518,76 @@ class Registry:
             sql += " WHERE job_id = ?"
             params.append(job_id)
         return [evaluation_from_row(r) for r in self._rows(sql + " ORDER BY recorded_at DESC", params)]
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def record_endpoint(
+        self,
+        endpoint: Endpoint,
+        *,
+        provider: str,
+        api_endpoint: str = "",
+        job_id: str | None = None,
+        keep: bool = False,
+    ) -> None:
+        """Remember an endpoint ftclient created (or refresh what is known about it)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO endpoints (endpoint_id, provider, api_endpoint, name, model, job_id, hardware, state,"
+                " cost_per_hour_usd, inactive_timeout_min, keep, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (endpoint_id) DO UPDATE SET state = excluded.state, name = COALESCE(excluded.name,"
+                " endpoints.name), cost_per_hour_usd = COALESCE(excluded.cost_per_hour_usd,"
+                " endpoints.cost_per_hour_usd), job_id = COALESCE(endpoints.job_id, excluded.job_id),"
+                " updated_at = excluded.updated_at",
+                (
+                    endpoint.id,
+                    provider,
+                    api_endpoint,
+                    endpoint.name,
+                    endpoint.model,
+                    job_id,
+                    endpoint.hardware,
+                    endpoint.state,
+                    endpoint.cost_per_hour_usd,
+                    endpoint.inactive_timeout_min,
+                    int(keep),
+                    float(endpoint.created_at or now),
+                    now,
+                ),
+            )
+
+    def update_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        state: str | None = None,
+        keep: bool | None = None,
+        started_at: float | None = None,
+        stopped_at: float | None = None,
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE endpoints SET state = COALESCE(?, state), keep = COALESCE(?, keep),"
+                " started_at = COALESCE(started_at, ?), stopped_at = COALESCE(?, stopped_at), updated_at = ?"
+                " WHERE endpoint_id = ?",
+                (state, None if keep is None else int(keep), started_at, stopped_at, time.time(), endpoint_id),
+            )
+
+    def get_endpoint(self, endpoint_id: str) -> EndpointRecord | None:
+        row = self._one("SELECT * FROM endpoints WHERE endpoint_id = ?", (endpoint_id,))
+        return endpoint_from_row(row) if row else None
+
+    def list_endpoints(self, *, provider: str | None = None, running_only: bool = False) -> list[EndpointRecord]:
+        """Endpoints ftclient started, newest first (``running_only``: those last seen starting or started)."""
+        sql, params = "SELECT * FROM endpoints WHERE 1 = 1", []
+        if provider is not None:
+            sql += " AND provider = ?"
+            params.append(provider)
+        if running_only:
+            sql += " AND state IN ('PENDING', 'STARTING', 'STARTED')"
+        return [endpoint_from_row(r) for r in self._rows(sql + " ORDER BY created_at DESC", params)]
 
     # -- response cache -------------------------------------------------------------------------
 

@@ -145,7 +145,7 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
 
 
 @click.command("evaluate")
-@click.argument("job_id", required=False, metavar="JOB_ID")
+@click.argument("job_ids", nargs=-1, metavar="[JOB_ID]...")
 @click.option("--model", default=None, help="Evaluate this model instead of the job's tuned model.")
 @click.option("--baseline", default=None, help="Compare with this model (default: the job's base model).")
 @click.option("--no-baseline", is_flag=True, help="Evaluate the model alone, with no comparison.")
@@ -182,11 +182,24 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N test examples.")
 @click.option("--provider", default=None, help="Provider (default: settings).")
 @click.option("--wait", is_flag=True, help="If the job is still running, wait for it to finish.")
+@click.option(
+    "--keep-endpoint",
+    is_flag=True,
+    help="Leave the dedicated endpoint running afterwards (providers that deploy tuned models, e.g. Together).",
+)
+@click.option("--hardware", default=None, help="Hardware for the dedicated endpoint (default: the cheapest).")
+@click.option(
+    "--inactive-timeout",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Minutes without requests after which the provider stops the endpoint (always set).",
+)
 @json_option
 @click.pass_context
 def evaluate(  # noqa: PLR0917 - click passes options positionally
     ctx: click.Context,
-    job_id: str | None,
+    job_ids: tuple[str, ...],
     model: str | None,
     baseline: str | None,
     no_baseline: bool,
@@ -201,6 +214,9 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
     limit: int | None,
     provider: str | None,
     wait: bool,
+    keep_endpoint: bool,
+    hardware: str | None,
+    inactive_timeout: int,
     json_mode: bool,
 ) -> None:
     """Score a tuned model against its base model on the held-out test split.
@@ -211,6 +227,10 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
     report.json, report.md and a self-contained report.html. Answers are cached: an interrupted run
     resumes without paying twice.
 
+    Where tuned models must be deployed first (Together), a dedicated endpoint is started for the
+    evaluation and stopped afterwards, also on errors and Ctrl-C, unless --keep-endpoint. Several job ids
+    (or a sweep id) give one comparison: every model on the same test split, costs side by side.
+
     \b
     Examples:
       ftclient evaluate ftjob-abc123
@@ -218,15 +238,64 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
       ftclient evaluate --model ft:gpt-4.1-mini-2025-04-14:acme::x1 --test ftdata/tickets/test.jsonl
       ftclient evaluate ftjob-abc123 --baseline gpt-4.1-2025-04-14 --judge gpt-4.1-2025-04-14
       ftclient evaluate ftjob-abc123 --batch --json > eval.json
+      ftclient evaluate ft-5e0c1d2a-... --keep-endpoint
+      ftclient evaluate ftjob-abc123 ft-5e0c1d2a-...     # compare, one report
+      ftclient evaluate sweep-3f2a9c1b7d4e
     """
     from ftclient.errors import UserInputError
     from ftclient.evaluate import evaluate as run_evaluation
 
     out_ = get_output(ctx, json_mode)
+    if len(job_ids) > 1 or any(j.startswith("sweep-") for j in job_ids):
+        from ftclient.cli.compare import compare_command
+
+        compare_command(
+            out_,
+            job_ids,
+            test=test_file,
+            task=task,
+            concurrency=concurrency,
+            use_cache=not no_cache,
+            out=out,
+            limit=limit,
+            wait=wait,
+            keep_endpoint=keep_endpoint,
+            hardware=hardware,
+            inactive_timeout_min=inactive_timeout,
+            progress=ProgressLine,
+            render=render_summary,
+        )
+        return
+    job_id = job_ids[0] if job_ids else None
     if not job_id and not model:
         raise UserInputError("give a JOB_ID or --model MODEL", hint="ftclient evaluate ftjob-abc123")
     if baseline and no_baseline:
         raise UserInputError("--baseline and --no-baseline contradict each other", hint="use one of them")
+    if job_id and not model and not batch:
+        from ftclient.cli.compare import evaluate_one
+
+        evaluate_one(
+            out_,
+            job_id,
+            provider=provider,
+            keep_endpoint=keep_endpoint,
+            hardware=hardware,
+            inactive_timeout_min=inactive_timeout,
+            progress=ProgressLine,
+            render=render_summary,
+            baseline=baseline,
+            no_baseline=no_baseline,
+            test=test_file,
+            task=task,
+            checkpoint=checkpoint,
+            concurrency=concurrency,
+            use_cache=not no_cache,
+            judge=judge,
+            out=out,
+            limit=limit,
+            wait=wait,
+        )
+        return
     with ProgressLine(out_) as progress:
         report = run_evaluation(
             job_id,

@@ -86,7 +86,11 @@ def _job_row(job: Job) -> dict[str, Any]:
 
 @click.command()
 @click.argument("dataset", required=False, type=click.Path(path_type=Path))
-@click.option("--provider", default=None, help="Provider (default: the dataset's target, else settings).")
+@click.option(
+    "--provider",
+    default=None,
+    help="Provider (default: the dataset's target, else settings); a comma-separated list launches on each.",
+)
 @click.option("--model", default=None, help="Base model; a comma-separated list launches a sweep.")
 @click.option(
     "--method",
@@ -145,6 +149,8 @@ def launch(  # noqa: PLR0917 - click passes options positionally
       ftclient launch --dry-run                        # requests and cost, nothing sent
       ftclient launch --epochs 2,3 --model gpt-4o-mini-2024-07-18,gpt-4.1-mini-2025-04-14   # a sweep of 4
       JOB=$(ftclient -q launch --detach)
+      ftclient launch --provider openai,together --model gpt-4.1-mini-2025-04-14,Qwen/Qwen3-8B
+      ftclient launch --model openai:gpt-4o-mini-2024-07-18,together:openai/gpt-oss-20b
     """
     from ftclient.config import resolve
     from ftclient.errors import Interrupted
@@ -168,6 +174,25 @@ def launch(  # noqa: PLR0917 - click passes options positionally
         "force_new": force_new,
         "settings": settings,
     }
+    from ftclient.launching.cross import is_cross
+
+    if is_cross(provider, model):
+        from ftclient.cli.launch_across import launch_across_cli
+
+        launch_across_cli(
+            out,
+            dataset,
+            provider=provider,
+            model=model,
+            options={**options, "settings": resolve()},
+            moderate=moderate,
+            detach=detach,
+            dry_run=dry_run,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_step=_step_printer(out),
+        )
+        return
     if dry_run:
         plan = plan_launch(dataset, **options)
         out.result({"dry_run": True, **plan.to_dict()}, lambda console: _render_plan(plan, console))

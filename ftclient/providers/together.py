@@ -281,6 +281,12 @@ class TogetherProvider:
     def upload_file(
         self, path: Path, *, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
     ) -> RemoteFile:
+        return self.upload_named(path, filename=path.name, purpose=purpose, on_progress=on_progress)
+
+    def upload_named(
+        self, path: Path, *, filename: str, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
+    ) -> RemoteFile:
+        """Upload ``path`` under ``filename`` (ftclient names uploads after their content, see ``find_files``)."""
         size = path.stat().st_size
         if size > self.capabilities.max_upload_bytes:
             raise InvalidRequestError(
@@ -289,11 +295,23 @@ class TogetherProvider:
                 hint="split the dataset or drop examples",
             )
         if size > self.multipart_threshold_bytes:
-            return self._upload_in_parts(path, purpose, on_progress)
-        return self._upload_redirect(path, purpose, on_progress)
+            return self._upload_in_parts(path, filename, purpose, on_progress)
+        return self._upload_redirect(path, filename, purpose, on_progress)
 
-    def _upload_redirect(self, path: Path, purpose: str, on_progress: ProgressCallback | None) -> RemoteFile:
-        form = {"purpose": purpose, "file_name": path.name, "file_type": _file_type(path)}
+    def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
+        """Files with exactly this name and purpose, newest first (Together lists every file at once)."""
+        data = self._json("listing files", "GET", "/files").get("data") or []
+        found = [
+            wire.remote_file_from_dict(item)
+            for item in data
+            if item.get("filename") == filename and item.get("purpose") == purpose
+        ]
+        return sorted(found, key=lambda f: f.created_at, reverse=True)
+
+    def _upload_redirect(
+        self, path: Path, filename: str, purpose: str, on_progress: ProgressCallback | None
+    ) -> RemoteFile:
+        form = {"purpose": purpose, "file_name": filename, "file_type": _file_type(path)}
         what = f"uploading {path.name}"
         answer = self._send(what, "POST", "/files", data=form)
         location = answer.headers.get("location")
@@ -332,7 +350,9 @@ class TogetherProvider:
 
         return self._retrying(once)
 
-    def _upload_in_parts(self, path: Path, purpose: str, on_progress: ProgressCallback | None) -> RemoteFile:
+    def _upload_in_parts(
+        self, path: Path, filename: str, purpose: str, on_progress: ProgressCallback | None
+    ) -> RemoteFile:
         size = path.stat().st_size
         part_size = max(MIN_PART_SIZE if self.part_size_bytes >= MIN_PART_SIZE else 1, self.part_size_bytes)
         parts = max(1, math.ceil(size / part_size))
@@ -344,7 +364,7 @@ class TogetherProvider:
             "POST",
             "/files/multipart/initiate",
             json={
-                "file_name": path.name,
+                "file_name": filename,
                 "file_size": size,
                 "num_parts": parts,
                 "purpose": purpose,
@@ -404,10 +424,12 @@ class TogetherProvider:
     def download_file(self, file_id: str) -> bytes:
         return self._send(f"downloading file {file_id}", "GET", f"/files/{file_id}/content").content
 
-    def preview_upload(self, path: Path, *, purpose: str = "fine-tune") -> list[dict[str, Any]]:
+    def preview_upload(
+        self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None
+    ) -> list[dict[str, Any]]:
         size = path.stat().st_size
         if size <= self.multipart_threshold_bytes:
-            form = {"purpose": purpose, "file_name": path.name, "file_type": _file_type(path)}
+            form = {"purpose": purpose, "file_name": filename or path.name, "file_type": _file_type(path)}
             return [
                 {"method": "POST", "url": f"{self.endpoint}/files", "form": form, "expect": "302 + signed URL"},
                 {"method": "PUT", "url": "<signed URL from Location>", "bytes": size},
