@@ -136,11 +136,16 @@ class TaskPlan:
 
 
 def _find(role: str, columns: Sequence[str], taken: set[str]) -> list[str]:
+    """The column for ``role``: an exact name match first, else the one column whose name contains the word."""
     by_norm = {_norm(c): c for c in columns if c not in taken}
     _, candidates = _ROLES[role]
     for candidate in candidates:
         if candidate in by_norm:
             return [by_norm[candidate]]
+    for candidate in candidates:
+        partial = [column for key, column in by_norm.items() if candidate in key.split("_")]
+        if len(partial) == 1:
+            return partial
     return []
 
 

@@ -102,6 +102,10 @@ def _detect_encoding(head: bytes, table: Table) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 3:  # a character cut by the sample's end
             return "utf-8"
+    bad = head[:-3].decode("utf-8", errors="replace").count("\ufffd")
+    if bad <= max(3, len(head) // 2000):
+        # UTF-8 with a few stray bytes: read as UTF-8 and report those rows, rather than guess wrong.
+        return "utf-8"
     for candidate in ("gb18030", "cp1252"):
         try:
             head.decode(candidate)
@@ -142,7 +146,8 @@ def _csv_header(table: Table) -> None:
         raise DatasetError(f"{table.label} has no header row", hint="add a header row naming the columns")
     names: list[str] = []
     for index, raw in enumerate(header, start=1):
-        name = raw.strip().lstrip("\ufeff") or f"column_{index}"
+        clean = raw.encode("utf-8", "replace").decode("utf-8")  # stray bytes in a header become "?"
+        name = clean.strip().lstrip("\ufeff") or f"column_{index}"
         if name in names:
             table.notes.append(f"header {name!r} appears twice; the second is column_{index}")
             name = f"column_{index}"

@@ -139,8 +139,7 @@ class RuleSet:
         if fmt == "chat" and self.fast_path and not ctx.completion_only and fast_chat_shape_ok(record):
             self._fast_chat(record["messages"], result, ctx)
             return result
-        for path, message, hint in schema_errors(FORMAT_MODELS[fmt], record):
-            code = "unknown-key" if message.startswith("unknown key") else "schema"
+        for code, path, message, hint in schema_errors(FORMAT_MODELS[fmt], record):
             result.problems.append(problem(ctx, line, code, message, hint, path=path))
         getattr(self, f"_check_{fmt}")(record, result, ctx)
         return result

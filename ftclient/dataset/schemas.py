@@ -216,49 +216,80 @@ def _value_at(data: Any, path: str) -> Any:
     return current
 
 
-def explain(error_type: str, path: str, data: Any, ctx: dict[str, Any] | None) -> tuple[str, str]:
-    """A readable message and a fix for one schema error at ``path``."""
+def explain(error_type: str, path: str, data: Any, ctx: dict[str, Any] | None) -> tuple[str, str, str]:
+    """A problem code, a readable message and a fix for one schema error at ``path``."""
     leaf = path.rsplit(".", 1)[-1].split("[", 1)[0] if path else ""
     value = _value_at(data, path)
     shown = _short(value)
     if error_type == "extra_forbidden":
-        return (f"unknown key {leaf!r}", f"remove {leaf!r}; the provider rejects keys it does not know")
+        return ("unknown-key", f"unknown key {leaf!r}", f"remove {leaf!r}; the provider rejects keys it does not know")
     if error_type == "missing":
-        return (f"required key {leaf!r} is missing", f"add {leaf!r}")
+        return ("missing-key", f"required key {leaf!r} is missing", f"add {leaf!r}")
     if error_type in {"union_tag_not_found", "union_tag_invalid"}:
         if leaf in {"messages", "preferred_output", "non_preferred_output"} or path.endswith("]"):
             if isinstance(value, dict) and "role" not in value:
-                return ("message has no 'role'", f"add a role ({_ROLES})")
+                return ("missing-key", "message has no 'role'", f"add a role ({_ROLES})")
             return (
+                "unknown-role",
                 f"unknown role {_short(value.get('role') if isinstance(value, dict) else value)}",
                 f"use one of {_ROLES}",
             )
-        return (f"unknown content part type {shown}", "use parts of type 'text' (and 'image_url' in user messages)")
+        return (
+            "unknown-part-type",
+            f"unknown content part type {shown}",
+            "use parts of type 'text' (and 'image_url' in user messages)",
+        )
     if leaf == "weight" or path.endswith(".weight"):
-        return (f"weight must be 0 or 1, got {shown}", "use 0 (do not train on this message) or 1 (train on it)")
+        return (
+            "invalid-weight",
+            f"weight must be 0 or 1, got {shown}",
+            "use 0 (do not train on this message) or 1 (train on it)",
+        )
     if leaf == "arguments":
         return (
+            "tool-arguments-not-string",
             f"tool call arguments must be a JSON string, got {type(value).__name__}",
             "serialize the arguments object: json.dumps(arguments)",
         )
     if leaf == "content":
         return (
+            "invalid-content",
             f"content must be a string or a list of content parts, got {type(value).__name__}",
             "write the message text as a string",
         )
     if leaf == "role" or error_type == "literal_error":
         expected = (ctx or {}).get("expected", "")
-        return (f"{leaf or 'value'} is {shown}; expected {expected}".strip(), f"use {expected}")
+        return ("invalid-value", f"{leaf or 'value'} is {shown}; expected {expected}".strip(), f"use {expected}")
     if error_type == "string_pattern_mismatch" and leaf == "name":
-        return (f"function name {shown} is invalid", "use 1-64 characters from a-z, A-Z, 0-9, _ and -")
+        return (
+            "invalid-function-name",
+            f"function name {shown} is invalid",
+            "use 1-64 characters from a-z, A-Z, 0-9, _ and -",
+        )
     if error_type in {"too_short", "too_long"}:
         if leaf in {"preferred_output", "non_preferred_output"}:
-            return (f"{leaf} must hold exactly one assistant message", f"put one assistant message in {leaf}")
-        return (f"{leaf or 'list'} has the wrong number of items", f"check the length of {leaf or 'the list'}")
+            return (
+                "wrong-length",
+                f"{leaf} must hold exactly one assistant message",
+                f"put one assistant message in {leaf}",
+            )
+        return (
+            "wrong-length",
+            f"{leaf or 'list'} has the wrong number of items",
+            f"check the length of {leaf or 'the list'}",
+        )
     if error_type.endswith("_type"):
         wanted = error_type.removesuffix("_type").replace("_", " ")
-        return (f"{leaf or 'line'} must be a {wanted}, got {type(value).__name__}", f"make {leaf or 'it'} a {wanted}")
-    return (f"{leaf or 'line'}: invalid value {shown}", "see docs/data-formats.md for the accepted shape")
+        return (
+            "wrong-type",
+            f"{leaf or 'line'} must be a {wanted}, got {type(value).__name__}",
+            f"make {leaf or 'it'} a {wanted}",
+        )
+    return (
+        "invalid-value",
+        f"{leaf or 'line'}: invalid value {shown}",
+        "see docs/data-formats.md for the accepted shape",
+    )
 
 
 def _short(value: Any) -> str:
@@ -276,7 +307,7 @@ _PARTS_ALLOWED = {
 }
 
 
-def _part_problem(part_path: str, data: Any) -> tuple[str, str, str]:
+def _part_problem(part_path: str, data: Any) -> tuple[str, str, str, str]:
     """One message for everything wrong inside a single content part."""
     part = _value_at(data, part_path)
     message = _value_at(data, part_path.rsplit(".content", 1)[0])
@@ -284,24 +315,40 @@ def _part_problem(part_path: str, data: Any) -> tuple[str, str, str]:
     kind = part.get("type") if isinstance(part, dict) else None
     allowed = _PARTS_ALLOWED.get(str(role), "'text'")
     if kind == "image_url" and role != "user":
-        return (part_path, f"images are not allowed in {role} messages", "put images in user messages only")
+        return (
+            "images-not-allowed",
+            part_path,
+            f"images are not allowed in {role} messages",
+            "put images in user messages only",
+        )
     if kind not in {"text", "image_url", "refusal"}:
-        return (part_path, f"unknown content part type {_short(kind)}", f"{role} messages take parts of type {allowed}")
+        return (
+            "unknown-part-type",
+            part_path,
+            f"unknown content part type {_short(kind)}",
+            f"{role} messages take parts of type {allowed}",
+        )
     if kind == "refusal" and role != "assistant":
-        return (part_path, f"a refusal part is not allowed in {role} messages", f"use parts of type {allowed}")
+        return (
+            "invalid-part",
+            part_path,
+            f"a refusal part is not allowed in {role} messages",
+            f"use parts of type {allowed}",
+        )
     return (
+        "malformed-part",
         part_path,
         f"malformed {kind} part",
         'write it as {"type": "text", "text": "..."} or {"type": "image_url", "image_url": {"url": "..."}}',
     )
 
 
-def schema_errors(model: type[BaseModel], data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Validate ``data`` against ``model``; every error as (json path, message, hint), one per path."""
+def schema_errors(model: type[BaseModel], data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Validate ``data`` against ``model``; every error as (code, json path, message, hint), one per path."""
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        out: dict[str, tuple[str, str, str]] = {}
+        out: dict[str, tuple[str, str, str, str]] = {}
         raw = [(json_path(tuple(e["loc"]), data), e) for e in exc.errors(include_url=False)]
         part_paths = {m.group(1) for path, _ in raw if (m := _PART_RE.match(path))}
         list_with_part_errors = {p.rsplit("[", 1)[0] for p in part_paths}
@@ -314,7 +361,7 @@ def schema_errors(model: type[BaseModel], data: dict[str, Any]) -> list[tuple[st
                 continue
             if path in out or path in list_with_part_errors:
                 continue
-            message, hint = explain(error["type"], path, data, error.get("ctx"))
-            out[path] = (path, message, hint)
+            code, message, hint = explain(error["type"], path, data, error.get("ctx"))
+            out[path] = (code, path, message, hint)
         return list(out.values())
     return []

@@ -1,0 +1,86 @@
+"""ftclient validate: exit codes, --json, human report, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES
+
+DATA = FIXTURES / "datasets"
+
+
+def test_valid_file_exits_0_and_json_is_one_document(run_cli: Any) -> None:
+    result = run_cli("validate", str(DATA / "valid_chat.jsonl"), "--json")
+    assert result.exit_code == 0
+    data = result.json()
+    assert data["ok"] is True
+    assert data["examples"] == 12
+    assert data["tokens"]["exact"] is True
+    assert data["cost"]["price_as_of"] == "2025-06-15"
+
+
+def test_rejected_file_exits_1_with_lines_and_fixes(run_cli: Any) -> None:
+    result = run_cli("validate", str(DATA / "special_token.jsonl"))
+    assert result.exit_code == 1
+    assert f"{DATA / 'special_token.jsonl'}:10 (messages[1].content)" in result.stderr
+    assert "fix:" in result.stderr
+    assert "the provider would reject" in result.stderr
+    assert result.stdout == ""
+
+
+def test_json_mode_reports_problems_on_stdout_and_exits_1(run_cli: Any) -> None:
+    result = run_cli("validate", str(DATA / "weight_invalid.jsonl"), "--json")
+    assert result.exit_code == 1
+    data = result.json()
+    assert data["ok"] is False
+    assert [(p["line"], p["code"]) for p in data["problems"] if p["severity"] == "error"] == [(9, "invalid-weight")]
+
+
+def test_model_option_applies_its_limit(run_cli: Any) -> None:
+    assert run_cli("validate", str(DATA / "too_many_tokens.jsonl")).exit_code == 0
+    result = run_cli("validate", str(DATA / "too_many_tokens.jsonl"), "--model", "gpt-3.5-turbo-0613")
+    assert result.exit_code == 1
+    assert ":11: " in result.stderr
+
+
+def test_unknown_model_and_provider_are_known_errors(run_cli: Any) -> None:
+    result = run_cli("validate", str(DATA / "valid_chat.jsonl"), "--model", "gpt-2")
+    assert result.exit_code == 1
+    assert "model-unknown" in result.stderr
+    result = run_cli("validate", str(DATA / "valid_chat.jsonl"), "--provider", "nope")
+    assert result.exit_code == 1
+    assert "provider-unknown" in result.stderr
+
+
+def test_usage_errors_exit_2(run_cli: Any) -> None:
+    assert run_cli("validate").exit_code == 2
+    assert run_cli("validate", "x.jsonl", "--method", "rl").exit_code == 2
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.iterdir() if p.suffix in {".jsonl", ".csv"}))
+def test_no_traceback_for_any_fixture(run_cli: Any, name: str) -> None:
+    result = run_cli("validate", str(DATA / name))
+    assert result.exit_code in (0, 1)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\x01\x02\xff\xfe",
+        b"{}\n" * 20,
+        b'{"messages": null}\n',
+        b'{"messages": [1, 2]}\n',
+        b"\xff" * 100,
+        b"[[[[" * 50,
+    ],
+)
+def test_no_traceback_for_garbage(run_cli: Any, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "garbage.jsonl"
+    path.write_bytes(content)
+    result = run_cli("validate", str(path), "--json")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert result.json()["ok"] is False

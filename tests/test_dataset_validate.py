@@ -1,0 +1,205 @@
+"""validate: every problem kind on its exact line, warnings apart from errors, streaming and parallel scans."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from ftclient.dataset import scan
+from ftclient.dataset.validate import validate
+from ftclient.errors import DatasetError
+
+DATA = FIXTURES / "datasets"
+
+# file -> (model or None, [(code, line, column, json path)]) of every error validate must report
+BROKEN: dict[str, tuple[str | None, list[tuple[str, int | None, int | None, str | None]]]] = {
+    "bom.jsonl": (None, [("bom", 1, 1, None)]),
+    "invalid_json.jsonl": (None, [("invalid-json", 12, 48, None)]),
+    "blank_line.jsonl": (None, [("blank-line", 7, None, None)]),
+    "not_object.jsonl": (None, [("not-an-object", 5, None, None)]),
+    "unknown_key.jsonl": (None, [("unknown-key", 3, None, "metadata")]),
+    "missing_role.jsonl": (None, [("missing-key", 4, None, "messages[1]")]),
+    "unknown_role.jsonl": (None, [("unknown-role", 6, None, "messages[1]")]),
+    "weight_invalid.jsonl": (None, [("invalid-weight", 9, None, "messages[2].weight")]),
+    "no_trainable_assistant.jsonl": (None, [("no-trainable-assistant", 2, None, "messages")]),
+    "no_assistant.jsonl": (None, [("no-trainable-assistant", 8, None, "messages")]),
+    "tool_arguments_object.jsonl": (
+        None,
+        [("tool-arguments-not-string", 5, None, "messages[1].tool_calls[0].function.arguments")],
+    ),
+    "tool_arguments_not_json.jsonl": (
+        None,
+        [("tool-arguments-not-json", 6, None, "messages[1].tool_calls[0].function.arguments")],
+    ),
+    "special_token.jsonl": (None, [("special-token", 10, None, "messages[1].content")]),
+    "too_many_tokens.jsonl": ("gpt-3.5-turbo-0613", [("too-many-tokens", 11, None, None)]),
+    "too_few_examples.jsonl": (None, [("too-few-examples", None, None, None)]),
+    "image_not_supported.jsonl": (
+        "gpt-4.1-mini-2025-04-14",
+        [("images-not-supported", 3, None, "messages[0].content[1]")],
+    ),
+    "image_in_system.jsonl": ("gpt-4o-2024-08-06", [("images-not-allowed", 4, None, "messages[0].content[0]")]),
+    "empty_content.jsonl": (None, [("empty-content", 7, None, "messages[2].content")]),
+    "mixed_formats.jsonl": (None, [("format-not-supported", 9, None, None), ("mixed-formats", 9, None, None)]),
+    "not_utf8.jsonl": (None, [("not-utf8", 4, 124, None)]),
+    "function_name_invalid.jsonl": (None, [("invalid-function-name", 2, None, "tools[0].function.name")]),
+    "dpo_invalid.jsonl": (
+        None,
+        [
+            ("wrong-length", 3, None, "preferred_output"),
+            ("preference-input-ends-with-assistant", 5, None, "input.messages[1]"),
+        ],
+    ),
+    "completion_format.jsonl": (
+        "gpt-4.1-mini-2025-04-14",
+        [("format-not-supported", line, None, None) for line in range(1, 13)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_problem_kind_is_reported_on_its_line(name: str) -> None:
+    model, expected = BROKEN[name]
+    report = validate(DATA / name, model=model)
+    assert not report.ok
+    got = [(p.code, p.line, p.column, p.path) for p in report.errors]
+    assert got == expected
+    for problem in report.errors:
+        assert problem.file == str(DATA / name)
+        assert problem.hint, f"{problem.code} has no hint"
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("valid_chat.jsonl", None),
+        ("valid_dpo.jsonl", None),
+        ("completion_format.jsonl", None),
+        ("image_not_supported.jsonl", "gpt-4o-2024-08-06"),
+        ("too_many_tokens.jsonl", "gpt-4o-mini-2024-07-18"),
+    ],
+)
+def test_valid_files_pass(name: str, model: str | None) -> None:
+    report = validate(DATA / name, model=model)
+    assert report.ok, [p.to_dict() for p in report.errors]
+    assert report.examples == 12
+    assert report.tokens is not None and report.tokens.exact
+
+
+def test_formats_and_methods_are_detected() -> None:
+    assert validate(DATA / "valid_dpo.jsonl").format == "preference"
+    assert validate(DATA / "valid_dpo.jsonl").method == "dpo"
+    completion = validate(DATA / "completion_format.jsonl")
+    assert (completion.format, completion.model) == ("completion", "babbage-002")
+
+
+def test_dpo_on_a_model_without_dpo_is_rejected() -> None:
+    report = validate(DATA / "valid_dpo.jsonl", model="gpt-3.5-turbo-0125")
+    assert [p.code for p in report.errors] == ["method-not-supported"]
+
+
+def test_warnings_are_apart_from_errors() -> None:
+    report = validate(DATA / "valid_chat.jsonl")
+    codes = {p.code for p in report.warnings}
+    assert "few-examples" in codes  # 12 < 50
+    assert "no-system-message" in codes  # the tool examples have none
+    assert report.errors == []
+    assert report.warning_count == len(report.warnings)
+
+
+def test_duplicates_are_warnings_with_both_lines(tmp_path: Path) -> None:
+    lines = (DATA / "valid_chat.jsonl").read_text().splitlines()
+    lines.append(lines[1])
+    lines.append(lines[2].replace("Question number", "QUESTION NUMBER"))
+    path = tmp_path / "dups.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = validate(path)
+    found = {(p.code, p.line, p.related_lines) for p in report.warnings}
+    assert ("duplicate-example", 13, (2,)) in found
+    assert ("near-duplicate", 14, (3,)) in found
+
+
+def test_token_stats_and_cost_use_the_price_table() -> None:
+    report = validate(DATA / "valid_chat.jsonl", model="gpt-4o-mini-2024-07-18")
+    assert report.tokens is not None and report.cost is not None
+    assert report.cost.epochs == 8  # 100 // 12
+    assert report.cost.billed_tokens_total == report.tokens.billed_per_epoch * 8
+    assert report.cost.usd == pytest.approx(report.cost.billed_tokens_total * 3.0 / 1e6, abs=1e-4)
+    assert report.cost.price_as_of == "2025-06-15"
+
+
+def test_together_rules(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+        for i in range(12)
+    ]
+    rows[4]["messages"].insert(1, {"role": "user", "content": "again"})
+    rows[6] = {"text": "plain text line"}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = validate(path, provider="together", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
+    assert [(p.code, p.line) for p in report.errors] == [("roles-not-alternating", 5), ("mixed-formats", 7)]
+    assert report.tokens is not None and report.tokens.exact is False
+    assert report.cost is None
+
+
+def test_unreadable_input_raises_dataset_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such file"):
+        validate(tmp_path / "missing.jsonl")
+    with pytest.raises(DatasetError, match="directory"):
+        validate(tmp_path)
+
+
+def test_problem_storage_is_capped_but_every_problem_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(scan.MAX_STORED_PER_CODE, "error", 5)
+    path = tmp_path / "bad.jsonl"
+    path.write_text("[1]\n" * 40)
+    report = validate(path)
+    assert report.problem_counts["error:not-an-object"] == 40
+    assert len([p for p in report.errors if p.code == "not-an-object"]) == 5
+    assert report.problems_truncated
+
+
+def _write_examples(path: Path, n: int) -> None:
+    with path.open("w") as handle:
+        for i in range(n):
+            handle.write(
+                json.dumps({"messages": [{"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": "a"}]})
+                + "\n"
+            )
+
+
+def test_parallel_scan_matches_single_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.jsonl"
+    _write_examples(path, 3000)
+    with path.open("a") as handle:
+        handle.write("not json\n")
+        handle.write(
+            json.dumps({"messages": [{"role": "user", "content": "q 5"}, {"role": "assistant", "content": "a"}]}) + "\n"
+        )
+    single = validate(path)
+    monkeypatch.setattr(scan, "_workers_for", lambda _path: 2)
+    double = validate(path)
+    assert double.model_dump() == single.model_dump()
+    assert [(p.code, p.line) for p in double.errors] == [("invalid-json", 3001)]
+    assert ("duplicate-example", 3002) in {(p.code, p.line) for p in double.warnings}
+
+
+def test_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
+    """Streaming: ten times the lines must not take ten times the memory (only 16 bytes/line for duplicates)."""
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    _write_examples(small, 1_000)
+    _write_examples(large, 10_000)
+    validate(small)  # warm caches (encodings, imports)
+    peaks = []
+    for path in (small, large):
+        tracemalloc.start()
+        validate(path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert large.stat().st_size > 9 * small.stat().st_size
+    assert peaks[1] < peaks[0] + 3 * 1024 * 1024, peaks
