@@ -4,7 +4,8 @@ The emulator runs in its own process (``ftclient emulator --port 0 --json``), as
 evaluation benchmarks; client threads in this process send ``POST /v1/chat/completions`` on keep-alive
 connections for a fixed time. Prints one JSON document with the figures.
 
-    python benchmarks/emulator_throughput.py --clients 8 --seconds 5
+    python benchmarks/emulator_throughput.py --clients 1 4 8 16 32 --seconds 5
+    python benchmarks/emulator_throughput.py --tuned      # a tuned model: nearest neighbour per request
 """
 
 from __future__ import annotations
@@ -42,6 +43,21 @@ def start_emulator(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
         text += line
         if line.rstrip() == "}":
             return process, json.loads(text)["base_url"]
+
+
+def tuned_model(base_url: str) -> str:
+    """Train a model on the built-in tickets (the clock is pushed forward through the control endpoint)."""
+    from ftclient.emulator.samples import classification_examples, to_jsonl
+
+    headers = {"Authorization": "Bearer sk-bench"}
+    with httpx2.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        file_id = client.post("/files", files={"file": ("t.jsonl", to_jsonl(classification_examples()))},
+                              data={"purpose": "fine-tune"}).json()["id"]
+        job_id = client.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": file_id}).json()["id"]
+        httpx2.post(base_url.removesuffix("/v1") + "/_emulator/clock", json={"advance": 100_000})
+        model = client.get(f"/fine_tuning/jobs/{job_id}").json()["fine_tuned_model"]
+    assert model, "the tuned model did not finish"
+    return str(model)
 
 
 def run(base_url: str, clients: int, seconds: float, model: str) -> dict[str, Any]:
@@ -88,9 +104,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--model", default="gpt-4o-mini-2024-07-18")
+    parser.add_argument("--tuned", action="store_true", help="ask a model tuned on the built-in tickets")
     args = parser.parse_args()
     process, base_url = start_emulator([])
     try:
+        if args.tuned:
+            args.model = tuned_model(base_url)
         results = [run(base_url, clients, args.seconds, args.model) for clients in args.clients]
         stats = httpx2.get(base_url.removesuffix("/v1") + "/_emulator/stats").json()
     finally:
@@ -98,7 +117,8 @@ def main() -> None:
         process.wait(timeout=10)
     print(json.dumps({
         "benchmark": "emulator_throughput",
-        "endpoint": "POST /v1/chat/completions (base model, keep-alive, emulator in its own process)",
+        "endpoint": "POST /v1/chat/completions (keep-alive, emulator in its own process)",
+        "model": args.model,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "results": results,
