@@ -568,6 +568,9 @@ def _error_message(exc: openai.APIStatusError) -> str:
             return str(inner["message"])
         if isinstance(inner, str):
             return inner
+        if body.get("title") or body.get("detail"):  # RFC 7807 problem documents (gateways, proxies)
+            found = [str(v.get("message")) for v in body.get("validation") or [] if isinstance(v, dict)]
+            return "; ".join([str(body.get("title") or body.get("detail")), *found[:3]])
     return exc.message or type(exc).__name__
 
 
