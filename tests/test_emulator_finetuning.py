@@ -241,3 +241,14 @@ def test_state_dir_keeps_jobs_and_models_across_restarts(tmp_path: object) -> No
         answer = client.chat.completions.create(model=model, messages=[  # type: ignore[arg-type]
             {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "应用闪退了"}])
         assert answer.choices[0].message.content == "technical"
+
+
+def test_validation_uses_ftclients_own_dataset_rules(emu: Emulator, client: openai.OpenAI) -> None:
+    records: list[dict[str, object]] = list(classification_examples())
+    records[2]["messages"][1]["role"] = "robot"  # type: ignore[index]
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, records))
+    emu.advance(11)
+    failed = client.fine_tuning.jobs.retrieve(job.id)
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.message.startswith("The job failed due to an invalid training file. Line 3: ")
+    assert "unknown-role" in failed.error.message and failed.error.param == "training_file"
