@@ -62,3 +62,25 @@ def test_an_unknown_job_is_a_clear_error_with_the_request_id(emu, run_cli) -> No
     result = run_cli("jobs", "show", "ftjob-nope")
     assert result.exit_code == 1
     assert "error[provider-not-found]" in result.stderr and "request id: req_" in result.stderr
+
+
+def test_the_live_view_shows_a_bar_eta_and_losses_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from ftclient.cli.jobs import FollowView
+    from ftclient.cli.output import Output
+    from ftclient.launching.follow import JobProgress
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(Output, "interactive", property(lambda self: True))
+    out = Output(_console=Console(file=buffer, force_terminal=True, width=140, color_system=None))
+    with FollowView(out, ["ftjob-1"]) as view:
+        view.on_update(JobProgress(job_id="ftjob-1", status="running", model="m", step=48, total_steps=96,
+                                   train_loss=0.5, valid_loss=0.61, eta_s=75.0))
+        assert view.progress is not None
+        view.progress.refresh()
+    text = buffer.getvalue()
+    assert "ftjob-1 running" in text and "48/96" in text and "ETA 0:01:15" in text
+    assert "loss train 0.500, valid 0.610" in text
