@@ -1,0 +1,33 @@
+"""`ftclient demo`: the whole loop offline, in one folder, with the tuned model ahead of the base."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ftclient.samples import SAMPLES, sample_path
+
+
+def test_demo_runs_the_whole_loop_in_one_folder(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-key-must-not-be-used")
+    before = set(os.environ.items())
+    result = run_cli("demo", "--dir", "out", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["emulator"] is True
+    assert data["verdict"].startswith("The tuned model ft:")
+    assert "is better than" in data["verdict"]
+    report = Path(data["report"])
+    assert report.is_file() and report.is_relative_to(tmp_path / "out")
+    assert json.loads((report.parent / "report.json").read_text())["job_id"] == data["job_id"]
+    # It wrote only under its folder, and left the environment as it found it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert set(os.environ.items()) == before
+    assert "sk-real-key-must-not-be-used" not in result.stderr + result.stdout
+
+
+def test_every_bundled_sample_is_found() -> None:
+    for task, sample in SAMPLES.items():
+        assert sample_path(task).name == sample.filename
