@@ -103,3 +103,37 @@ def test_scrubber_patterns() -> None:
     assert scrub.text("org-AbCdEf123456 / proj_AbCdEf123456") == "org-REDACTED / proj_REDACTED"
     assert scrub.data({"password": "hunter2", "usage": {"prompt_tokens": 3}, "token": "Hi"}) == {
         "password": "REDACTED", "usage": {"prompt_tokens": 3}, "token": "Hi"}
+
+
+def test_the_openai_adapter_records_when_switched_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: FTCLIENT_RECORD set, a canary key in the environment, ftclient's own OpenAI adapter."""
+    from ftclient.providers.base import ChatRequest
+    from ftclient.providers.openai import OpenAIProvider
+
+    cassette = tmp_path / "adapter.json"
+    with run_in_thread(EmulatorConfig(speed=1000)) as emu:
+        monkeypatch.setenv("FTCLIENT_RECORD", str(cassette))
+        monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+        monkeypatch.setenv("OPENAI_ORG_ID", CANARY_ORG)
+        monkeypatch.setenv("OPENAI_PROJECT_ID", CANARY_PROJECT)
+        provider = OpenAIProvider.from_settings()
+
+        async def ask() -> str:
+            try:
+                answer = await provider.chat(ChatRequest(model="gpt-4o-mini", messages=[
+                    {"role": "user", "content": "Hello there. Bye."}]))
+            finally:
+                await provider.aclose()
+            return answer.text
+
+        try:
+            provider.list_jobs()
+            text_answer = asyncio.run(ask())
+        finally:
+            provider.close()
+    assert text_answer == "Hello there."
+    text = cassette.read_text(encoding="utf-8")
+    assert "CANARY" not in text
+    paths = [i["request"]["path"] for i in json.loads(text)["interactions"]]
+    assert paths == ["/v1/fine_tuning/jobs", "/v1/chat/completions"]
