@@ -198,3 +198,11 @@ def test_together_target_counts_are_marked_estimates() -> None:
     assert report.manifest.token_counts_exact is False
     assert report.cost is None
     assert report.manifest.target.provider == "together"
+
+
+def test_python_api_is_exported_from_the_package() -> None:
+    import ftclient
+
+    report = ftclient.prepare(EXAMPLES / "support_tickets.csv", out="api")
+    assert report.out_dir == Path("api")
+    assert ftclient.validate(report.out_dir / "train.jsonl").ok

@@ -58,15 +58,22 @@ class DuplicateLog:
         self.lines.extend(other.lines)
 
     def repeats(self) -> list[tuple[int, int]]:
-        """``(line, first line with the same key)`` for every repeat, in line order."""
-        keys = self.keys
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+        """``(line, first line with the same key)`` for every repeat, in line order.
+
+        Sorting the bare keys (not index/key pairs) keeps the transient memory to one list of ints.
+        """
+        ordered = sorted(self.keys)
+        repeated = {ordered[i] for i in range(1, len(ordered)) if ordered[i] == ordered[i - 1]}
+        del ordered
+        if not repeated:
+            return []
+        first: dict[int, int] = {}
         out: list[tuple[int, int]] = []
-        first = -1
-        for position, index in enumerate(order):
-            if position and keys[index] == keys[order[position - 1]]:
-                out.append((self.lines[index], self.lines[first]))
-            else:
-                first = index
+        for key, line in zip(self.keys, self.lines, strict=True):
+            if key in repeated:
+                if key in first:
+                    out.append((line, first[key]))
+                else:
+                    first[key] = line
         out.sort()
         return out

@@ -8,13 +8,21 @@ the whole file (minimum example count, mixed formats, duplicates) are applied by
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
+from ftclient.dataset.rule_base import (
+    FORMAT_METHOD,
+    IMAGE_URL_RE,
+    MAX_IMAGES_PER_EXAMPLE,
+    SPECIAL_RE,
+    LineResult,
+    RuleContext,
+    fast_chat_shape_ok,
+    problem,
+    strings_of,
+)
 from ftclient.dataset.schemas import FORMAT_MODELS, detect_format, schema_errors
-from ftclient.errors import Problem
 from ftclient.tokens import (
     REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
@@ -24,81 +32,7 @@ from ftclient.tokens import (
     content_text,
 )
 
-MAX_IMAGES_PER_EXAMPLE = 10
-_IMAGE_URL_RE = re.compile(r"^(https://|data:image/(jpeg|png|webp);base64,)", re.IGNORECASE)
-_SPECIAL_RE = re.compile(r"<\|[A-Za-z0-9_]+\|>")
-_FAST_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
-_FAST_ROLES = frozenset({"system", "user", "assistant"})
-
-FORMAT_METHOD = {"chat": "supervised", "preference": "dpo", "completion": "supervised", "text": "supervised"}
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What the rules need to know about the target."""
-
-    file: str
-    provider: str
-    model: str
-    method: str | None
-    encoding_name: str
-    vision: bool
-    max_tokens: int | None
-    completion_only: bool
-    """True when the model trains on prompt/completion lines only (babbage-002, davinci-002)."""
-
-
-@dataclass
-class LineResult:
-    """One checked line: its problems and what to count.
-
-    ``sequences`` holds (overhead, texts) per billed token sequence: one for chat and completion lines, two
-    for a preference line (prompt + preferred reply, prompt + rejected reply).
-    """
-
-    line: int
-    format: str | None
-    problems: list[Problem] = field(default_factory=list)
-    sequences: list[tuple[int, list[str]]] = field(default_factory=list)
-    assistant: list[str] = field(default_factory=list)
-    dedup_text: str = ""
-    has_system: bool = True
-
-
-def problem(
-    ctx: RuleContext, line: int, code: str, message: str, hint: str, *, path: str | None = None, warning: bool = False
-) -> Problem:
-    return Problem(
-        code=code,
-        message=message,
-        hint=hint,
-        file=ctx.file,
-        line=line,
-        path=path,
-        severity="warning" if warning else "error",
-    )
-
-
-def fast_chat_shape_ok(record: Mapping[str, Any]) -> bool:
-    """True for the common plain chat line (string contents, no tools) whose shape needs no pydantic pass."""
-    if len(record) != 1:
-        return False
-    messages = record.get("messages")
-    if type(messages) is not list or not messages:
-        return False
-    for message in messages:
-        if type(message) is not dict or type(message.get("content")) is not str:
-            return False
-        if message.get("role") not in _FAST_ROLES:
-            return False
-        if len(message) > 2:
-            if not _FAST_MESSAGE_KEYS.issuperset(message):
-                return False
-            if "weight" in message and (message["role"] != "assistant" or message["weight"] not in (0, 1)):
-                return False
-            if type(message.get("weight", 0)) is not int or type(message.get("name", "")) is not str:
-                return False
-    return True
+__all__ = ["FORMAT_METHOD", "LineResult", "RuleContext", "RuleSet", "fast_chat_shape_ok", "problem", "rules_for"]
 
 
 class RuleSet:
@@ -201,7 +135,7 @@ class RuleSet:
         result.dedup_text = "\x1e".join(keys)
 
     def _special(self, text: str, path: str, result: LineResult, ctx: RuleContext) -> None:
-        found = _SPECIAL_RE.search(text)
+        found = SPECIAL_RE.search(text)
         if found:
             result.problems.append(
                 problem(
@@ -279,7 +213,7 @@ class RuleSet:
             path = f"{base}[{index}]"
             role = message.get("role")
             content = message.get("content")
-            for text_path, text in _strings_of(message, path):
+            for text_path, text in strings_of(message, path):
                 if "<|" in text:
                     self._special(text, text_path, result, ctx)
             calls = message.get("tool_calls")
@@ -390,7 +324,7 @@ class RuleSet:
             )
         image = part.get("image_url")
         url = image.get("url") if isinstance(image, dict) else None
-        if isinstance(url, str) and not _IMAGE_URL_RE.match(url):
+        if isinstance(url, str) and not IMAGE_URL_RE.match(url):
             result.problems.append(
                 problem(
                     ctx,
@@ -475,7 +409,7 @@ class RuleSet:
         texts = [t for t in (prompt, completion) if isinstance(t, str)]
         for key, text in (("prompt", prompt), ("completion", completion)):
             if isinstance(text, str):
-                found = _SPECIAL_RE.search(text)
+                found = SPECIAL_RE.search(text)
                 if found:
                     result.problems.append(
                         problem(
@@ -508,27 +442,6 @@ class RuleSet:
         result.sequences.append((0, [text] if isinstance(text, str) else []))
         result.assistant = [text] if isinstance(text, str) else []
         result.dedup_text = text if isinstance(text, str) else ""
-
-
-def _strings_of(message: dict[str, Any], path: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    content = message.get("content")
-    if isinstance(content, str):
-        out.append((f"{path}.content", content))
-    elif isinstance(content, list):
-        for index, part in enumerate(content):
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                out.append((f"{path}.content[{index}].text", part["text"]))
-    for key in ("name", "refusal"):
-        if isinstance(message.get(key), str):
-            out.append((f"{path}.{key}", message[key]))
-    calls = message.get("tool_calls")
-    if isinstance(calls, list):
-        for index, call in enumerate(calls):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                out.append((f"{path}.tool_calls[{index}].function.arguments", function["arguments"]))
-    return out
 
 
 def rules_for(provider: str) -> RuleSet:

@@ -1,0 +1,107 @@
+"""The shared pieces of the dataset rules: the target context, one line's result, and shape helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftclient.errors import Problem
+
+MAX_IMAGES_PER_EXAMPLE = 10
+IMAGE_URL_RE = re.compile(r"^(https://|data:image/(jpeg|png|webp);base64,)", re.IGNORECASE)
+SPECIAL_RE = re.compile(r"<\|[A-Za-z0-9_]+\|>")
+_FAST_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
+_FAST_ROLES = frozenset({"system", "user", "assistant"})
+
+FORMAT_METHOD = {"chat": "supervised", "preference": "dpo", "completion": "supervised", "text": "supervised"}
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules need to know about the target."""
+
+    file: str
+    provider: str
+    model: str
+    method: str | None
+    encoding_name: str
+    vision: bool
+    max_tokens: int | None
+    completion_only: bool
+    """True when the model trains on prompt/completion lines only (babbage-002, davinci-002)."""
+
+
+@dataclass
+class LineResult:
+    """One checked line: its problems and what to count.
+
+    ``sequences`` holds (overhead, texts) per billed token sequence: one for chat and completion lines, two
+    for a preference line (prompt + preferred reply, prompt + rejected reply).
+    """
+
+    line: int
+    format: str | None
+    problems: list[Problem] = field(default_factory=list)
+    sequences: list[tuple[int, list[str]]] = field(default_factory=list)
+    assistant: list[str] = field(default_factory=list)
+    dedup_text: str = ""
+    has_system: bool = True
+
+
+def problem(
+    ctx: RuleContext, line: int, code: str, message: str, hint: str, *, path: str | None = None, warning: bool = False
+) -> Problem:
+    return Problem(
+        code=code,
+        message=message,
+        hint=hint,
+        file=ctx.file,
+        line=line,
+        path=path,
+        severity="warning" if warning else "error",
+    )
+
+
+def fast_chat_shape_ok(record: Mapping[str, Any]) -> bool:
+    """True for the common plain chat line (string contents, no tools) whose shape needs no pydantic pass."""
+    if len(record) != 1:
+        return False
+    messages = record.get("messages")
+    if type(messages) is not list or not messages:
+        return False
+    for message in messages:
+        if type(message) is not dict or type(message.get("content")) is not str:
+            return False
+        if message.get("role") not in _FAST_ROLES:
+            return False
+        if len(message) > 2:
+            if not _FAST_MESSAGE_KEYS.issuperset(message):
+                return False
+            if "weight" in message and (message["role"] != "assistant" or message["weight"] not in (0, 1)):
+                return False
+            if type(message.get("weight", 0)) is not int or type(message.get("name", "")) is not str:
+                return False
+    return True
+
+
+def strings_of(message: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    content = message.get("content")
+    if isinstance(content, str):
+        out.append((f"{path}.content", content))
+    elif isinstance(content, list):
+        for index, part in enumerate(content):
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                out.append((f"{path}.content[{index}].text", part["text"]))
+    for key in ("name", "refusal"):
+        if isinstance(message.get(key), str):
+            out.append((f"{path}.{key}", message[key]))
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for index, call in enumerate(calls):
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                out.append((f"{path}.tool_calls[{index}].function.arguments", function["arguments"]))
+    return out
