@@ -77,7 +77,7 @@ def iter_jsonl(
                     size,
                 )
                 continue
-            if not text.strip():
+            if not text or text.isspace():
                 yield (
                     number,
                     None,

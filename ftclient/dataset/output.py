@@ -9,7 +9,6 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -182,13 +181,10 @@ def record_latest(manifest: Manifest, out_dir: Path, data_dir: Path) -> list[str
     notes: list[str] = []
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / LATEST_NAME).write_text(str(out_dir.resolve()) + "\n", encoding="utf-8")
+    from ftclient.registry import Registry
+
     try:
-        from ftclient.registry import Registry
-    except ImportError:  # pragma: no cover - the registry ships with ftclient
-        return notes
-    try:
-        registry: Any = Registry()
-        registry.record_dataset(manifest, out_dir)
+        Registry().record_dataset(manifest, out_dir)
     except FtclientError as exc:
         notes.append(f"the dataset was written but not recorded in the local history: {exc.message}")
     return notes

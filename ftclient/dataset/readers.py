@@ -172,30 +172,22 @@ def _csv_rows(table: Table) -> Iterator[RawRow]:
                 ordinal += 1
                 previous_end = reader.line_num
                 if "unexpected end of data" in str(exc):
-                    yield RawRow(
+                    yield _bad_row(
+                        table,
                         ordinal,
                         start,
-                        None,
-                        _problem(
-                            table,
-                            start,
-                            "broken-quote",
-                            "a quoted field starting on this line is never closed; the rest of the file is inside it",
-                            'close the quote (a quote inside a field is written "")',
-                        ),
+                        "broken-quote",
+                        "a quoted field starting on this line is never closed; the rest of the file is inside it",
+                        'close the quote (a quote inside a field is written "")',
                     )
                     return
-                yield RawRow(
+                yield _bad_row(
+                    table,
                     ordinal,
                     start,
-                    None,
-                    _problem(
-                        table,
-                        start,
-                        "broken-quote",
-                        f"malformed CSV record ({exc})",
-                        'quote fields that contain the delimiter, and double quotes inside them ("")',
-                    ),
+                    "broken-quote",
+                    f"malformed CSV record ({exc})",
+                    'quote fields that contain the delimiter, and double quotes inside them ("")',
                 )
                 continue
             except UnicodeDecodeError as exc:
@@ -215,11 +207,8 @@ def _csv_rows(table: Table) -> Iterator[RawRow]:
 
 def _csv_record(table: Table, columns: list[str], ordinal: int, *, start: int, end: int, record: list[str]) -> RawRow:
     if not any(cell.strip() for cell in record):
-        return RawRow(
-            ordinal,
-            start,
-            None,
-            _problem(table, start, "blank-row", "blank row", "nothing to do: blank rows are skipped", warning=True),
+        return _bad_row(
+            table, ordinal, start, "blank-row", "blank row", "nothing to do: blank rows are skipped", warning=True
         )
     for index, cell in enumerate(record):
         bad = next((i for i, ch in enumerate(cell) if "\udc80" <= ch <= "\udcff"), None)
@@ -239,33 +228,32 @@ def _csv_record(table: Table, columns: list[str], ordinal: int, *, start: int, e
                 ),
             )
     if len(record) > len(columns) and any(cell.strip() for cell in record[len(columns) :]):
-        return RawRow(
+        return _bad_row(
+            table,
             ordinal,
             start,
-            None,
-            _problem(
-                table,
-                start,
-                "extra-fields",
-                f"{len(record)} fields but the header has {len(columns)}",
-                "quote fields that contain the delimiter",
-            ),
+            "extra-fields",
+            f"{len(record)} fields but the header has {len(columns)}",
+            "quote fields that contain the delimiter",
         )
     if end - start + 1 > LONG_RECORD_LINES:
-        return RawRow(
+        return _bad_row(
+            table,
             ordinal,
             start,
-            None,
-            _problem(
-                table,
-                start,
-                "broken-quote",
-                f"one record spans lines {start}-{end}: probably a quote that is never closed",
-                'close the quote (a quote inside a field is written "")',
-            ),
+            "broken-quote",
+            f"one record spans lines {start}-{end}: probably a quote that is never closed",
+            'close the quote (a quote inside a field is written "")',
         )
     values = {name: (record[i] if i < len(record) else "") for i, name in enumerate(columns)}
     return RawRow(ordinal, start, values, None)
+
+
+def _bad_row(  # noqa: PLR0917 - the row's place, then the problem's code, message and hint
+    table: Table, ordinal: int, line: int, code: str, message: str, hint: str, *, warning: bool = False
+) -> RawRow:
+    """A record that could not be read, with the problem that says why."""
+    return RawRow(ordinal, line, None, _problem(table, line, code, message, hint, warning=warning))
 
 
 def _problem(table: Table, line: int, code: str, message: str, hint: str, *, warning: bool = False) -> Problem:
@@ -297,17 +285,13 @@ def _jsonl_rows(table: Table) -> Iterator[RawRow]:
                 continue
             yield RawRow(ordinal, line, None, problem)
         elif not isinstance(value, dict):
-            yield RawRow(
+            yield _bad_row(
+                table,
                 ordinal,
                 line,
-                None,
-                _problem(
-                    table,
-                    line,
-                    "not-an-object",
-                    f"the line is a JSON {type(value).__name__}, not an object",
-                    "write each record as a JSON object",
-                ),
+                "not-an-object",
+                f"the line is a JSON {type(value).__name__}, not an object",
+                "write each record as a JSON object",
             )
         else:
             yield RawRow(ordinal, line, value, None)
@@ -368,17 +352,13 @@ def _json_array_rows(table: Table) -> Iterator[RawRow]:
             if isinstance(value, dict):
                 yield RawRow(ordinal, start, value, None)
             else:
-                yield RawRow(
+                yield _bad_row(
+                    table,
                     ordinal,
                     start,
-                    None,
-                    _problem(
-                        table,
-                        start,
-                        "not-an-object",
-                        f"array element is a {type(value).__name__}, not an object",
-                        "make every element a JSON object",
-                    ),
+                    "not-an-object",
+                    f"array element is a {type(value).__name__}, not an object",
+                    "make every element a JSON object",
                 )
 
 

@@ -23,6 +23,7 @@ from ftclient.dataset.rule_base import (
     strings_of,
 )
 from ftclient.dataset.schemas import FORMAT_MODELS, detect_format, schema_errors
+from ftclient.errors import Problem
 from ftclient.tokens import (
     REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
@@ -105,16 +106,7 @@ class RuleSet:
                 if "<|" in content:
                     self._special(content, f"messages[{index}].content", result, ctx)
             if not content or content.isspace():
-                result.problems.append(
-                    problem(
-                        ctx,
-                        line,
-                        "empty-content",
-                        f"the {role} message is empty" + (" (whitespace only)" if content else ""),
-                        "write the message text, or drop the example",
-                        path=f"messages[{index}].content",
-                    )
-                )
+                result.problems.append(_empty(ctx, line, role, content, f"messages[{index}].content"))
             name = message.get("name")
             if name:
                 pieces.append(name)
@@ -219,16 +211,7 @@ class RuleSet:
             calls = message.get("tool_calls")
             has_call = bool(calls) or bool(message.get("function_call"))
             if isinstance(content, str) and not content.strip() and not (role == "assistant" and has_call):
-                result.problems.append(
-                    problem(
-                        ctx,
-                        line,
-                        "empty-content",
-                        f"the {role} message is empty" + (" (whitespace only)" if content else ""),
-                        "write the message text, or drop the example",
-                        path=f"{path}.content",
-                    )
-                )
+                result.problems.append(_empty(ctx, line, role, content, f"{path}.content"))
             elif role == "assistant" and content is None and not has_call and message.get("refusal") is None:
                 result.problems.append(
                     problem(
@@ -442,6 +425,17 @@ class RuleSet:
         result.sequences.append((0, [text] if isinstance(text, str) else []))
         result.assistant = [text] if isinstance(text, str) else []
         result.dedup_text = text if isinstance(text, str) else ""
+
+
+def _empty(ctx: RuleContext, line: int, role: Any, content: str, path: str) -> Problem:
+    return problem(
+        ctx,
+        line,
+        "empty-content",
+        f"the {role} message is empty" + (" (whitespace only)" if content else ""),
+        "write the message text, or drop the example",
+        path=path,
+    )
 
 
 def rules_for(provider: str) -> RuleSet:
