@@ -98,6 +98,38 @@ def launch(
     for note in plan.notes:
         step(LaunchStep("note", note))
     adapter = get_provider(plan.provider, settings)
+    try:
+        return _execute(
+            plan,
+            adapter,
+            registry,
+            settings,
+            step=step,
+            moderate=moderate,
+            force_new=force_new,
+            on_upload_progress=on_upload_progress,
+            sleep=sleep,
+        )
+    except BaseException:
+        close = getattr(adapter, "close", None)
+        if callable(close):
+            close()
+        raise
+
+
+def _execute(
+    plan: LaunchPlan,
+    adapter: Provider,
+    registry: Registry,
+    settings: Settings,
+    *,
+    step: Callable[[LaunchStep], None],
+    moderate: bool,
+    force_new: bool,
+    on_upload_progress: Callable[[str, int, int], None] | None,
+    sleep: Callable[[float], None],
+) -> Job | list[Job]:
+    """Moderate, upload and create what the plan says, re-attaching to what already exists."""
     if registry.get_dataset(plan.dataset.dataset_sha256) is None:
         registry.record_dataset(plan.dataset.manifest, plan.dataset.path)
     if plan.sweep_id:
@@ -273,6 +305,18 @@ class Job:
 
     def resume(self) -> JobInfo:
         return self._record(self.provider.resume_job(self.id))
+
+    def close(self) -> None:
+        """Release the provider's HTTP connections (handles of one launch share them)."""
+        close = getattr(self.provider, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _record(self, info: JobInfo) -> JobInfo:
         self.info = info

@@ -77,12 +77,26 @@ def emulator_env(monkeypatch: pytest.MonkeyPatch, **config: Any) -> Iterator[Emu
     """A running emulator (fast clock) with the environment pointing ftclient at it."""
     from ftclient.emulator import EmulatorConfig, run_in_thread
 
+    from ftclient.providers.openai import OpenAIProvider
+
+    created: list[OpenAIProvider] = []
+    original = OpenAIProvider.__init__
+
+    def tracked(self: OpenAIProvider, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        created.append(self)
+
+    monkeypatch.setattr(OpenAIProvider, "__init__", tracked)
     with run_in_thread(EmulatorConfig(**{"speed": 1000.0, **config})) as emu:
         monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", CANARY_KEY)
         monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "0.02")
         monkeypatch.setenv("FTCLIENT_RETRY_BACKOFF_S", "0.01")
-        yield emu
+        try:
+            yield emu
+        finally:
+            for provider in created:  # every client the test made, closed before its sockets are collected
+                provider.close()
 
 
 def route_count(emu: Emulator, route: str, status: str | None = None) -> int:

@@ -143,7 +143,9 @@ def test_with_30_percent_faults_and_a_lost_create_response_each_config_gets_exac
         assert stats["jobs_created"] == 3 and len({j.id for j in jobs}) == 3
         assert {i.status for i in final.values()} == {"succeeded"}
         by_status = stats["requests"]["by_status"]
-        assert by_status.get("500", 0) > 5 and by_status.get("429", 0) > 5  # the faults did fire
+        faults = by_status.get("500", 0) + by_status.get("429", 0)
+        assert by_status.get("500", 0) > 0 and by_status.get("429", 0) > 0  # both kinds of fault fired
+        assert faults / (faults + by_status["200"]) > 0.1
         again = launch(ds, epochs=[1, 2, 3])
         assert {j.id for j in again} == {j.id for j in jobs} and emu.stats()["jobs_created"] == 3
 

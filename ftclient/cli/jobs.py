@@ -191,7 +191,9 @@ def _render_job(info: JobInfo, console: Console) -> None:
 def _job(ctx: click.Context, job_id: str, provider: str | None) -> Job:
     from ftclient.jobs import Job
 
-    return Job.attach(job_id, provider=provider)
+    job = Job.attach(job_id, provider=provider)
+    ctx.call_on_close(job.close)
+    return job
 
 
 provider_option = click.option(
@@ -250,6 +252,7 @@ def list_(ctx: click.Context, limit: int, local: bool, provider: str | None, jso
             )
     else:
         adapter = get_provider(settings.provider, settings)
+        ctx.call_on_close(adapter.close)
         for info in adapter.list_jobs(limit=limit):
             known = registry.get_job(info.id)
             rows.append(

@@ -213,6 +213,7 @@ def launch(  # noqa: PLR0917 - click passes options positionally
             "sent again, and a job created in the meantime is found instead of created twice",
         ) from None
     jobs = launched if isinstance(launched, list) else [launched]
+    ctx.call_on_close(jobs[0].close)  # the handles of one launch share one provider client
     if jobs[0].sweep_id:
         out.info(f"sweep {jobs[0].sweep_id}: {len(jobs)} jobs")
     if not detach:
