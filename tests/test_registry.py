@@ -210,3 +210,19 @@ def test_nothing_secret_or_absolute_is_needed_to_read_it_back(tmp_path: Path) ->
     record = reg.get_dataset("d" * 64)
     assert record is not None and json.loads(json.dumps(dict(record.manifest)))["task"] == "classify"
     assert record.path == (tmp_path / "ds").resolve()
+
+
+def test_prepare_records_the_latest_dataset_with_its_manifest(tmp_path: Path) -> None:
+    from conftest import EXAMPLES
+
+    from ftclient.dataset.prepare import prepare
+
+    report = prepare(EXAMPLES / "support_tickets.csv", task="classify", out=tmp_path / "tickets", data_dir=tmp_path)
+    latest = Registry().latest_dataset()
+    assert latest is not None
+    path, manifest = latest
+    assert path == report.out_dir.resolve() and manifest.dataset_sha256 == report.manifest.dataset_sha256
+    record = Registry().get_dataset(manifest.dataset_sha256)
+    assert (
+        record is not None and record.task == "classify" and record.train_examples == manifest.files["train"].examples
+    )
