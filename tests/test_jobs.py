@@ -160,3 +160,21 @@ def test_dry_run_plan_sends_nothing(emu, tmp_path: Path) -> None:
     assert "hyperparameters" not in body and body["metadata"]["ftclient_config"] == plan.jobs[0].config_key
     assert [u["split"] for u in plan.uploads] == ["train", "validation"]
     assert plan.uploads[0]["requests"][0]["url"].endswith("/files")
+
+
+def test_a_recorded_job_the_provider_no_longer_has_does_not_block_a_launch(emu, tmp_path: Path) -> None:
+    from ftclient.providers.base import JobInfo
+
+    ds = write_dataset(tmp_path / "ds", validation=10)
+    plan = plan_launch(ds)
+    registry = Registry()
+    registry.record_run(
+        run_id="run-old", provider="openai", endpoint=plan.endpoint, config_key=plan.jobs[0].config_key, spec={}
+    )
+    registry.record_job(
+        JobInfo(id="ftjob-gone", provider="openai", status="running", model="m", created_at=1),
+        endpoint=plan.endpoint,
+        run_id="run-old",
+    )
+    job = launch(ds)
+    assert job.id != "ftjob-gone" and not job.reused and emu.stats()["jobs_created"] == 1

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ftclient.errors import ProviderError, ProviderUnavailable, RateLimitError
+from ftclient.errors import ProviderError, ProviderUnavailable, RateLimitError, RemoteNotFoundError
 
 if TYPE_CHECKING:
     from ftclient.providers.base import JobInfo, JobSpec, Provider
@@ -71,10 +71,13 @@ def find_existing(
     pending: str | None = None
     for run in registry.find_runs(provider.name, endpoint, config_key):
         if run.job_id:
-            record = registry.get_job(run.job_id)
-            if record is None or record.status not in UNFINISHED_OK:
-                return Existing(job=provider.get_job(run.job_id))
-            failed = failed or provider.get_job(run.job_id)
+            try:
+                current = provider.get_job(run.job_id)
+            except RemoteNotFoundError:
+                continue  # deleted, or another server behind the same address: nothing to re-attach to
+            if current.status not in UNFINISHED_OK:
+                return Existing(job=current)
+            failed = failed or current
             continue
         found = provider.find_jobs({RUN_KEY: run.run_id}) if provider.capabilities.job_metadata else []
         if found:
