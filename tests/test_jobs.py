@@ -178,3 +178,43 @@ def test_a_recorded_job_the_provider_no_longer_has_does_not_block_a_launch(emu, 
     )
     job = launch(ds)
     assert job.id != "ftjob-gone" and not job.reused and emu.stats()["jobs_created"] == 1
+
+
+def test_progress_and_eta_follow_the_step_rate() -> None:
+    from ftclient.launching.follow import Follower, JobProgress, apply_event
+    from ftclient.providers.base import JobEvent, JobInfo
+
+    progress = JobProgress(job_id="j", status="running", model="m")
+    progress = apply_event(
+        progress,
+        JobEvent(
+            id="e1",
+            created_at=1,
+            level="info",
+            message="Step 10/100",
+            type="metrics",
+            data={"step": 10, "total_steps": 100, "train_loss": 1.5},
+        ),
+    )
+    assert (progress.step, progress.total_steps, progress.train_loss, progress.fraction) == (10, 100, 1.5, 0.1)
+    progress = apply_event(progress, JobEvent(id="e2", created_at=2, level="info", message="hello"))
+    assert progress.step == 10  # message events leave the progress alone
+    now = [0.0]
+    follower = Follower(
+        provider=None,
+        registry=None,
+        job_ids=["j"],
+        min_interval_s=1.0,  # type: ignore[arg-type]
+        clock=lambda: now[0],
+        wall=lambda: 0.0,
+    )
+    running = JobInfo(id="j", provider="openai", status="running", model="m", created_at=0, estimated_finish=5000)
+    assert follower._eta("j", running, progress) == 5000.0  # no rate yet: the provider's estimate
+    now[0] = 20.0
+    later = apply_event(
+        progress,
+        JobEvent(
+            id="e3", created_at=3, level="info", message="", type="metrics", data={"step": 30, "total_steps": 100}
+        ),
+    )
+    assert follower._eta("j", running, later) == pytest.approx(70.0)  # 20 steps in 20 s, 70 to go

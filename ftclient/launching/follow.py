@@ -193,19 +193,20 @@ class Follower:
         raise AssertionError("unreachable")
 
     def _eta(self, job_id: str, info: JobInfo, progress: JobProgress) -> float | None:
+        """Time left: from the step rate seen while following (measured on this machine's clock), else
+        from the provider's ``estimated_finish``."""
         if info.terminal:
             return 0.0
+        if progress.step is not None and progress.total_steps:
+            now = self.clock()
+            first = self._step_seen.setdefault(job_id, (now, progress.step))
+            steps_done = progress.step - first[1]
+            if steps_done > 0 and now > first[0]:
+                rate = steps_done / (now - first[0])
+                return max(0.0, (progress.total_steps - progress.step) / rate)
         if info.estimated_finish:
             return max(0.0, float(info.estimated_finish) - self.wall())
-        if progress.step is None or not progress.total_steps:
-            return None
-        now = self.clock()
-        first = self._step_seen.setdefault(job_id, (now, progress.step))
-        steps_done = progress.step - first[1]
-        if steps_done <= 0 or now <= first[0]:
-            return None
-        rate = steps_done / (now - first[0])
-        return max(0.0, (progress.total_steps - progress.step) / rate)
+        return None
 
     def _clamp_to_eta(self, interval: float) -> float:
         etas = [p.eta_s for p in self.progress.values() if p.eta_s is not None and p.status == "running"]
