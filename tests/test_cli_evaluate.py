@@ -60,14 +60,16 @@ def test_tuned_model_beats_base_with_a_confidence_interval(run_cli, ticket_job, 
 
 def test_second_run_is_answered_from_the_cache(run_cli, ticket_job, emulator, tmp_path: Path) -> None:
     job_id, _ = ticket_job
-    first = run_cli("evaluate", job_id, "--out", str(tmp_path / "a"), "--json")
+    first = run_cli("evaluate", job_id, "--out", str(tmp_path / "a"), "--limit", "20", "--json")
     completions = emulator.stats()["completions"]
-    second = run_cli("evaluate", job_id, "--out", str(tmp_path / "b"), "--json")
+    second = run_cli("evaluate", job_id, "--out", str(tmp_path / "b"), "--limit", "20", "--json")
     assert first.exit_code == 0 and second.exit_code == 0, second.stderr
     assert emulator.stats()["completions"] == completions  # nothing asked twice
     assert all(m["cached"] == m["examples"] for m in second.json()["models"])
     assert [m["metrics"] for m in second.json()["models"]] == [m["metrics"] for m in first.json()["models"]]
-    forced = run_cli("evaluate", job_id, "--out", str(tmp_path / "c"), "--no-cache", "--no-baseline", "--json")
+    forced = run_cli(
+        "evaluate", job_id, "--out", str(tmp_path / "c"), "--limit", "20", "--no-cache", "--no-baseline", "--json"
+    )
     assert forced.exit_code == 0, forced.stderr
     assert emulator.stats()["completions"] == completions + forced.json()["examples"]
     assert [m["role"] for m in forced.json()["models"]] == ["model"]
@@ -123,8 +125,19 @@ def test_checkpoint_and_judge(run_cli, ticket_job, emulator, tmp_path: Path) -> 
 
     checkpoints = OpenAIProvider.from_settings().list_checkpoints(job_id)
     step = checkpoints[0].step
-    result = run_cli("evaluate", job_id, "--checkpoint", str(step), "--limit", "12", "--judge",
-                     "gpt-4.1-mini-2025-04-14", "--out", str(tmp_path / "ck"), "--json")
+    result = run_cli(
+        "evaluate",
+        job_id,
+        "--checkpoint",
+        str(step),
+        "--limit",
+        "12",
+        "--judge",
+        "gpt-4.1-mini-2025-04-14",
+        "--out",
+        str(tmp_path / "ck"),
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     report = result.json()
     assert report["models"][0]["model"] == checkpoints[0].model and ":ckpt-step-" in checkpoints[0].model

@@ -28,8 +28,9 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 def test_batch_evaluation_matches_online_at_half_the_price(emulator, tmp_path: Path, run_cli) -> None:
-    dataset = write_dataset(tmp_path / "tickets", ticket_rows()[:120], task="classify", system=TICKET_SYSTEM,
-                            labels=TICKET_LABELS)
+    dataset = write_dataset(
+        tmp_path / "tickets", ticket_rows()[:120], task="classify", system=TICKET_SYSTEM, labels=TICKET_LABELS
+    )
     job_id = launch_and_wait(dataset)
     result = run_cli("evaluate", job_id, "--batch", "--out", str(tmp_path / "batch"), "--json")
     assert result.exit_code == 0, result.stderr
@@ -56,11 +57,23 @@ def test_result_lines_are_joined_by_custom_id() -> None:
     line = batch_line(call)
     assert line["custom_id"].startswith("tuned:7:") and line["url"] == "/v1/chat/completions"
     assert line["body"]["max_tokens"] == 3 and line["body"]["temperature"] == 0.0
-    ok = {"custom_id": line["custom_id"], "response": {"status_code": 200, "body": {
-        "model": "m", "choices": [{"message": {"content": "billing"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 1}}}, "error": None}
-    bad = {"custom_id": "baseline:1:x", "response": {"status_code": 404, "body": {
-        "error": {"message": "The model 'm' does not exist"}}}, "error": None}
+    ok = {
+        "custom_id": line["custom_id"],
+        "response": {
+            "status_code": 200,
+            "body": {
+                "model": "m",
+                "choices": [{"message": {"content": "billing"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 1},
+            },
+        },
+        "error": None,
+    }
+    bad = {
+        "custom_id": "baseline:1:x",
+        "response": {"status_code": 404, "body": {"error": {"message": "The model 'm' does not exist"}}},
+        "error": None,
+    }
     results = parse_results("\n".join(json.dumps(r) for r in (ok, bad)))
     answer, cached = answer_from_line(7, results[line["custom_id"]])
     assert answer.text == "billing" and answer.prompt_tokens == 5 and cached is not None

@@ -138,3 +138,21 @@ def test_chat_exact_and_normalized_match() -> None:
 def test_unknown_task_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown task"):
         m.score("poetry", ["a"], ["b"])
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("Chinese", "zh"),
+        ("zh-CN", "zh"),
+        ("zh_Hans", "zh"),
+        ("中文", "zh"),
+        ("Chinese (simplified)", "zh"),
+        ("English", "13a"),
+        ("en", "13a"),
+        ("Korean", "char"),
+        (None, "zh"),
+    ],
+)
+def test_target_language_names_and_codes_pick_the_tokenizer(language: str | None, expected: str) -> None:
+    assert m.bleu_tokenizer_for(language, ZH_REFS) == expected

@@ -80,7 +80,13 @@ def test_faults_do_not_change_the_metrics(emulator, job_id: str, tmp_path: Path)
 def test_rate_limit_answers_are_waited_out(emulator, job_id: str, tmp_path: Path) -> None:
     emulator.inject(CHAT, "status_429", times=6, retry_after_s=0.05)
     report = ftclient.evaluate(
-        job_id, out=tmp_path / "r", use_cache=False, resamples=100, handle_signals=False, runner_config=FAST_RETRIES
+        job_id,
+        limit=20,
+        out=tmp_path / "r",
+        use_cache=False,
+        resamples=100,
+        handle_signals=False,
+        runner_config=FAST_RETRIES,
     )
     assert all(m.failed == 0 for m in report.models)
     assert emulator.stats()["requests"]["by_route"][CHAT].get("429") == 6

@@ -82,6 +82,9 @@ def test_compare_classification_uses_mcnemar_and_lists_fixed_and_broken() -> Non
     assert comparisons[0].difference == pytest.approx(47.5)
     assert comparisons[0].significant
     assert {c.metric for c in comparisons} == {"accuracy", "macro_f1"}
+    macro = comparisons[1]
+    assert macro.tuned == pytest.approx(100 * p.tuned.corpus["macro_f1"])
+    assert macro.baseline == pytest.approx(100 * p.baseline.corpus["macro_f1"])
     fixed, broken = cmp.diffs(p)
     assert len(fixed) == 20 and [d.index for d in broken] == [1]
     assert broken[0].prompt == "q1" and broken[0].tuned_answer == "a"

@@ -342,6 +342,8 @@ def build_report(
         signature=dict(next(iter(scores.values())).signature),
         batch=batch,
     )
+    report.references = refs
+    report.answers = {role: texts[role] for role, _ in roles}
     if target.task_inferred:
         report.signature["task"] = f"inferred from the references as {target.task!r} (use --task to choose)"
     served = {a.model for a in answers.values() if a.model}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ftclient.evaluate import metrics as m
 from ftclient.evaluate.significance import (
@@ -63,6 +64,51 @@ class Paired:
     target_language: str | None = None
 
 
+def macro_f1_stat(refs: Sequence[str], baseline: Sequence[str], tuned: Sequence[str], labels: Sequence[str]) -> StatFn:
+    """Macro-F1 (points) of both models on each resample, computed from label indices with numpy; it agrees
+    with :func:`metrics.classification_stats` (classes without support or predictions count as 0)."""
+    import numpy as np
+
+    index = {label: i for i, label in enumerate(labels)}
+    k = len(labels)
+    ref_idx = np.array([index.get(r, -1) for r in refs], dtype=np.int64)
+
+    def mapped(answers: Sequence[str]) -> Any:
+        return np.array([index.get(m.match_label(a, labels), k) for a in answers], dtype=np.int64)
+
+    base_pred, tuned_pred = mapped(baseline), mapped(tuned)
+
+    def f1(pred: Any, idx: Any) -> Any:
+        rows = idx.shape[0]
+        r, pr = ref_idx[idx], pred[idx]
+        total = np.zeros(rows)
+        for c in range(k):
+            tp = ((r == c) & (pr == c)).sum(axis=1)
+            support, predicted = (r == c).sum(axis=1), (pr == c).sum(axis=1)
+            precision = np.divide(tp, predicted, out=np.zeros(rows), where=predicted > 0)
+            recall = np.divide(tp, support, out=np.zeros(rows), where=support > 0)
+            both = precision + recall
+            total += np.divide(2 * precision * recall, both, out=np.zeros(rows), where=both > 0)
+        return 100.0 * total / k if k else total
+
+    return lambda idx: (f1(base_pred, idx), f1(tuned_pred, idx))
+
+
+def corpus_stat(metric: Any, base_rows: Sequence[Sequence[float]], tuned_rows: Sequence[Sequence[float]]) -> StatFn:
+    """A corpus metric (BLEU, chrF) of both models on each resample: per-sentence statistics are summed over
+    the resampled examples and scored, the way sacrebleu's own paired bootstrap does it."""
+    import numpy as np
+
+    def sums(rows: Sequence[Sequence[float]], idx: Any) -> Any:
+        matrix = np.asarray(rows, dtype=np.int64)
+        return np.stack([matrix[:, j][idx].sum(axis=1) for j in range(matrix.shape[1])], axis=1)
+
+    def scores(rows: Sequence[Sequence[float]], idx: Any) -> Any:
+        return np.array([float(metric._compute_score_from_stats(row.tolist()).score) for row in sums(rows, idx)])
+
+    return lambda idx: (scores(base_rows, idx), scores(tuned_rows, idx))
+
+
 def _stat_functions(p: Paired) -> dict[str, StatFn]:
     """One resampling statistic per compared metric, in points."""
     refs = [e.reference for e in p.examples]
@@ -70,27 +116,15 @@ def _stat_functions(p: Paired) -> dict[str, StatFn]:
     if p.task == "classify":
         stats["accuracy"] = mean_stat(p.baseline.per_example["accuracy"], p.tuned.per_example["accuracy"], 100.0)
         labels = list(p.labels) or sorted(set(refs))
-
-        def macro(idx: Sequence[int]) -> tuple[float, float]:
-            r = [refs[i] for i in idx]
-            return (
-                100 * m.macro_f1_of(r, [p.baseline_answers[i] for i in idx], labels),
-                100 * m.macro_f1_of(r, [p.tuned_answers[i] for i in idx], labels),
-            )
-
-        stats["macro_f1"] = macro
+        stats["macro_f1"] = macro_f1_stat(refs, p.baseline_answers, p.tuned_answers, labels)
     elif p.task == "translate":
         tokenize = m.bleu_tokenizer_for(p.target_language, refs)
         for name, metric in m.text_metrics(tokenize).items():
-            base_rows = m.sentence_stats(metric, refs, p.baseline_answers)
-            tuned_rows = m.sentence_stats(metric, refs, p.tuned_answers)
-
-            def corpus(
-                idx: Sequence[int], metric: object = metric, b: list = base_rows, t: list = tuned_rows
-            ) -> tuple[float, float]:
-                return m.corpus_from_stats(metric, b, idx), m.corpus_from_stats(metric, t, idx)
-
-            stats[name] = corpus
+            stats[name] = corpus_stat(
+                metric,
+                m.sentence_stats(metric, refs, p.baseline_answers),
+                m.sentence_stats(metric, refs, p.tuned_answers),
+            )
     else:
         for name, values in p.baseline.per_example.items():
             scale = 100.0 if name in RATE_METRICS else 1.0
@@ -100,6 +134,8 @@ def _stat_functions(p: Paired) -> dict[str, StatFn]:
 
 def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345) -> tuple[list[Comparison], dict]:
     """Comparisons (primary metric first) and the McNemar counts (empty dict for tasks without correctness)."""
+    import numpy as np
+
     n = len(p.examples)
     mcnemar: dict = {}
     if p.baseline.correct is not None and p.tuned.correct is not None:
@@ -118,7 +154,8 @@ def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345)
         if name not in stat_fns:
             continue
         boot = paired_bootstrap(n, stat_fns[name], resamples=resamples, seed=seed)
-        base_value, tuned_value = stat_fns[name](range(n))
+        base_values, tuned_values = stat_fns[name](np.arange(n, dtype=np.int64)[None, :])
+        base_value, tuned_value = float(base_values[0]), float(tuned_values[0])
         use_mcnemar = bool(mcnemar) and name == primary
         p_value = mcnemar["p_value"] if use_mcnemar else boot.p_value
         test = (

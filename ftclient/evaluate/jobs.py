@@ -177,7 +177,8 @@ def compare_jobs(
     from ftclient.registry import Registry
 
     settings = settings or resolve()
-    clients = dict(clients or {})
+    given = dict(clients or {})
+    clients = dict(given)
     own = registry is None
     registry = registry or Registry(settings.registry_path)
     try:
@@ -228,6 +229,9 @@ def compare_jobs(
         )
         return combined
     finally:
+        for name, made in clients.items():
+            if name not in given:
+                made.close()
         if own:
             registry.close()
 

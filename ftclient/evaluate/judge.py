@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ftclient.evaluate.compare import prompt_text
 from ftclient.evaluate.runner import Call
-from ftclient.evaluate.significance import paired_bootstrap
+from ftclient.evaluate.significance import mean_stat, paired_bootstrap
 from ftclient.evaluate.types import Answer, Example, JudgeResult
 from ftclient.providers.base import ChatRequest
 
@@ -73,13 +73,7 @@ def summarize_judgements(
             scores.append(1.0 if tuned_won else 0.0)
         else:
             invalid += 1
-    n = len(scores)
-
-    def stat(idx: Sequence[int]) -> tuple[float, float]:
-        picked = [scores[i] for i in idx]
-        return 0.0, (sum(picked) / len(picked) if picked else 0.0)
-
-    boot = paired_bootstrap(n, stat, seed=seed)
+    boot = paired_bootstrap(len(scores), mean_stat([0.0] * len(scores), scores), seed=seed)
     return JudgeResult(
         model=model,
         prompt_template=JUDGE_PROMPT,

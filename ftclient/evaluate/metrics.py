@@ -243,10 +243,38 @@ def _mecab_available() -> bool:
     return True
 
 
+_LANGUAGE_NAMES = {
+    "chinese": "zh",
+    "mandarin": "zh",
+    "cantonese": "zh",
+    "中文": "zh",
+    "汉语": "zh",
+    "漢語": "zh",
+    "japanese": "ja",
+    "日本語": "ja",
+    "korean": "ko",
+    "한국어": "ko",
+}
+
+
+def language_code(language: str | None) -> str | None:
+    """``"Chinese"``, ``"zh-CN"`` or ``"zh_Hans"`` -> ``"zh"``; other names and codes lowercased as given."""
+    if not language or not language.strip():
+        return None
+    text = language.strip().lower()
+    if text in _LANGUAGE_NAMES:
+        return _LANGUAGE_NAMES[text]
+    first_word = text.split()[0].strip("()")
+    if first_word in _LANGUAGE_NAMES:  # "Chinese (simplified)"
+        return _LANGUAGE_NAMES[first_word]
+    return text.split("-")[0].split("_")[0]
+
+
 def bleu_tokenizer_for(target_language: str | None, references: Sequence[str]) -> str:
     """sacrebleu tokenizer for the target language: ``zh`` for Chinese, ``ja-mecab`` for Japanese when MeCab
-    is installed (``char`` otherwise), ``char`` for Korean, ``13a`` (sacrebleu's default) for the rest."""
-    lang = (target_language or "").lower().split("-")[0].split("_")[0] or detect_language(references)
+    is installed (``char`` otherwise), ``char`` for Korean, ``13a`` (sacrebleu's default) for the rest.
+    Without a stated language, the references' script decides."""
+    lang = language_code(target_language) or detect_language(references)
     if lang == "zh":
         return "zh"
     if lang == "ja":

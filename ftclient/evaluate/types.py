@@ -132,6 +132,10 @@ class EvaluationReport:
     fixed: list[ExampleDiff] = field(default_factory=list)
     broken: list[ExampleDiff] = field(default_factory=list)
     judge: JudgeResult | None = None
+    references: list[str] = field(default_factory=list)
+    """The reference answers, in test-file order (report.json keeps every answer, for audit and re-scoring)."""
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    """Each model's answers by role, aligned with ``references`` ("" where an answer failed)."""
     training_curve: list[dict[str, float]] = field(default_factory=list)
     """Points ``{"step", "train_loss", "valid_loss"?}`` from the job's metrics events or result file."""
     batch: bool = False
