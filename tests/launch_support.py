@@ -76,7 +76,6 @@ CANARY_KEY = "sk-canary-7f3b9d2e41c8a6f0"
 def emulator_env(monkeypatch: pytest.MonkeyPatch, **config: Any) -> Iterator[Emulator]:
     """A running emulator (fast clock) with the environment pointing ftclient at it."""
     from ftclient.emulator import EmulatorConfig, run_in_thread
-
     from ftclient.providers.openai import OpenAIProvider
 
     created: list[OpenAIProvider] = []

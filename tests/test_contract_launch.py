@@ -46,7 +46,8 @@ def through_prism(
         pytest.skip("Prism is not installed (npm install --prefix .ci/node @stoplight/prism-cli@5)")
     with run_in_thread(EmulatorConfig(speed=5000.0, seed=11)) as emu:
         used = [r for r in emu.core.router.routes() if any(p in r for p in ("/files", "/uploads", "/fine_tuning/"))]
-        cache = pytestconfig.cache.mkdir("ftclient-prism") if pytestconfig.cache else tmp_path_factory.mktemp("prism")
+        cache_plugin = getattr(pytestconfig, "cache", None)  # absent with -p no:cacheprovider
+        cache = cache_plugin.mkdir("ftclient-prism") if cache_plugin else tmp_path_factory.mktemp("prism")
         spec = _cached_spec(used, cache)
         port = _free_port()
         command = [prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec), emu.base_url]
