@@ -132,12 +132,9 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
     if failed:
         console.print(f"[yellow]{failed} answers failed and count as wrong; see report.json[/]", highlight=False)
     if report.judge is not None:
-        j = report.judge
-        console.print(
-            f"  judge {j.model}: tuned wins {j.tuned_wins}, baseline wins {j.baseline_wins}, ties "
-            f"{j.ties}, invalid {j.invalid}",
-            highlight=False,
-        )
+        from ftclient.evaluate.report import judge_sentence
+
+        console.print(f"  {judge_sentence(report.judge)}", highlight=False)
     if report.verdict:
         console.print(f"[bold]{report.verdict}[/]", highlight=False)
     if report.out_dir:

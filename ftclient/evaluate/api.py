@@ -363,7 +363,9 @@ def build_report(
             target.target_language,
         )
         report.comparisons, report.mcnemar = cmp.compare(paired, resamples=resamples, seed=seed)
-        report.fixed, report.broken = cmp.diffs(paired)
+        fixed, broken = cmp.diffs(paired, limit=None)
+        report.moved = {"better": len(fixed), "worse": len(broken)}
+        report.fixed, report.broken = fixed[: cmp.MAX_DIFFS], broken[: cmp.MAX_DIFFS]
         report.verdict = cmp.overall_verdict(report.comparisons, roles[0][1], roles[1][1])
     return report
 

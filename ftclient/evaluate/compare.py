@@ -210,7 +210,7 @@ def prompt_text(example: Example) -> str:
     return ""
 
 
-def diffs(p: Paired, limit: int = MAX_DIFFS) -> tuple[list[ExampleDiff], list[ExampleDiff]]:
+def diffs(p: Paired, limit: int | None = MAX_DIFFS) -> tuple[list[ExampleDiff], list[ExampleDiff]]:
     """What the tuning fixed and what it broke. With exact correctness: the discordant examples; otherwise
     the examples whose score moved most (by at least 10 points) in each direction."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ftclient.evaluate import svg
 from ftclient.evaluate.compare import LABELS, RATE_METRICS
 from ftclient.evaluate.significance import format_p
-from ftclient.evaluate.types import EvaluationReport, ExampleDiff, ModelResult
+from ftclient.evaluate.types import EvaluationReport, ExampleDiff, JudgeResult, ModelResult
 
 MAX_TEXT = 400
 
@@ -45,6 +45,24 @@ def _seconds(value: float | None) -> str:
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff_titles(report: EvaluationReport) -> tuple[str, str]:
+    """With exact correctness the diffs are fixed/broken examples; otherwise the biggest score changes."""
+    if report.mcnemar:
+        return "Fixed by tuning", "Broken by tuning"
+    metric = "sentence chrF" if report.task == "translate" else LABELS.get(report.primary_metric, report.primary_metric)
+    return f"Improved most by tuning ({metric}, +10 points or more)", f"Worsened most ({metric}, -10 points or more)"
+
+
+def judge_sentence(j: JudgeResult) -> str:
+    counts = f"tuned wins {j.tuned_wins}, baseline wins {j.baseline_wins}, ties {j.ties}, invalid {j.invalid}"
+    if j.tuned_wins + j.baseline_wins + j.ties == 0:
+        return f"Judge {j.model}: {counts}; it gave no usable verdict (replies must start with A, B or T)."
+    return (
+        f"Judge {j.model}: {counts}; tuned win rate {100 * j.win_rate:.1f}% "
+        f"(95% CI {100 * j.ci_low:.1f}–{100 * j.ci_high:.1f})."
+    )
 
 
 def _md_cell(text: str) -> str:
@@ -135,9 +153,7 @@ def render_markdown(report: EvaluationReport) -> str:
             "",
             "## LLM judge",
             "",
-            f"Judge {j.model}: tuned wins {j.tuned_wins}, baseline wins "
-            f"{j.baseline_wins}, ties {j.ties}, invalid {j.invalid}; tuned win rate {100 * j.win_rate:.1f}% "
-            f"(95% CI {100 * j.ci_low:.1f}–{100 * j.ci_high:.1f}).",
+            judge_sentence(j),
             "",
             "Judge prompt:",
             "",
@@ -145,7 +161,7 @@ def render_markdown(report: EvaluationReport) -> str:
             j.prompt_template,
             "```",
         ]
-    for title, items in (("Fixed by tuning", report.fixed), ("Broken by tuning", report.broken)):
+    for title, items in zip(diff_titles(report), (report.fixed, report.broken), strict=True):
         if items:
             lines += ["", f"## {title}", "", "| # | prompt | reference | baseline | tuned |", "|---|---|---|---|---|"]
             lines += [
@@ -175,7 +191,8 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .note { color: var(--muted); } .chart { max-width: 100%; height: auto; color: var(--fg); }
 table { border-collapse: collapse; margin: .6rem 0; font-size: .92rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.ex td:first-child { white-space: nowrap; }
 .ex td { max-width: 260px; overflow-wrap: anywhere; } .grid { display: flex; flex-wrap: wrap; gap: 2rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
 pre { white-space: pre-wrap; background: color-mix(in srgb, var(--fg) 5%, transparent); padding: .6rem; }
@@ -317,28 +334,27 @@ def render_html(report: EvaluationReport) -> str:
         j = report.judge
         parts += [
             "<h2>LLM judge</h2>",
-            f"<p>Judge {escape(j.model)}: tuned wins {j.tuned_wins}, baseline wins "
-            f"{j.baseline_wins}, ties {j.ties}, invalid {j.invalid}; tuned win rate {100 * j.win_rate:.1f}% "
-            f"(95% CI {100 * j.ci_low:.1f}–{100 * j.ci_high:.1f}).</p>",
+            f"<p>{escape(judge_sentence(j))}</p>",
             f"<details><summary>Judge prompt</summary><pre>{escape(j.prompt_template)}</pre></details>",
         ]
     if tuned and baseline and (report.fixed or report.broken or report.mcnemar):
-        fixed_n = report.mcnemar.get("fixed", len(report.fixed)) if report.mcnemar else len(report.fixed)
-        broken_n = report.mcnemar.get("broken", len(report.broken)) if report.mcnemar else len(report.broken)
+        fixed_n = report.moved.get("better", len(report.fixed))
+        broken_n = report.moved.get("worse", len(report.broken))
+        words = ("fixed", "unchanged", "broken") if report.mcnemar else ("improved", "within 10 points", "worsened")
         same = max(0, report.examples - fixed_n - broken_n)
         parts += [
-            "<h2>Fixed and broken examples</h2>",
+            "<h2>Fixed and broken examples</h2>" if report.mcnemar else "<h2>Examples that moved most</h2>",
             svg.split_bar(
                 "Examples fixed, unchanged and broken by tuning",
                 [
-                    ("fixed", fixed_n, svg.TUNED_COLOR),
-                    ("unchanged", same, svg.BASE_COLOR),
-                    ("broken", broken_n, "var(--bad, #c0392b)"),
+                    (words[0], fixed_n, svg.TUNED_COLOR),
+                    (words[1], same, svg.BASE_COLOR),
+                    (words[2], broken_n, "var(--bad, #c0392b)"),
                 ],
             ),
         ]
         head = ["#", "prompt", "reference", f"baseline ({baseline.model})", f"tuned ({tuned.model})"]
-        for title, items in (("Fixed by tuning", report.fixed), ("Broken by tuning", report.broken)):
+        for title, items in zip(diff_titles(report), (report.fixed, report.broken), strict=True):
             parts.append(f"<h3>{title} ({len(items)} shown)</h3>")
             parts.append(_table(head, _diff_rows(items), cls="ex") if items else '<p class="note">none</p>')
     if report.signature:

@@ -129,6 +129,8 @@ class EvaluationReport:
     signature: dict[str, str] = field(default_factory=dict)
     request_settings: dict[str, Any] = field(default_factory=dict)
     mcnemar: dict[str, Any] | None = None
+    moved: dict[str, int] = field(default_factory=dict)
+    """How many examples got better / worse (``fixed``/``broken`` list at most 20 of each)."""
     fixed: list[ExampleDiff] = field(default_factory=list)
     broken: list[ExampleDiff] = field(default_factory=list)
     judge: JudgeResult | None = None
