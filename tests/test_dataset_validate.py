@@ -203,3 +203,12 @@ def test_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert large.stat().st_size > 9 * small.stat().st_size
     assert peaks[1] < peaks[0] + 3 * 1024 * 1024, peaks
+
+
+def test_duplicate_log_ignores_bitmap_collisions() -> None:
+    from ftclient.dataset.dedup import DuplicateLog
+
+    log = DuplicateLog()
+    for line, key in enumerate([5, 7, 5, 9, 7, 5, 5 + (1 << DuplicateLog.FILTER_BITS)], start=1):
+        log.add(key, line)
+    assert log.repeats() == [(3, 1), (5, 2), (6, 1)]

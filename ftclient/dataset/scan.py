@@ -214,12 +214,20 @@ def scan_file(
     whole = ScanJob(path, rules, ctx, fmt, exact_counts)
     if n <= 1:
         return scan_slice(whole)
+    import gc
     import multiprocessing
     from dataclasses import replace
 
     jobs = [replace(whole, bounds=bounds, threads=1) for bounds in line_slices(path, n)]
-    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
-        parts = pool.map(scan_slice, jobs)
+    gc.freeze()  # keep the garbage collector from touching (and so copying) the parent's pages in workers
+    try:
+        # This process scans the first slice itself while forked workers scan the rest: one process fewer
+        # holding its own copy of the interpreter's touched pages.
+        with multiprocessing.get_context("fork").Pool(len(jobs) - 1) as pool:
+            pending = [pool.apply_async(scan_slice, (job,)) for job in jobs[1:]]
+            parts = [scan_slice(jobs[0])] + [result.get() for result in pending]
+    finally:
+        gc.unfreeze()
     state = parts[0]
     for part in parts[1:]:
         state.merge(part)
