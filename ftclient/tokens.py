@@ -146,7 +146,6 @@ def count_is_exact(model: str, provider: str = "openai") -> bool:
 @lru_cache(maxsize=4)
 def get_encoding(name: str) -> tiktoken.Encoding:
     """Load a shipped encoding (sha256-verified, cached). Never touches the network."""
-    import tiktoken
     from tiktoken.load import load_tiktoken_bpe
 
     if name not in _EXPECTED_SHA256:
@@ -160,12 +159,35 @@ def get_encoding(name: str) -> tiktoken.Encoding:
                 f"the {name} tokenizer file shipped with ftclient is missing or damaged ({path})",
                 hint="reinstall ftclient (pip install --force-reinstall ftclient)",
             ) from exc
-        return tiktoken.Encoding(
-            name=f"ftclient-{name}",
-            pat_str=_PATTERNS[name],
-            mergeable_ranks=ranks,
-            special_tokens=_SPECIALS[name],
-        )
+        encoding: tiktoken.Encoding = _shipped_encoding_class()(name, ranks)
+        return encoding
+
+
+@lru_cache(maxsize=1)
+def _shipped_encoding_class() -> Any:
+    """A tiktoken Encoding that drops its Python copy of the merge ranks once built.
+
+    tiktoken keeps the ranks twice: in its Rust core (which does all the work) and as a Python dict used only
+    to pickle the encoding. That dict costs about 26 MB for o200k_base; pickling by name instead (reloading
+    the shipped file) keeps validation of large files well within its memory budget.
+    """
+    import tiktoken
+
+    class ShippedEncoding(tiktoken.Encoding):
+        def __init__(self, base_name: str, ranks: dict[bytes, int]) -> None:
+            super().__init__(
+                name=f"ftclient-{base_name}",
+                pat_str=_PATTERNS[base_name],
+                mergeable_ranks=ranks,
+                special_tokens=_SPECIALS[base_name],
+            )
+            self.base_name = base_name
+            self._mergeable_ranks = {}
+
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (get_encoding, (self.base_name,))
+
+    return ShippedEncoding
 
 
 def encoding_for_model(model: str) -> tiktoken.Encoding:

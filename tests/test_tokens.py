@@ -226,3 +226,12 @@ def test_count_text_and_special_token_strings() -> None:
     assert tokens.count_text("<|fim_suffix|>", "gpt-4.1") > 1  # ordinary text, never a special token
     assert tokens.find_special_tokens("a <|fim_suffix|> b <|endoftext|>") == ["<|fim_suffix|>", "<|endoftext|>"]
     assert tokens.find_special_tokens("<| not one |>") == []
+
+
+def test_shipped_encoding_pickles_by_name_and_drops_the_python_ranks() -> None:
+    import pickle
+
+    encoding = tokens.get_encoding("o200k_base")
+    assert pickle.loads(pickle.dumps(encoding)) is encoding
+    assert encoding._mergeable_ranks == {}  # the Rust core keeps the ranks
+    assert encoding.decode(encoding.encode_ordinary("退款 refund")) == "退款 refund"
