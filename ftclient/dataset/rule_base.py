@@ -33,7 +33,7 @@ class RuleContext:
     """True when the model trains on prompt/completion lines only (babbage-002, davinci-002)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class LineResult:
     """One checked line: its problems and what to count.
 
@@ -76,7 +76,7 @@ def fast_chat_shape_ok(record: Mapping[str, Any]) -> bool:
             return False
         if message.get("role") not in _FAST_ROLES:
             return False
-        if len(message) > 2:
+        if len(message) != 2:
             if not _FAST_MESSAGE_KEYS.issuperset(message):
                 return False
             if "weight" in message and (message["role"] != "assistant" or message["weight"] not in (0, 1)):

@@ -163,9 +163,10 @@ def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanStat
     lengths = encoder.lengths(texts)
     limit = ctx.max_tokens
     tally, collector = state.tally, state.collector
+    length_of = lengths.__getitem__
     for result in batch:
-        tokens = max(overhead + sum(lengths[t] for t in pieces) for overhead, pieces in result.sequences)
-        tally.add(tokens, sum(lengths[t] for t in result.assistant))
+        tokens = max(overhead + sum(map(length_of, pieces)) for overhead, pieces in result.sequences)
+        tally.add(tokens, sum(map(length_of, result.assistant)))
         if not result.has_system:
             state.n_missing_system += 1
             if len(state.missing_system) < MISSING_SYSTEM_SHOWN:
