@@ -20,6 +20,7 @@ scrubbed from every error message, whatever the server put there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -184,6 +185,12 @@ class OpenAIProvider:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+
+    def __del__(self) -> None:
+        # A provider dropped without close() (a Job handle going out of scope) releases its connections
+        # now, while its sockets still exist, rather than leaving them to the cyclic garbage collector.
+        with contextlib.suppress(Exception):
+            self.close()
 
     async def aclose(self) -> None:
         if self._async is not None:
