@@ -222,3 +222,44 @@ def test_ftclient_record_writes_a_cassette_without_the_key(emu, tmp_path: Path, 
     text = cassette.read_text()
     assert "/fine_tuning/jobs" in text and "/files" in text
     assert CANARY_KEY not in text and "org-canary0123456789" not in text
+
+
+def test_create_body_puts_hyperparameters_under_the_method_and_adds_integrations() -> None:
+    from ftclient.providers.openai_wire import create_body
+
+    spec = JobSpec(
+        model="gpt-4.1-mini-2025-04-14",
+        training_file="file-t",
+        validation_file="file-v",
+        method="dpo",
+        hyperparameters={"n_epochs": 2, "beta": 0.2, "lora": 8},
+        suffix="s",
+        seed=0,
+        metadata={"ftclient_run": "r"},
+        wandb_project="proj",
+    )
+    body = create_body(spec)
+    assert body["method"] == {"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "beta": 0.2}}}
+    assert "hyperparameters" not in body and body["seed"] == 0 and body["suffix"] == "s"
+    assert body["integrations"] == [{"type": "wandb", "wandb": {"project": "proj"}}]
+    assert create_body(JobSpec(model="m", training_file="f"))["method"] == {"type": "supervised"}
+
+
+def test_job_objects_are_read_tolerantly() -> None:
+    from ftclient.providers.openai_wire import job_info_from_dict
+
+    base = {
+        "id": "ftjob-1",
+        "model": "m",
+        "created_at": 1,
+        "error": {},
+        "user_provided_suffix": "x",
+        "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": "auto"}}},
+    }
+    paused = job_info_from_dict({**base, "status": "paused"})
+    assert paused.status == "paused" and paused.error_code is None and paused.suffix == "x"
+    assert paused.hyperparameters == {"n_epochs": "auto"}
+    odd = job_info_from_dict({**base, "status": "hibernating"})
+    assert (odd.status, odd.raw_status, odd.terminal) == ("unknown", "hibernating", False)
+    failed = job_info_from_dict({**base, "status": "failed", "error": {"code": "invalid_file", "message": "bad"}})
+    assert failed.terminal and (failed.error_code, failed.error_message) == ("invalid_file", "bad")
