@@ -31,7 +31,10 @@ def _start(args: list[str], tmp_path: Path, name: str, **env: str) -> tuple[subp
     log = tmp_path / f"{name}.err"
     with log.open("wb") as err, (tmp_path / f"{name}.out").open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ftclient", *args], env={**os.environ, **env}, stdout=out, stderr=err,
+            [sys.executable, "-m", "ftclient", *args],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=err,
             cwd=tmp_path,
         )
     return proc, log
@@ -51,7 +54,9 @@ def _finish(args: list[str], tmp_path: Path, name: str) -> tuple[int, str, str]:
     return proc.returncode, (tmp_path / f"{name}.out").read_text(), log.read_text()
 
 
-def test_ctrl_c_while_watching_detaches_and_jobs_watch_reattaches_from_another_process(emu, tmp_path: Path) -> None:
+def test_ctrl_c_while_watching_detaches_and_jobs_watch_reattaches_from_another_process(
+    emu, run_cli, tmp_path: Path
+) -> None:
     ds = write_dataset(tmp_path / "ds", validation=10)
     proc, log = _start(["launch", str(ds)], tmp_path, "launch")
     _until(lambda: route_count(emu, JOB) >= 2, "the launch to start watching")
@@ -64,7 +69,8 @@ def test_ctrl_c_while_watching_detaches_and_jobs_watch_reattaches_from_another_p
     code, out, watch_err = _finish(["jobs", "watch", job_id, "--json"], tmp_path, "watch")
     assert code == 0, watch_err
     assert json.loads(out)["status"] == "succeeded" and json.loads(out)["fine_tuned_model"]
-    code, out, again_err = _finish(["launch", str(ds), "--json"], tmp_path, "again")
+    again = run_cli("launch", str(ds), "--json")  # running it again (in this process)
+    code, out, again_err = again.exit_code, again.stdout, again.stderr
     assert code == 0, again_err
     assert json.loads(out)["jobs"][0]["id"] == job_id and json.loads(out)["jobs"][0]["reused"]
     assert emu.stats()["jobs_created"] == 1 and route_count(emu, FILES) == 2
@@ -72,7 +78,7 @@ def test_ctrl_c_while_watching_detaches_and_jobs_watch_reattaches_from_another_p
         assert CANARY_KEY not in text
 
 
-def test_sigkill_during_upload_then_rerun_sends_each_file_once(emu, tmp_path: Path) -> None:
+def test_sigkill_during_upload_then_rerun_sends_each_file_once(emu, run_cli, tmp_path: Path) -> None:
     ds = write_dataset(tmp_path / "ds", validation=10)
     emu.inject(FILES, "latency", times=1, ms=5000)  # the server stores the file, then answers late
     proc, _ = _start(["launch", str(ds), "--detach"], tmp_path, "killed")
@@ -80,13 +86,14 @@ def test_sigkill_during_upload_then_rerun_sends_each_file_once(emu, tmp_path: Pa
     proc.kill()
     proc.wait(timeout=10)
     assert emu.stats()["jobs_created"] == 0
-    code, _, err = _finish(["launch", str(ds), "--detach", "--json"], tmp_path, "rerun")
+    rerun = run_cli("launch", str(ds), "--detach", "--json")
+    code, err = rerun.exit_code, rerun.stderr
     assert code == 0, err
     assert "reusing file-" in err  # found by its content name, although the killed run never recorded it
     assert emu.stats()["files"] == 2 and emu.stats()["jobs_created"] == 1
 
 
-def test_sigkill_right_after_create_then_rerun_finds_the_job_by_its_run_id(emu, tmp_path: Path) -> None:
+def test_sigkill_right_after_create_then_rerun_finds_the_job_by_its_run_id(emu, run_cli, tmp_path: Path) -> None:
     ds = write_dataset(tmp_path / "ds", validation=10)
     emu.inject("POST /v1/fine_tuning/jobs", "lose_response_after_commit", times=1)
     # The create response is lost; the process waits 30 s before looking the job up, and dies meanwhile.
@@ -96,20 +103,22 @@ def test_sigkill_right_after_create_then_rerun_finds_the_job_by_its_run_id(emu, 
     proc.kill()
     proc.wait(timeout=10)
     emu.advance(3600)
-    code, out, err = _finish(["launch", str(ds), "--json"], tmp_path, "rerun")
+    rerun = run_cli("launch", str(ds), "--json")
+    code, out, err = rerun.exit_code, rerun.stdout, rerun.stderr
     assert code == 0, err
     assert emu.stats()["jobs_created"] == 1 and route_count(emu, FILES) == 2
     assert json.loads(out)["jobs"][0]["status"] == "succeeded" and "already launched as ftjob-" in err
 
 
-def test_sigkill_while_watching_then_rerun_reattaches(emu, tmp_path: Path) -> None:
+def test_sigkill_while_watching_then_rerun_reattaches(emu, run_cli, tmp_path: Path) -> None:
     ds = write_dataset(tmp_path / "ds", validation=10)
     proc, _ = _start(["launch", str(ds)], tmp_path, "killed")
     _until(lambda: route_count(emu, JOB) >= 2, "the launch to start watching")
     proc.kill()
     proc.wait(timeout=10)
     emu.advance(3600)
-    code, out, err = _finish(["launch", str(ds), "--json"], tmp_path, "rerun")
+    rerun = run_cli("launch", str(ds), "--json")
+    code, out, err = rerun.exit_code, rerun.stdout, rerun.stderr
     assert code == 0, err
     assert emu.stats()["jobs_created"] == 1 and route_count(emu, FILES) == 2
     assert json.loads(out)["jobs"][0]["status"] == "succeeded"
