@@ -2,7 +2,9 @@
 
 The emulator runs in its own process (``ftclient emulator --port 0 --json``), as it does for the
 evaluation benchmarks; client threads in this process send ``POST /v1/chat/completions`` on keep-alive
-connections for a fixed time. Prints one JSON document with the figures.
+connections (``http.client``, the lightest client at hand) for a fixed time. Besides requests per second
+it reports the emulator process's CPU time per request (from /proc), which says what the server could
+sustain on one core whatever the client manages. Prints one JSON document with the figures.
 
     python benchmarks/emulator_throughput.py --clients 1 4 8 16 32 --seconds 5
     python benchmarks/emulator_throughput.py --tuned      # a tuned model: nearest neighbour per request
@@ -11,6 +13,7 @@ connections for a fixed time. Prints one JSON document with the figures.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -19,6 +22,7 @@ import sys
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -60,30 +64,52 @@ def tuned_model(base_url: str) -> str:
     return str(model)
 
 
-def run(base_url: str, clients: int, seconds: float, model: str) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(base_url: str, clients: int, seconds: float, model: str, server_pid: int | None = None) -> dict[str, Any]:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
     body = {"model": model, "messages": PROMPT, "max_tokens": 5}
 
+    payload = json.dumps(body).encode()
+    target = urlsplit(base_url)
+    headers = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
+
     def worker(index: int) -> None:
-        with httpx2.Client(base_url=base_url, headers={"Authorization": "Bearer sk-bench"}, timeout=30) as client:
+        # http.client rather than the SDK: the lightest keep-alive client, so the figures are the server's
+        connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+        try:
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
-                response = client.post("/chat/completions", json=body)
+                connection.request("POST", f"{target.path}/chat/completions", body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
                 latencies[index].append(time.perf_counter() - started)
                 with lock:
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     began = time.perf_counter()
     cpu_before = time.process_time()
+    server_before = cpu_seconds(server_pid) if server_pid else None
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    server_after = cpu_seconds(server_pid) if server_pid else None
     flat = sorted(x for per in latencies for x in per)
     total = len(flat)
     return {
@@ -96,6 +122,9 @@ def run(base_url: str, clients: int, seconds: float, model: str) -> dict[str, An
         "latency_ms_p50": round(statistics.median(flat) * 1000, 2) if flat else None,
         "latency_ms_p95": round(flat[int(0.95 * (total - 1))] * 1000, 2) if flat else None,
         "client_cpu_s": round(time.process_time() - cpu_before, 2),
+        "server_cpu_s": round(server_after - server_before, 2) if server_before is not None and server_after else None,
+        "server_cpu_ms_per_request": (round((server_after - server_before) / total * 1000, 3)
+                                      if server_before is not None and server_after and total else None),
     }
 
 
@@ -110,7 +139,7 @@ def main() -> None:
     try:
         if args.tuned:
             args.model = tuned_model(base_url)
-        results = [run(base_url, clients, args.seconds, args.model) for clients in args.clients]
+        results = [run(base_url, clients, args.seconds, args.model, process.pid) for clients in args.clients]
         stats = httpx2.get(base_url.removesuffix("/v1") + "/_emulator/stats").json()
     finally:
         process.terminate()

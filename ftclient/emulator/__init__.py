@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ftclient.emulator.aioserver import AsyncEmulatorServer
 from ftclient.emulator.config import EmulatorConfig
 from ftclient.emulator.faults import FAULTS, Fault
-from ftclient.emulator.server import BANNER, EmulatorCore, make_server
+from ftclient.emulator.server import BANNER, EmulatorCore
 
 __all__ = ["BANNER", "FAULTS", "Emulator", "EmulatorConfig", "run_in_thread"]
 
@@ -25,7 +26,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.core = EmulatorCore(config)
-        self._server = make_server(self.core)
+        self._server = AsyncEmulatorServer(self.core)
         self._thread: threading.Thread | None = None
         host, port = self._server.server_address[:2]
         self.host = str(host)

@@ -15,13 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from ftclient.emulator.server import RequestReader
 
 
 class ReplayError(AssertionError):
@@ -126,9 +124,29 @@ class ReplayServer:
         return 400, {"content-type": "application/json"}, json.dumps(body).encode("utf-8")
 
 
-class _ReplayHandler(RequestReader):
+class _ReplayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in separate writes; no 40 ms delayed-ACK stall
     server_version = "ftclient-replay"
+    sys_version = ""
     replay: ReplayServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # what was served is in ReplayServer.position
+        return
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _serve(self) -> None:
         self._read_body()

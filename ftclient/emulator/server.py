@@ -1,21 +1,19 @@
-"""The HTTP server: a stdlib ``ThreadingHTTPServer`` on loopback, the fault layer, and ``/_emulator/*``.
+"""The emulator's request pipeline: the fault layer, authentication and ``/_emulator/*``.
 
 Everything provider-specific lives in a provider app (``ftclient.emulator.openai``) that registers its
 routes on the router; this module owns what every provider shares: authentication, faults, the
-configured latency and failure rate, request ids, statistics and the control endpoints.
+configured latency and failure rate, request ids, statistics and the control endpoints. The sockets are
+``ftclient.emulator.aioserver``'s; ``dispatch`` turns a parsed request into an ``Outcome`` (what to send,
+and whether to delay, dribble or drop it).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from ftclient.emulator.clock import Clock
@@ -246,82 +244,3 @@ def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
         type="server_error",
         code=None,
     )
-
-
-class RequestReader(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive handler basics shared by the emulator and the replay server."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body leave in separate writes; no 40 ms delayed-ACK stall
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:  # the servers' access logs are their stats
-        return
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().strip().split(b";")[0], 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length else b""
-
-
-class _Handler(RequestReader):
-    server_version = "ftclient-emulator"
-    core: EmulatorCore
-
-    def _serve(self) -> None:
-        body = self._read_body()
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        request = Request.build(self.command, self.path, headers, body)
-        outcome = self.core.dispatch(request)
-        if outcome.delay_s:
-            time.sleep(outcome.delay_s)
-        if outcome.drop or outcome.response is None:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        response = outcome.response
-        self.send_response(response.status)
-        self.send_header("content-type", response.content_type)
-        self.send_header("content-length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if outcome.slow_body_s and response.body:
-            chunks = max(1, outcome.slow_chunks)
-            step = max(1, -(-len(response.body) // chunks))
-            for start in range(0, len(response.body), step):
-                time.sleep(outcome.slow_body_s / chunks)
-                self.wfile.write(response.body[start : start + step])
-                self.wfile.flush()
-        else:
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
-
-
-class EmulatorHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
-
-
-def make_server(core: EmulatorCore) -> EmulatorHTTPServer:
-    handler = type("EmulatorHandler", (_Handler,), {"core": core})
-    family = socket.AF_INET6 if ":" in core.config.host else socket.AF_INET
-    server_cls = type("EmulatorServer", (EmulatorHTTPServer,), {"address_family": family})
-    server: EmulatorHTTPServer = server_cls((core.config.host, core.config.port), handler)
-    return server
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
