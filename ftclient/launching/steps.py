@@ -40,7 +40,7 @@ def find_existing_jobs(
                 LaunchStep(
                     "attach",
                     f"{job.config.describe()}: already launched as {found.job.id} "
-                    f"({found.job.status}); following it (use --force-new for a deliberate repeat)",
+                    f"({found.job.status}); re-attaching to it (--force-new launches a deliberate repeat)",
                     {"job_id": found.job.id},
                 )
             )
