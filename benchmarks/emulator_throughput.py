@@ -46,7 +46,11 @@ def start_emulator(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
             raise SystemExit("the emulator did not start")
         text += line
         if line.rstrip() == "}":
-            return process, json.loads(text)["base_url"]
+            try:
+                return process, json.loads(text)["base_url"]
+            except (ValueError, KeyError):
+                process.kill()
+                raise
 
 
 def tuned_model(base_url: str) -> str:

@@ -154,6 +154,12 @@ def emulator(
     out.info("Stop with Ctrl-C.")
     out.result({"url": running.url, "base_url": running.base_url, "emulator": True, "banner": BANNER})
     out.line(running.base_url)
+    import signal
+
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill` stops it as cleanly as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         running.serve_forever()
     except KeyboardInterrupt:
