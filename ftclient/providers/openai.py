@@ -54,7 +54,17 @@ from ftclient.providers.base import (
     UploadSessionInfo,
 )
 from ftclient.providers.headers import rate_limit_state, retry_after_seconds
-from ftclient.providers.openai_wire import create_body, event_from_dict, job_info_from_dict, remote_file_from_dict
+from ftclient.providers.openai_wire import (
+    ELIGIBILITY_HINT,
+    ELIGIBILITY_WORDS,
+    create_body,
+    error_message,
+    event_from_dict,
+    is_transient,
+    job_info_from_dict,
+    remote_file_from_dict,
+    upload_requests,
+)
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -63,21 +73,11 @@ T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_BACKOFF_S = 8.0
-MAX_RETRY_AFTER_S = 120.0
-"""A server asking for a longer pause than this gets the error back instead of a long silent wait."""
 PART_SIZE = 64 * 1024**2
 MODERATION_MODEL = "omni-moderation-latest"
 MODERATION_BATCH = 32
 EVENTS_PAGE = 100
 MAX_LIST_PAGES = 50
-NEW_JOBS_CUTOFF = "2027-01-06"
-_ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
-ELIGIBILITY_HINT = (
-    "OpenAI is winding fine-tuning down: organisations that never fine-tuned lost job creation on 2026-05-07, "
-    "those without recent fine-tuned inference on 2026-07-02, and everyone loses it on "
-    f"{NEW_JOBS_CUTOFF}. This refusal is final, so ftclient does not retry it; launch the same dataset on "
-    "another provider (--provider together)"
-)
 
 
 class OpenAIProvider:
@@ -237,7 +237,7 @@ class OpenAIProvider:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._pause,
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             reraise=True,
         )
@@ -255,7 +255,7 @@ class OpenAIProvider:
 
     def _status_error(self, exc: openai.APIStatusError, what: str) -> ProviderError:
         status = exc.status_code
-        detail = self._scrub(_error_message(exc))
+        detail = self._scrub(error_message(exc))
         message = f"{what}: {detail} (HTTP {status})"
         common: dict[str, Any] = {
             "provider": self.name,
@@ -266,7 +266,7 @@ class OpenAIProvider:
         lowered = detail.lower()
         if status == 401:
             return AuthError(message, hint="check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)", **common)
-        if status in (400, 403) and any(word in lowered for word in _ELIGIBILITY_WORDS):
+        if status in (400, 403) and any(word in lowered for word in ELIGIBILITY_WORDS):
             return PermissionError_(message, hint=ELIGIBILITY_HINT, **common)
         if status == 403:
             return PermissionError_(message, hint="this key's organisation or project may not do this", **common)
@@ -391,32 +391,14 @@ class OpenAIProvider:
     def preview_upload(
         self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None
     ) -> list[dict[str, Any]]:
-        size = path.stat().st_size
-        filename = filename or path.name
-        if size <= self.capabilities.max_file_bytes:
-            upload = {"filename": filename, "bytes": size, "content_type": "application/jsonl"}
-            return [
-                {"method": "POST", "url": f"{self.endpoint}/files", "multipart": {"purpose": purpose, "file": upload}}
-            ]
-        parts = -(-size // PART_SIZE)
-        return [
-            {
-                "method": "POST",
-                "url": f"{self.endpoint}/uploads",
-                "json": {"bytes": size, "filename": filename, "mime_type": "text/jsonl", "purpose": purpose},
-            },
-            {
-                "method": "POST",
-                "url": f"{self.endpoint}/uploads/{{upload_id}}/parts",
-                "repeat": parts,
-                "multipart": {"data": f"<{PART_SIZE} bytes per part, the last {size - (parts - 1) * PART_SIZE}>"},
-            },
-            {
-                "method": "POST",
-                "url": f"{self.endpoint}/uploads/{{upload_id}}/complete",
-                "json": {"part_ids": [f"<{parts} part ids in order>"], "md5": "<md5 of the file>"},
-            },
-        ]
+        return upload_requests(
+            self.endpoint,
+            filename or path.name,
+            path.stat().st_size,
+            purpose=purpose,
+            max_file_bytes=self.capabilities.max_file_bytes,
+            part_size=PART_SIZE,
+        )
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -567,20 +549,6 @@ class OpenAIProvider:
         return results
 
 
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-        if body.get("title") or body.get("detail"):  # RFC 7807 problem documents (gateways, proxies)
-            found = [str(v.get("message")) for v in body.get("validation") or [] if isinstance(v, dict)]
-            return "; ".join([str(body.get("title") or body.get("detail")), *found[:3]])
-    return exc.message or type(exc).__name__
-
-
 def _http_client(secrets: Sequence[str | None]) -> openai.DefaultHttpxClient | None:
     """The SDK's HTTP client with its transport wrapped in ftclient's recorder when ``FTCLIENT_RECORD``
     is set (None: the SDK's own default client)."""
@@ -605,13 +573,3 @@ def _async_http_client(secrets: Sequence[str | None]) -> openai.DefaultAsyncHttp
 
     transport = AsyncRecordingTransport(httpx2.AsyncHTTPTransport(), path, secrets=[s for s in secrets if s])
     return openai.DefaultAsyncHttpxClient(transport=transport)
-
-
-def _transient(error: BaseException) -> bool:
-    """Worth another try: 5xx, timeouts, dropped connections, 429s other than an exhausted daily quota
-    (and not when the server asks for a pause longer than ``MAX_RETRY_AFTER_S``)."""
-    if isinstance(error, RateLimitError) and error.code == "daily_rate_limit_exceeded":
-        return False
-    if not isinstance(error, RateLimitError | ProviderUnavailable):
-        return False
-    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S

@@ -1,6 +1,7 @@
-"""OpenAI's JSON shapes <-> ftclient's dataclasses, without the SDK: the create-job body (which
-``launch --dry-run`` prints as is) and tolerant readers for jobs, events and files (unknown statuses
-such as ``pausing`` pass through, and ``error: {}`` on a healthy job is ignored)."""
+"""OpenAI's wire format without the SDK: the requests ftclient sends (the create-job body and upload
+requests, which ``launch --dry-run`` prints as they are), tolerant readers for jobs, events and files
+(unknown statuses such as ``pausing`` pass through, and ``error: {}`` on a healthy job is ignored), and
+how error responses read (message, eligibility refusals, what is worth retrying)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from ftclient.errors import ProviderUnavailable, RateLimitError
 from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, RemoteFile
+
+MAX_RETRY_AFTER_S = 120.0
+"""A server asking for a longer pause than this gets the error back instead of a long silent wait."""
+NEW_JOBS_CUTOFF = "2027-01-06"
+ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
+ELIGIBILITY_HINT = (
+    "OpenAI is winding fine-tuning down: organisations that never fine-tuned lost job creation on 2026-05-07, "
+    "those without recent fine-tuned inference on 2026-07-02, and everyone loses it on "
+    f"{NEW_JOBS_CUTOFF}. This refusal is final, so ftclient does not retry it; launch the same dataset on "
+    "another provider (--provider together)"
+)
 
 
 def create_body(spec: JobSpec) -> dict[str, Any]:
@@ -93,3 +106,57 @@ def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
         created_at=int(data.get("created_at") or 0),
         status_details=data.get("status_details"),
     )
+
+
+def error_message(exc: Any) -> str:
+    """The human message of an error response: OpenAI's ``error.message``, a problem document's title and
+    validation messages, else the SDK's own text."""
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+        if body.get("title") or body.get("detail"):  # RFC 7807 problem documents (gateways, proxies)
+            found = [str(v.get("message")) for v in body.get("validation") or [] if isinstance(v, dict)]
+            return "; ".join([str(body.get("title") or body.get("detail")), *found[:3]])
+    return exc.message or type(exc).__name__
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another try: 5xx, timeouts, dropped connections, 429s other than an exhausted daily quota
+    (and not when the server asks for a pause longer than ``MAX_RETRY_AFTER_S``)."""
+    if isinstance(error, RateLimitError) and error.code == "daily_rate_limit_exceeded":
+        return False
+    if not isinstance(error, RateLimitError | ProviderUnavailable):
+        return False
+    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S
+
+
+def upload_requests(
+    endpoint: str, filename: str, size: int, *, purpose: str, max_file_bytes: int, part_size: int
+) -> list[dict[str, Any]]:
+    """The requests that upload a file of ``size`` bytes: one ``POST /files``, or the multipart flow."""
+    if size <= max_file_bytes:
+        upload = {"filename": filename, "bytes": size, "content_type": "application/jsonl"}
+        return [{"method": "POST", "url": f"{endpoint}/files", "multipart": {"purpose": purpose, "file": upload}}]
+    parts = -(-size // part_size)
+    return [
+        {
+            "method": "POST",
+            "url": f"{endpoint}/uploads",
+            "json": {"bytes": size, "filename": filename, "mime_type": "text/jsonl", "purpose": purpose},
+        },
+        {
+            "method": "POST",
+            "url": f"{endpoint}/uploads/{{upload_id}}/parts",
+            "repeat": parts,
+            "multipart": {"data": f"<{part_size} bytes per part, the last {size - (parts - 1) * part_size}>"},
+        },
+        {
+            "method": "POST",
+            "url": f"{endpoint}/uploads/{{upload_id}}/complete",
+            "json": {"part_ids": [f"<{parts} part ids in order>"], "md5": "<md5 of the file>"},
+        },
+    ]
