@@ -221,3 +221,21 @@ def test_cli_serves_with_a_banner_and_answers() -> None:
             process.terminate()
         _, banner = process.communicate(timeout=10)
     assert "emulator" in banner and "nothing here is a real model" in banner
+
+
+def test_chunked_bodies_and_garbage_requests(emu: Emulator) -> None:
+    import socket
+
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Chunked. Works."}]})
+
+    def pieces() -> Iterator[bytes]:
+        yield body[:10].encode()
+        yield body[10:].encode()
+
+    with httpx2.Client(base_url=emu.base_url, headers={"Authorization": "Bearer k"}) as http:
+        answer = http.post("/chat/completions", content=pieces(), headers={"content-type": "application/json"})
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Chunked."
+        with socket.create_connection((emu.host, emu.port), timeout=5) as raw:
+            raw.sendall(b"NONSENSE\r\n\r\n")
+            assert raw.recv(100) == b""  # the connection is closed, nothing is answered
+        assert http.get("/models").status_code == 200  # and the server carries on

@@ -103,6 +103,8 @@ class AsyncEmulatorServer:
             if line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
+        if headers.get("expect", "").lower() == "100-continue":  # curl asks before sending a large body
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = await _read_body(reader, headers)
         request = Request.build(method, target, headers, body)
         keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
