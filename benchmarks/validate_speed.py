@@ -71,8 +71,11 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak resident KB (sampled every 20 ms over the process tree)."""
+def run(command: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak memory KB (sampled every 20 ms over the process tree) and CPU seconds used."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO)
     peak = 0
@@ -83,7 +86,9 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
-    return elapsed, peak
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, peak, cpu
 
 
 def main() -> None:
@@ -111,6 +116,7 @@ def main() -> None:
             "best_s": round(min(r[0] for r in runs), 2),
             "all_s": [round(r[0], 2) for r in runs],  # type: ignore[dict-item]
             "peak_memory_mb": round(max(r[1] for r in runs) / 1024, 1),
+            "cpu_s": round(min(r[2] for r in runs), 2),
         }
     summary: dict[str, object] = {
         "file": str(data),
@@ -123,6 +129,10 @@ def main() -> None:
         ours = results["ftclient validate"]["best_s"]
         summary["validate_vs_notebook"] = round(ours / results["cookbook notebook checks"]["best_s"], 2)
         summary["validate_vs_tiktoken_alone"] = round(ours / results["tiktoken alone"]["best_s"], 2)
+        summary["validate_vs_notebook_cpu"] = round(
+            results["ftclient validate"]["cpu_s"] / results["cookbook notebook checks"]["cpu_s"], 2
+        )
+        summary["load_average"] = os.getloadavg()[0]
     print(json.dumps(summary, indent=2))
 
 
