@@ -113,6 +113,7 @@ def through_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Em
 def test_sdk_flow_through_the_validating_proxy(through_prism: tuple[Emulator, str]) -> None:
     emu, proxy_url = through_prism
     client = openai.OpenAI(base_url=proxy_url, api_key="sk-test", max_retries=0)
+    assert client.files.list().data == [] and client.batches.list().data == []  # empty pages are valid too
     train = client.files.create(file=("train.jsonl", to_jsonl(classification_examples())), purpose="fine-tune")
     assert client.files.retrieve(train.id).id == train.id
     # Not through Prism: the spec declares GET /files/{id}/content as an application/json string, while the

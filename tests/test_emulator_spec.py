@@ -107,6 +107,9 @@ def recorded() -> Iterator[tuple[Emulator, httpx2.Client, list[Exchange]]]:
 def drive_everything(emu: Emulator, http: httpx2.Client) -> None:
     """One pass over every route the emulator serves, with successes and errors."""
     client = openai.OpenAI(base_url=emu.base_url, api_key="sk-test", max_retries=0, http_client=http)
+    client.files.list()  # empty lists too
+    client.batches.list()
+    client.fine_tuning.jobs.list()
     train = client.files.create(file=("train.jsonl", to_jsonl(classification_examples())), purpose="fine-tune")
     valid = client.files.create(file=("valid.jsonl", to_jsonl(
         [chat_example(f"Refund request number {n}", "billing") for n in range(10)])), purpose="fine-tune")

@@ -147,8 +147,13 @@ def paginate(
     default_limit: int,
     max_limit: int = 10_000,
     first_last: bool = True,
+    empty_id: str | None = None,
 ) -> dict[str, Any]:
-    """OpenAI's cursor page: ``after`` is the id of the last item seen; ``has_more`` says if more follow."""
+    """OpenAI's cursor page: ``after`` is the id of the last item seen; ``has_more`` says if more follow.
+
+    ``first_id``/``last_id`` of an empty page are ``empty_id``: null where the spec allows it, "" where it
+    declares a plain string (files, batches).
+    """
     limit = request.int_arg("limit", default_limit, 1, max_limit)
     after = request.arg("after")
     start = 0
@@ -158,6 +163,6 @@ def paginate(
     page = items[start : start + limit]
     result: dict[str, Any] = {"object": "list", "data": page, "has_more": start + limit < len(items)}
     if first_last:
-        result["first_id"] = page[0]["id"] if page else None
-        result["last_id"] = page[-1]["id"] if page else None
+        result["first_id"] = page[0]["id"] if page else empty_id
+        result["last_id"] = page[-1]["id"] if page else empty_id
     return result

@@ -107,7 +107,7 @@ class Batches:
         with self.store.lock:
             items = [public(self.get(batch_id).obj) for batch_id in self.store.batches]
         items.sort(key=lambda b: (b["created_at"], b["id"]), reverse=True)
-        return json_response(paginate(items, request, default_limit=20, max_limit=100))
+        return json_response(paginate(items, request, default_limit=20, max_limit=100, empty_id=""))
 
     def retrieve(self, request: Request) -> Response:
         return json_response(public(self.get(request.params["batch_id"]).obj))

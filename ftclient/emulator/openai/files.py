@@ -111,7 +111,7 @@ class Files:
         if purpose:
             items = [item for item in items if item["purpose"] == purpose]
         items.sort(key=lambda f: (f["created_at"], f["id"]), reverse=order == "desc")
-        return json_response(paginate(items, request, default_limit=10_000))
+        return json_response(paginate(items, request, default_limit=10_000, empty_id=""))
 
     def retrieve(self, request: Request) -> Response:
         return json_response(self.get(request.params["file_id"]))
