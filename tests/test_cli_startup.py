@@ -24,8 +24,8 @@ def _run(args: list[str]) -> float:
 
 
 def test_help_is_fast() -> None:
-    best = min(_run(["--help"]) for _ in range(5))
-    assert best < LIMIT_S, f"ftclient --help took {best:.3f}s (best of 5)"
+    best = min(_run(["--help"]) for _ in range(8))
+    assert best < LIMIT_S, f"ftclient --help took {best:.3f}s (best of 8)"
 
 
 def test_help_imports_nothing_heavy() -> None:
