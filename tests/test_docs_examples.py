@@ -48,6 +48,7 @@ def emulator_url() -> Iterator[str]:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_url: str) -> Path:
     shutil.copy(sample_path("classify"), tmp_path / "tickets.csv")
+    (tmp_path / "fixtures").symlink_to(REPO / "fixtures")  # examples run from a checkout's root
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_BASE_URL", emulator_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-docs-example")
