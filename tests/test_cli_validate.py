@@ -84,3 +84,12 @@ def test_no_traceback_for_garbage(run_cli: Any, tmp_path: Path, content: bytes) 
     assert result.exit_code == 1
     assert "Traceback" not in result.stderr
     assert result.json()["ok"] is False
+
+
+def test_a_spreadsheet_is_pointed_to_prepare(run_cli: Any) -> None:
+    from conftest import EXAMPLES
+
+    result = run_cli("validate", str(EXAMPLES / "support_tickets.csv"), "--json")
+    assert result.exit_code == 1
+    problems = result.json()["problems"]
+    assert any(p["code"] == "not-jsonl" and "ftclient prepare" in p["hint"] for p in problems)

@@ -243,7 +243,17 @@ def _file_problems(
                 related_lines=tuple(missing_system[1:]),
             )
         )
-    if not label.endswith(".jsonl"):
+    tabular = label.lower().endswith((".csv", ".tsv", ".json", ".parquet", ".xlsx"))
+    if fmt is None and tabular:
+        out.append(
+            Problem(
+                "not-jsonl",
+                "this is not a fine-tuning JSONL file (no line is a training example)",
+                f"convert it first: ftclient prepare {label}",
+                file=label,
+            )
+        )
+    elif not label.endswith(".jsonl"):
         out.append(
             Problem(
                 "file-extension",
