@@ -171,6 +171,7 @@ def evaluate(
     provider_name = provider or settings.provider
     own_registry = registry is None
     registry = registry or Registry(settings.registry_path)
+    client: Provider | None = None
     try:
         client = provider_client or get_provider(provider_name, settings)
         target, info = resolve(
@@ -267,6 +268,8 @@ def evaluate(
         )
         return report
     finally:
+        if client is not None and provider_client is None:
+            client.close()  # the adapter's synchronous HTTP client (jobs, files, events)
         if own_registry:
             registry.close()
 
