@@ -77,7 +77,11 @@ def evaluate_one(
                     **options,
                 )
         except KeyboardInterrupt:
+            client.close()
             raise _interrupted("evaluation") from None
+        except BaseException:
+            client.close()
+            raise
 
         def show(console: Console) -> None:
             render(report, console)
@@ -86,6 +90,7 @@ def evaluate_one(
         output.result(report.to_dict(), show)
         if client.capabilities.needs_deployment:
             warn_running(output, registry, client)
+        client.close()
 
 
 def render_comparison(report: EvaluationReport, console: Console) -> None:

@@ -3,6 +3,7 @@ the minute while they run, for providers whose tuned models answer only once dep
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -90,9 +91,7 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
 
     out = get_output(ctx, json_mode)
     settings, registry, _ = _open(provider)
-    with registry:
-        name = provider_for_job(job_id, provider, settings, registry)
-        client = get_provider(name, settings)
+    with registry, closing(get_provider(provider_for_job(job_id, provider, settings, registry), settings)) as client:
 
         def on_state(endpoint: Endpoint) -> None:
             out.info(f"endpoint {endpoint.id}: {endpoint.state}")
@@ -181,10 +180,13 @@ def list_endpoints(ctx: click.Context, show_all: bool, provider: str | None, jso
     out = get_output(ctx, json_mode)
     settings, registry, name = _open(provider)
     with registry:
+        client = get_provider(name, settings)
         try:
-            running_endpoints(registry, provider=get_provider(name, settings))
+            running_endpoints(registry, provider=client)
         except FtclientError as exc:
             out.warn(f"could not refresh states from {name}: {exc.message}")
+        finally:
+            client.close()
         records = registry.list_endpoints() if show_all else registry.list_endpoints(running_only=True)
         rows = [_row(r) for r in records]
 
@@ -213,7 +215,6 @@ def list_endpoints(ctx: click.Context, show_all: bool, provider: str | None, jso
 
 
 def _change(ctx: click.Context, endpoint_id: str, provider: str | None, json_mode: bool, *, delete: bool) -> None:
-    from ftclient.deploy import teardown
     from ftclient.providers import get_provider
 
     out = get_output(ctx, json_mode)
@@ -221,13 +222,20 @@ def _change(ctx: click.Context, endpoint_id: str, provider: str | None, json_mod
     with registry:
         record = registry.get_endpoint(endpoint_id)
         client = get_provider(record.provider if record else name, settings)
-        stopped = teardown(client, endpoint_id, registry=registry, delete=delete)
-        state = "DELETED" if delete else (stopped.state if stopped else "DELETED")
-        out.result(
-            {"endpoint_id": endpoint_id, "state": state},
-            lambda console: console.print(f"{endpoint_id}: {state}", highlight=False),
-        )
-        warn_running(out, registry, client, exclude=endpoint_id)
+        with closing(client):
+            _stop_or_delete(out, registry, client, endpoint_id, delete=delete)
+
+
+def _stop_or_delete(out: Output, registry: Registry, client: Provider, endpoint_id: str, *, delete: bool) -> None:
+    from ftclient.deploy import teardown
+
+    stopped = teardown(client, endpoint_id, registry=registry, delete=delete)
+    state = "DELETED" if delete else (stopped.state if stopped else "DELETED")
+    out.result(
+        {"endpoint_id": endpoint_id, "state": state},
+        lambda console: console.print(f"{endpoint_id}: {state}", highlight=False),
+    )
+    warn_running(out, registry, client, exclude=endpoint_id)
 
 
 @endpoints.command("stop")

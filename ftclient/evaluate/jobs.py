@@ -70,9 +70,10 @@ def evaluate_job(
     settings = settings or resolve()
     own = registry is None
     registry = registry or Registry(settings.registry_path)
+    made: Provider | None = None
     try:
         name = provider_client.name if provider_client else provider_for_job(job_id, provider, settings, registry)
-        client = provider_client or get_provider(name, settings)
+        client = provider_client or (made := get_provider(name, settings))
         common: dict[str, Any] = {
             "provider": name,
             "settings": settings,
@@ -100,6 +101,8 @@ def evaluate_job(
             write_reports(report, Path(report.out_dir))
         return report
     finally:
+        if made is not None:
+            made.close()
         if own:
             registry.close()
 
