@@ -174,3 +174,6 @@ def test_every_task_renders(tmp_path: Path, task: str) -> None:
     assert checker.errors == [] and checker.external == []
     assert report.comparisons and report.comparisons[0].tuned > report.comparisons[0].baseline
     assert all(m.cost_usd is None and "no price known" in m.cost_note for m in report.models)
+    assert report.mcnemar or report.moved["better"] > 0
+    md = paths["md"].read_text(encoding="utf-8")
+    assert ("Fixed by tuning" in md) if report.mcnemar else ("rose by 10 points or more" in md)

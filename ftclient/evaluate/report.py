@@ -117,6 +117,12 @@ def render_markdown(report: EvaluationReport) -> str:
                 f"Fixed by tuning: {report.mcnemar['fixed']} examples; broken: "
                 f"{report.mcnemar['broken']} ({report.mcnemar['test']}).",
             ]
+        elif report.moved:
+            lines += [
+                "",
+                f"Examples whose score rose by 10 points or more: {report.moved.get('better', 0)}; "
+                f"fell by 10 points or more: {report.moved.get('worse', 0)}.",
+            ]
     lines += [
         "",
         "## Cost and latency",
