@@ -167,6 +167,11 @@ class TogetherProvider:
             self._sync.close()
             self._sync = None
 
+    def __del__(self) -> None:
+        # Handles that are simply dropped (a Job, a one-off command) still give their sockets back.
+        with contextlib.suppress(Exception):
+            self.close()
+
     async def aclose(self) -> None:
         if self._async is not None:
             await self._async.aclose()
