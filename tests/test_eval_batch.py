@@ -39,6 +39,7 @@ def test_batch_evaluation_matches_online_at_half_the_price(emulator, tmp_path: P
     assert stats["batches"] == 2  # one per model
     assert CHAT not in stats["requests"]["by_route"]  # nothing went through ordinary requests
     assert batch["batch"] is True and all(m["failed"] == 0 for m in batch["models"])
+    assert "batch batch_" in result.stderr and ": completed," in result.stderr  # the poll is reported
     assert "Batch API discount 50%" in batch["models"][0]["cost_note"]
 
     online = ftclient.evaluate(job_id, out=tmp_path / "online", use_cache=False, resamples=200, handle_signals=False)

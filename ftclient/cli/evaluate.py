@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ftclient.cli.output import Output
     from ftclient.evaluate import EvaluationReport
     from ftclient.evaluate.runner import Progress
+    from ftclient.providers.base import BatchInfo
 
 TASK_CHOICES = ("classify", "summarize", "translate", "extract", "chat")
 
@@ -293,6 +294,17 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
             wait=wait,
         )
         return
+    seen: set[tuple[str, str, int]] = set()
+
+    def batch_status(model_name: str, info: BatchInfo) -> None:
+        key = (info.id, info.status, info.completed)
+        if key not in seen:
+            seen.add(key)
+            out_.info(
+                f"batch {info.id} ({model_name}): {info.status}, {info.completed}/{info.total} done"
+                + (f", {info.failed} failed" if info.failed else "")
+            )
+
     with ProgressLine(out_) as progress:
         report = run_evaluation(
             job_id,
@@ -311,5 +323,6 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
             provider=provider,
             wait=wait,
             on_progress=progress,
+            on_batch_status=batch_status,
         )
     out_.result(report.to_dict(), lambda console: render_summary(report, console))

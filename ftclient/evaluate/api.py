@@ -28,7 +28,7 @@ from ftclient.evaluate.report import write_reports
 from ftclient.evaluate.resolve import Request, Target, resolve, training_curve
 from ftclient.evaluate.runner import Call, Progress, Runner, RunnerConfig
 from ftclient.evaluate.types import Answer, EvaluationReport, Example, ModelResult
-from ftclient.providers.base import ChatRequest, Provider
+from ftclient.providers.base import BatchInfo, ChatRequest, Provider
 
 
 def count_tokens(text_or_messages: str | Sequence[Mapping[str, Any]], model: str) -> int:
@@ -151,6 +151,7 @@ def evaluate(
     registry: Any = None,
     provider_client: Provider | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_batch_status: Callable[[str, BatchInfo], None] | None = None,
     handle_signals: bool = True,
     resamples: int = 2000,
     runner_config: RunnerConfig | None = None,
@@ -202,7 +203,12 @@ def evaluate(
             from ftclient.evaluate.batch import BatchRunner
 
             answers = BatchRunner(
-                client, provider_name, cache=registry, use_cache=use_cache, poll_s=settings.poll_interval_s
+                client,
+                provider_name,
+                cache=registry,
+                use_cache=use_cache,
+                poll_s=settings.poll_interval_s,
+                on_status=on_batch_status,
             ).run(calls)
         else:
             runner = Runner(
