@@ -121,8 +121,8 @@ def test_create_body_maps_ftclient_names_to_together_fields(provider: TogetherPr
     )
     body = provider.preview_create(spec)["json"]
     assert body["learning_rate"] == pytest.approx(2e-5)
-    assert body["training_type"] == {"type": "Lora", "lora_r": 16}
-    assert body["training_method"] == {"method": "sft", "train_on_inputs": "auto"}
+    assert body["training_type"] == {"type": "Lora", "lora_r": 16, "lora_alpha": 32}
+    assert body["training_method"] == {"method": "sft", "train_on_inputs": False}
     assert body["suffix"] == "tickets-r01234567"
     assert body["random_seed"] == 7 and body["n_evals"] == 1 and body["wandb_project_name"] == "proj"
     full_dpo = JobSpec(model=BASE, training_file="f", method="dpo", hyperparameters={"beta": 0.2, "lora": False})

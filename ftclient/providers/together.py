@@ -461,12 +461,26 @@ class TogetherProvider:
         epochs = spec.hyperparameters.get("n_epochs")
         if epochs is not None:
             body["n_epochs"] = epochs
-        body["training_method"] = {"method": "dpo" if spec.method == "dpo" else "sft"}
-        body["training_type"] = {"type": "Lora" if spec.hyperparameters.get("lora", True) else "Full"}
+        full = wire.create_body(self._with_lora_rank(spec))
+        body["training_method"] = full["training_method"]
+        body["training_type"] = full["training_type"]
         result: dict[str, Any] = self._json(
             f"estimating the price of a job on {spec.model}", "POST", "/fine-tunes/estimate-price", json=body
         )
         return result
+
+    def _with_lora_rank(self, spec: JobSpec) -> JobSpec:
+        """LoRA jobs name their rank and alpha (the spec requires both); like Together's SDK, the default rank is
+        the model's largest (from its limits) and alpha twice the rank."""
+        from dataclasses import replace
+
+        hyper = dict(spec.hyperparameters)
+        if not hyper.get("lora", True) or ("lora_r" in hyper and "lora_alpha" in hyper):
+            return spec
+        if "lora_r" not in hyper:
+            hyper["lora_r"] = int(self.model_limits(spec.model)["lora_training"]["max_rank"])
+        hyper.setdefault("lora_alpha", 2 * int(hyper["lora_r"]))
+        return replace(spec, hyperparameters=hyper)
 
     def model_limits(self, model: str) -> dict[str, Any]:
         """``GET /fine-tunes/models/limits``: epochs, batch sizes, learning rates, LoRA ranks (404: not tunable)."""
@@ -481,7 +495,7 @@ class TogetherProvider:
     def create_job(self, spec: JobSpec) -> JobInfo:
         """Ask for Together's price estimate, refuse when it says the account may not proceed, then create
         the job with one request (never resent here, see the module docstring)."""
-        spec = _with_token(spec)
+        spec = self._with_lora_rank(_with_token(spec))
         estimate = self.estimate_price(spec)
         if estimate.get("allowed_to_proceed") is False:
             price = estimate.get("estimated_total_price")

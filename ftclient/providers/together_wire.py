@@ -84,7 +84,9 @@ def create_body(spec: JobSpec, *, wandb_key: str | None = None) -> dict[str, Any
 
     Hyperparameters: ``n_epochs``, ``batch_size`` (int or ``"max"``), ``learning_rate`` (absolute) or
     ``learning_rate_multiplier`` (times Together's default 1e-5), ``warmup_ratio``, ``n_checkpoints``,
-    ``n_evals``, ``max_grad_norm``, ``weight_decay``, ``train_on_inputs`` (bool or ``"auto"``),
+    ``n_evals``, ``max_grad_norm``, ``weight_decay``, ``train_on_inputs`` (bool; default False: learn the
+    answers only, which is what Together's ``"auto"`` does for conversation data, and the spec's schema only
+    admits booleans),
     ``lora`` (default True; False means full training), ``lora_r``, ``lora_alpha``, ``lora_dropout``,
     ``lora_trainable_modules``, ``beta`` (DPO). The W&B key, when given, is sent and never logged.
     """
@@ -103,11 +105,17 @@ def create_body(spec: JobSpec, *, wandb_key: str | None = None) -> dict[str, Any
         if "beta" in hyper:
             method["dpo_beta"] = hyper["beta"]
     else:
-        method = {"method": "sft", "train_on_inputs": hyper.get("train_on_inputs", "auto")}
+        method = {"method": "sft", "train_on_inputs": bool(hyper.get("train_on_inputs", False))}
     body["training_method"] = method
     if hyper.get("lora", True):
-        lora: dict[str, Any] = {"type": "Lora"}
-        for key in ("lora_r", "lora_alpha", "lora_dropout", "lora_trainable_modules"):
+        lora: dict[str, Any] = {
+            "type": "Lora",
+            "lora_r": hyper.get("lora_r", "<the model's max LoRA rank>"),
+            "lora_alpha": hyper.get(
+                "lora_alpha", 2 * hyper["lora_r"] if isinstance(hyper.get("lora_r"), int) else "<2 x lora_r>"
+            ),
+        }
+        for key in ("lora_dropout", "lora_trainable_modules"):
             if key in hyper:
                 lora[key] = hyper[key]
         body["training_type"] = lora

@@ -77,6 +77,9 @@ class TogetherApp:
                 total += tokens.estimate_text(line)
         return total
 
+    def count_examples(self, file_id: str) -> int:
+        return len(parse_examples(self.store.content(file_id)))
+
     def check_training_data(self, job: TJob) -> str | None:
         """What ``pending`` does: check the files with ftclient's Together rules, plan the steps and build the
         tuned model's memory. Returns the job's error message, or None."""

@@ -151,6 +151,14 @@ class FineTunes:
         if method.get("method") == "dpo" and not catalog.FINE_TUNABLE[model][2]:
             raise ApiError(400, f"Model {model} does not support DPO.", param="training_method")
         batch = body.get("batch_size", "max")
+        if batch == "max":
+            batch = max_batch(section, self.app.count_examples(str(body["training_file"])))
+        if not isinstance(batch, int) or not section["min_batch_size"] <= batch <= section["max_batch_size"]:
+            raise ApiError(
+                400,
+                f"batch_size must be 'max' or between {section['min_batch_size']} and {section['max_batch_size']}.",
+                param="batch_size",
+            )
         now = self.app.now()
         job_id = f"ft-{uuid.uuid4()}"
         obj: dict[str, Any] = {
@@ -179,8 +187,9 @@ class FineTunes:
             "random_seed": body.get("random_seed"),
             "training_type": training_type,
             "training_method": method,
+            # Linear by default: the spec's oneOf over the two argument shapes cannot tell cosine's apart.
             "lr_scheduler": body.get("lr_scheduler")
-            or {"lr_scheduler_type": "cosine", "lr_scheduler_args": {"min_lr_ratio": 0.0, "num_cycles": 0.5}},
+            or {"lr_scheduler_type": "linear", "lr_scheduler_args": {"min_lr_ratio": 0.0}},
             "wandb_project_name": body.get("wandb_project_name"),
             "wandb_name": body.get("wandb_name"),
             "train_on_inputs": method.get("train_on_inputs", "auto"),
@@ -222,7 +231,7 @@ class FineTunes:
             epochs_completed=job.steps_done // job.epoch_steps if job.epoch_steps else 0,
             job_id=job.obj["id"],
         )
-        return json_response(full)
+        return json_response({k: v for k, v in full.items() if v is not None})
 
     def delete(self, request: Request) -> Response:
         job = self._job(request.params["id"])
@@ -329,7 +338,7 @@ class FineTunes:
                     "train/loss": loss,
                     "train/learning_rate": job.obj["learning_rate"] * (1 - progress),
                     "train/global_step": step,
-                    "logged_at": iso(at),
+                    "logged_at": round(at, 3),
                 }
             )
             if job.epoch_steps and step % job.epoch_steps == 0 and step < job.total_steps:
@@ -366,6 +375,12 @@ class FineTunes:
         self._set(job, "completed", at)
         _event(job, at, "job_complete", f"Job finished; the model is {name}", token_count=tokens)
         self.app.register_tuned(job)
+
+
+def max_batch(section: dict[str, Any], examples: int) -> int:
+    """What ``"max"`` resolves to: the largest power of two up to a quarter of the examples, within the limits."""
+    fitting = 2 ** max(0, int(math.log2(max(1, examples // 4))))
+    return int(max(section["min_batch_size"], min(section["max_batch_size"], fitting)))
 
 
 def plan_steps(job: TJob, n_train: int) -> None:
