@@ -4,7 +4,8 @@
 
 - support_tickets.csv   support tickets in English and Chinese, labelled billing / bug / account /
                         feature_request / shipping / refund (classification)
-- summarize_news.jsonl  short news items with a one-sentence summary, English and Chinese (summarization)
+- summarize_news.jsonl  short news items with a one-sentence summary, English and Chinese (summarization);
+                        like a real feed, a story often comes in several versions (update, brief, dateline)
 - translate_en_zh.csv   English sentences with their Chinese translation (translation)
 
 Each sample is built from families of paraphrases with varied details (products, order numbers, places,
@@ -353,34 +354,75 @@ DEVICES = [("tablet", "平板电脑"), ("laptop", "笔记本电脑"), ("phone", 
 ANIMALS = ["frog", "beetle", "orchid bee", "gecko", "moth"]
 
 
+def _news_slots(rng: random.Random) -> dict[str, object]:
+    city, city_zh = rng.choice(CITIES)
+    weekday, weekday_zh = rng.choice(WEEKDAYS)
+    device, device_zh = rng.choice(DEVICES)
+    team_a, team_b = rng.sample(TEAMS, 2)
+    return {
+        "company": rng.choice(COMPANIES),
+        "company_zh": rng.choice(COMPANIES_ZH),
+        "city": city,
+        "city_zh": city_zh,
+        "weekday": weekday,
+        "weekday_zh": weekday_zh,
+        "product": device,
+        "product_zh": device_zh,
+        "money": rng.randint(2, 90),
+        "pct": rng.randint(3, 40),
+        "num": rng.randint(3, 60),
+        "price": rng.choice([199, 299, 499, 899, 1299]),
+        "team_a": team_a,
+        "team_b": team_b,
+        "player": rng.choice(PLAYERS),
+        "score": f"{rng.randint(2, 4)}-{rng.randint(0, 1)}",
+        "animal": rng.choice(ANIMALS),
+    }
+
+
+def _news_versions(article: str, chinese: bool, slots: dict[str, object], rng: random.Random) -> list[str]:
+    """The versions of one story a news feed carries: the first report, an update that leads with a
+    later detail, a short brief, a dateline copy. All of them share the story's one summary."""
+    stop = "。" if chinese else ". "
+    sentences = [part.strip().rstrip("。.") for part in article.split(stop) if part.strip()]
+    end = "。" if chinese else "."
+    join = "" if chinese else " "
+
+    def text(parts: list[str]) -> str:
+        return join.join(part + end for part in parts)
+
+    reordered = [sentences[1], sentences[0], *sentences[2:]] if len(sentences) > 1 else sentences
+    if chinese:
+        candidates = [
+            "【更新】" + text(reordered),
+            "【简讯】" + text(sentences[:2]),
+            f"【{slots['city_zh']}讯】" + text(sentences),
+        ]
+    else:
+        candidates = [
+            "Update: " + text(reordered),
+            "In brief: " + text(sentences[:2]),
+            f"{str(slots['city']).upper()} - " + text(sentences),
+        ]
+    return [text(sentences), *rng.sample(candidates, rng.choice([1, 1, 2]))]
+
+
 def summarize_news(path: Path, rng: random.Random, n: int = 220) -> None:
+    records: list[dict[str, str]] = []
+    seen: set[str] = set()
+    while len(records) < n:
+        slots = _news_slots(rng)
+        chinese = rng.random() < 0.25
+        article, summary = rng.choice(NEWS_ZH if chinese else NEWS)
+        story = article.format(**slots)
+        if story in seen:
+            continue
+        seen.add(story)
+        for version in _news_versions(story, chinese, slots, rng):
+            records.append({"article": version, "summary": summary.format(**slots)})
+    rng.shuffle(records)
     with path.open("w", encoding="utf-8") as handle:
-        for _ in range(n):
-            city, city_zh = rng.choice(CITIES)
-            weekday, weekday_zh = rng.choice(WEEKDAYS)
-            device, device_zh = rng.choice(DEVICES)
-            team_a, team_b = rng.sample(TEAMS, 2)
-            slots = {
-                "company": rng.choice(COMPANIES),
-                "company_zh": rng.choice(COMPANIES_ZH),
-                "city": city,
-                "city_zh": city_zh,
-                "weekday": weekday,
-                "weekday_zh": weekday_zh,
-                "product": device,
-                "product_zh": device_zh,
-                "money": rng.randint(2, 90),
-                "pct": rng.randint(3, 40),
-                "num": rng.randint(3, 60),
-                "price": rng.choice([199, 299, 499, 899, 1299]),
-                "team_a": team_a,
-                "team_b": team_b,
-                "player": rng.choice(PLAYERS),
-                "score": f"{rng.randint(2, 4)}-{rng.randint(0, 1)}",
-                "animal": rng.choice(ANIMALS),
-            }
-            article, summary = rng.choice(NEWS_ZH if rng.random() < 0.25 else NEWS)
-            record = {"article": article.format(**slots), "summary": summary.format(**slots)}
+        for record in records[:n]:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 

@@ -87,6 +87,18 @@ def test_rouge_chinese_equals_rouge_score_with_a_character_tokenizer() -> None:
     assert "character" in ours.signature["rouge"]
 
 
+def test_rouge_on_a_mixed_corpus_scores_each_example_in_its_own_script() -> None:
+    refs, hyps = [*EN_REFS, *ZH_REFS], [*EN_HYPS, *ZH_HYPS]
+    ours = m.score("summarize", refs, hyps)
+    english = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    chinese = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=_Chars())
+    for name in ("rouge1", "rouge2", "rougeL"):
+        expected = [100 * english.score(r, h)[name].fmeasure for r, h in zip(EN_REFS, EN_HYPS, strict=True)]
+        expected += [100 * chinese.score(r, h)[name].fmeasure for r, h in zip(ZH_REFS, ZH_HYPS, strict=True)]
+        assert ours.per_example[name] == pytest.approx(expected)
+    assert "per example" in ours.signature["rouge"]
+
+
 def test_bleu_and_chrf_english_equal_sacrebleu_directly() -> None:
     ours = m.score("translate", EN_REFS, EN_HYPS, target_language="en")
     assert ours.corpus["bleu"] == pytest.approx(sacrebleu.corpus_bleu(EN_HYPS, [EN_REFS]).score)

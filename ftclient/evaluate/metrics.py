@@ -211,16 +211,30 @@ def rouge_scorer_for(references: Sequence[str]) -> tuple[Any, str]:
 
 
 def score_summarization(references: Sequence[str], answers: Sequence[str]) -> TaskScores:
+    """Mean per-example ROUGE F-measure. The tokenizer is chosen per example from its reference, so a
+    corpus that mixes English and Chinese scores each example in its own script: with one tokenizer for
+    the whole corpus, either the Chinese examples would lose every character or the English ones their
+    stemming."""
     import importlib.metadata
 
-    scorer, tokenizer = rouge_scorer_for(references)
     per_example: dict[str, list[float]] = {name: [] for name in ROUGE_TYPES}
+    used: dict[str, int] = {}
+    scorers: dict[bool, tuple[Any, str]] = {}
     for ref, ans in zip(references, answers, strict=True):
+        cjk = detect_language([ref]) is not None
+        if cjk not in scorers:
+            scorers[cjk] = rouge_scorer_for([ref])
+        scorer, tokenizer = scorers[cjk]
+        used[tokenizer] = used.get(tokenizer, 0) + 1
         scores = scorer.score(ref, ans)
         for name in ROUGE_TYPES:
             per_example[name].append(100.0 * scores[name].fmeasure)
     n = len(references)
     corpus = {name: (sum(vals) / n if n else 0.0) for name, vals in per_example.items()}
+    if len(used) > 1:
+        tokenizer = "per example: " + ", ".join(f"{name} for {count}" for name, count in sorted(used.items()))
+    else:
+        tokenizer = next(iter(used), rouge_scorer_for([])[1])
     version = importlib.metadata.version("rouge-score")
     return TaskScores(
         task="summarize",
