@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from ftclient.samples import SAMPLES, sample_path
 
 
@@ -26,6 +28,16 @@ def test_demo_runs_the_whole_loop_in_one_folder(run_cli, tmp_path: Path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert set(os.environ.items()) == before
     assert "sk-real-key-must-not-be-used" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("task", ["summarize", "translate"])
+def test_demo_shows_a_real_gain_on_every_sample(run_cli, tmp_path: Path, task: str) -> None:
+    result = run_cli("demo", "--task", task, "--dir", str(tmp_path / task), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((Path(result.json()["report"]).parent / "report.json").read_text())
+    primary = report["comparisons"][0]
+    assert primary["metric"] == {"summarize": "rougeL", "translate": "chrf"}[task]
+    assert primary["ci_low"] > 0, primary  # the tuned model is ahead, and the interval says it is real
 
 
 def test_every_bundled_sample_is_found() -> None:
