@@ -90,7 +90,8 @@ class TogetherApp:
                 continue
             if file_id not in self.store.files:
                 return f"The {name.replace('_', ' ')} {file_id} was deleted before the job could read it."
-            problem = validate_with_rules(self.store.content(file_id), obj["model"], job.method)
+            what = name.replace("_", " ")
+            problem = validate_with_rules(self.store.content(file_id), obj["model"], job.method, what=what)
             if problem is not None:
                 return problem
         data = self.store.content(obj["training_file"])

@@ -420,19 +420,19 @@ def _noise(seed: str, step: int) -> float:
     return int.from_bytes(digest[:4], "big") / 2**32 - 0.5
 
 
-def validate_with_rules(data: bytes, model: str, method: str) -> str | None:
-    """The first error ftclient's own Together rules find in ``data``, as one line, or None."""
+def validate_with_rules(data: bytes, model: str, method: str, *, what: str = "training file") -> str | None:
+    """The first error ftclient's own Together rules find in ``data``, as one line, or None. Together itself
+    takes files of any size from one example up, so ftclient's advice about too few examples is not an error
+    here."""
     from ftclient.dataset.validate import validate
 
     with tempfile.TemporaryDirectory(prefix="ftclient-emulator-") as folder:
-        path = Path(folder) / "training.jsonl"
+        path = Path(folder) / "data.jsonl"
         path.write_bytes(data)
         report = validate(path, provider="together", model=model, method=method)
-    if report.ok:
-        return None
-    errors = list(report.errors) or list(report.problems)
+    errors = [p for p in report.errors if p.code != "too-few-examples"]
     if not errors:
-        return "The training file failed validation."
+        return None
     first = errors[0]
     where = f"Line {first.line}: " if getattr(first, "line", None) else ""
-    return f"Invalid training file. {where}{first.message} [{first.code}]"
+    return f"Invalid {what}. {where}{first.message} [{first.code}]"
