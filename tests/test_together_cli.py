@@ -65,3 +65,25 @@ def test_dry_run_and_jobs_commands(emu: Emulator, run_cli: Any, tmp_path: Path) 
     assert shown["fine_tuned_model"] in json.dumps(checkpoints)
     other = ok(run_cli("launch", str(folder), "--detach", "--force-new", "--json"))["jobs"][0]["id"]
     assert ok(run_cli("jobs", "cancel", other, "--json"))["status"] == "cancelled"
+
+
+def test_emulator_command_speaks_together(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx2
+
+    command = [sys.executable, "-m", "ftclient", "emulator", "--provider", "together", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ) as proc:
+        assert proc.stdout is not None
+        base_url = next(line.strip() for line in proc.stdout if line.startswith("http"))
+        try:
+            supported = httpx2.get(f"{base_url}/fine-tunes/models/supported", headers={"Authorization": "Bearer t"})
+            assert BASE in supported.json()["models"]
+            assert httpx2.get(f"{base_url}/fine-tunes").status_code == 401
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=10)
+    assert "TOGETHER_BASE_URL" in stderr
