@@ -5,6 +5,7 @@ several jobs (or a sweep) in one report."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,6 +31,16 @@ def _endpoint_printer(out: Output) -> Callable[[Endpoint], None]:
         out.info(f"endpoint {endpoint.name or endpoint.id}: {endpoint.state}{price}")
 
     return on_state
+
+
+def _evaluated(output: Output, what: str, progress: Callable[[Output], Any], run: Callable[..., Any], **kw: Any) -> Any:
+    """``run(**kw, on_progress=..., on_endpoint=...)`` under the progress display; Ctrl-C becomes Interrupted
+    (the endpoint, if any, has been stopped by then)."""
+    try:
+        with progress(output) as on_progress:
+            return run(on_progress=on_progress, on_endpoint=_endpoint_printer(output), **kw)
+    except KeyboardInterrupt:
+        raise _interrupted(what) from None
 
 
 def _deployment_lines(report: EvaluationReport, console: Console) -> None:
@@ -60,28 +71,22 @@ def evaluate_one(
     from ftclient.registry import Registry
 
     settings = resolve({"provider": provider} if provider else {})
-    with Registry(settings.registry_path) as registry:
-        client = get_provider(provider_for_job(job_id, provider, settings, registry), settings)
-        try:
-            with progress(output) as on_progress:
-                report = evaluate_job(
-                    job_id,
-                    provider_client=client,
-                    settings=settings,
-                    registry=registry,
-                    keep_endpoint=keep_endpoint,
-                    hardware=hardware,
-                    inactive_timeout_min=inactive_timeout_min,
-                    on_endpoint=_endpoint_printer(output),
-                    on_progress=on_progress,
-                    **options,
-                )
-        except KeyboardInterrupt:
-            client.close()
-            raise _interrupted("evaluation") from None
-        except BaseException:
-            client.close()
-            raise
+    registry = Registry(settings.registry_path)
+    with registry, closing(get_provider(provider_for_job(job_id, provider, settings, registry), settings)) as client:
+        report = _evaluated(
+            output,
+            "evaluation",
+            progress,
+            evaluate_job,
+            job_id=job_id,
+            provider_client=client,
+            settings=settings,
+            registry=registry,
+            keep_endpoint=keep_endpoint,
+            hardware=hardware,
+            inactive_timeout_min=inactive_timeout_min,
+            **options,
+        )
 
         def show(console: Console) -> None:
             render(report, console)
@@ -90,7 +95,6 @@ def evaluate_one(
         output.result(report.to_dict(), show)
         if client.capabilities.needs_deployment:
             warn_running(output, registry, client)
-        client.close()
 
 
 def render_comparison(report: EvaluationReport, console: Console) -> None:
@@ -140,21 +144,19 @@ def compare_command(
         output.info(f"[{n}/{total}] evaluating {job_id}")
 
     with Registry(settings.registry_path) as registry:
-        try:
-            with progress(output) as on_progress:
-                report = compare_jobs(
-                    job_ids,
-                    settings=settings,
-                    registry=registry,
-                    on_job=on_job,
-                    on_progress=on_progress,
-                    keep_endpoint=keep_endpoint,
-                    hardware=hardware,
-                    inactive_timeout_min=inactive_timeout_min,
-                    on_endpoint=_endpoint_printer(output),
-                    **options,
-                )
-        except KeyboardInterrupt:
-            raise _interrupted("comparison") from None
+        report = _evaluated(
+            output,
+            "comparison",
+            progress,
+            compare_jobs,
+            job_ids_or_sweep=job_ids,
+            settings=settings,
+            registry=registry,
+            on_job=on_job,
+            keep_endpoint=keep_endpoint,
+            hardware=hardware,
+            inactive_timeout_min=inactive_timeout_min,
+            **options,
+        )
         output.result(report.to_dict(), lambda console: render_comparison(report, console))
         warn_running(output, registry, None)
