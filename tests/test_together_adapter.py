@@ -141,6 +141,7 @@ def test_a_job_runs_to_completed_with_events_metrics_and_checkpoints(
     )
     assert info.id.startswith("ft-") and info.status == "validating_files" and info.raw_status == "pending"
     assert routes(emu)["POST /v1/fine-tunes/estimate-price"] == {"200": 1}
+    assert float(info.metadata["estimated_total_price"]) > 0 and int(info.metadata["estimated_train_token_count"]) > 0
     emu.advance(20)
     running = provider.get_job(info.id)
     assert running.status == "running"

@@ -26,6 +26,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,7 @@ MAX_PARTS = 250
 MIN_PART_SIZE = 5 * 1024**2
 DEFAULT_INACTIVE_TIMEOUT_MIN = 30
 RUN_KEY = "ftclient_run"
+ESTIMATE_KEYS = ("estimated_total_price", "estimated_train_token_count")
 """The run id key ``ftclient.launching.create`` puts in a job spec's metadata."""
 
 
@@ -472,8 +474,6 @@ class TogetherProvider:
     def _with_lora_rank(self, spec: JobSpec) -> JobSpec:
         """LoRA jobs name their rank and alpha (the spec requires both); like Together's SDK, the default rank is
         the model's largest (from its limits) and alpha twice the rank."""
-        from dataclasses import replace
-
         hyper = dict(spec.hyperparameters)
         if not hyper.get("lora", True) or ("lora_r" in hyper and "lora_alpha" in hyper):
             return spec
@@ -508,7 +508,10 @@ class TogetherProvider:
             )
         body = wire.create_body(spec, wandb_key=self._wandb_key)
         obj = self._json(f"creating a fine-tuning job on {spec.model}", "POST", "/fine-tunes", retry=False, json=body)
-        return self._job(obj)
+        info = self._job(obj)
+        # Together's own estimate travels with the new job's description, so `launch` shows it.
+        shown = {k: str(estimate[k]) for k in ESTIMATE_KEYS if estimate.get(k) is not None}
+        return replace(info, metadata={**info.metadata, **shown})
 
     def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
         """Jobs whose suffix carries the run token of ``metadata["ftclient_run"]``; Together keeps no other
@@ -719,8 +722,6 @@ def together_rate_limits(headers: Mapping[str, str]) -> RateLimitState:
 
 def _with_token(spec: JobSpec) -> JobSpec:
     """Put the run token (from ``ftclient_run`` metadata) where ``create_body`` puts it into the suffix."""
-    from dataclasses import replace
-
     run_id = spec.metadata.get(RUN_KEY)
     if not run_id or wire.RUN_TOKEN_KEY in spec.metadata:
         return spec
