@@ -82,6 +82,12 @@ def evaluate_job(
         }
         if not client.capabilities.needs_deployment or options.get("model"):
             return evaluate(job_id, **common, **options)
+        if options.get("checkpoint") is not None:
+            raise UserInputError(
+                f"{name} serves a checkpoint only from its own dedicated endpoint, which ftclient does not deploy",
+                hint="evaluate the final model, or deploy the checkpoint in the provider's console and pass "
+                "--model <endpoint name>",
+            )
         with deployed(
             job_id,
             provider=client,
