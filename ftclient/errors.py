@@ -201,8 +201,13 @@ class ProviderError(FtclientError):
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data.update(provider=self.provider, status=self.status, code=self.code, request_id=self.request_id,
-                    retry_after_s=self.retry_after_s)
+        data.update(
+            provider=self.provider,
+            status=self.status,
+            code=self.code,
+            request_id=self.request_id,
+            retry_after_s=self.retry_after_s,
+        )
         return data
 
 
