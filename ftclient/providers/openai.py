@@ -29,17 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ftclient.errors import (
-    AuthError,
-    InvalidRequestError,
-    PermissionError_,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimitError,
-    RemoteNotFoundError,
-)
+from ftclient.errors import AuthError, PermissionError_, ProviderError, ProviderUnavailable, RateLimitError
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
@@ -60,11 +51,11 @@ from ftclient.providers.openai_wire import (
     create_body,
     error_message,
     event_from_dict,
-    is_transient,
     job_info_from_dict,
     remote_file_from_dict,
     upload_requests,
 )
+from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -72,7 +63,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-MAX_BACKOFF_S = 8.0
+HINTS = Hints(
+    auth="check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)",
+    permission="this key's organisation or project may not do this",
+    unavailable="the provider is having trouble; run the same command again later",
+)
 PART_SIZE = 64 * 1024**2
 MODERATION_MODEL = "omni-moderation-latest"
 MODERATION_BATCH = 32
@@ -200,9 +195,7 @@ class OpenAIProvider:
     # -- errors ----------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        if self._api_key and len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "[redacted]")
-        return text
+        return scrub(text, self._api_key)
 
     @contextmanager
     def _calls(self, what: str) -> Iterator[None]:
@@ -213,84 +206,54 @@ class OpenAIProvider:
             # Not chained: the SDK error holds the raw body, which may echo secrets; the translation keeps
             # status, code, request id and the scrubbed message.
             raise self._status_error(exc, what) from None
-        except openai.APITimeoutError as exc:
-            raise ProviderUnavailable(
-                f"{what}: {self.endpoint} did not answer within {self.timeout_s:.0f}s",
-                provider=self.name,
-                code="timeout",
-                hint="try again; raise FTCLIENT_REQUEST_TIMEOUT_S if it keeps happening",
-            ) from exc
-        except openai.APIConnectionError as exc:
+        except openai.APIConnectionError as exc:  # APITimeoutError is one of these
             cause = exc.__cause__ or exc
-            raise ProviderUnavailable(
-                f"{what}: cannot reach {self.endpoint} ({self._scrub(type(cause).__name__)})",
+            raise unreachable(
+                what,
+                self.endpoint,
                 provider=self.name,
-                code="connection",
-                hint="check the network and OPENAI_BASE_URL, then run the same command again",
+                timeout_s=self.timeout_s,
+                timed_out=isinstance(exc, openai.APITimeoutError),
+                cause=self._scrub(type(cause).__name__),
+                base_url_var="OPENAI_BASE_URL",
             ) from exc
 
     def _call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
         """Run ``fn`` (one or more SDK calls), translating errors; retry transient ones when ``retry``."""
-        if not retry or self.max_retries == 0:
+
+        def once() -> T:
             with self._calls(what):
                 return fn()
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._pause,
-            retry=retry_if_exception(is_transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        for attempt in retrying:
-            with attempt, self._calls(what):
-                return fn()
-        raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _pause(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        asked = getattr(error, "retry_after_s", None)
-        if isinstance(asked, int | float) and asked >= 0:
-            return float(asked)
-        return float(min(self.retry_backoff_s * 2.0 ** (state.attempt_number - 1), MAX_BACKOFF_S))
+        if not retry:
+            return once()
+        return RetryLayer(self.max_retries, self.retry_backoff_s, self._sleep).run(once)
 
     def _status_error(self, exc: openai.APIStatusError, what: str) -> ProviderError:
         status = exc.status_code
         detail = self._scrub(error_message(exc))
         message = f"{what}: {detail} (HTTP {status})"
-        common: dict[str, Any] = {
-            "provider": self.name,
-            "status": status,
-            "code": exc.code,
-            "request_id": exc.request_id,
-        }
-        lowered = detail.lower()
-        if status == 401:
-            return AuthError(message, hint="check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)", **common)
-        if status in (400, 403) and any(word in lowered for word in ELIGIBILITY_WORDS):
-            return PermissionError_(message, hint=ELIGIBILITY_HINT, **common)
-        if status == 403:
-            return PermissionError_(message, hint="this key's organisation or project may not do this", **common)
-        if status == 404:
-            return RemoteNotFoundError(message, hint="check the id; `ftclient jobs list` shows known jobs", **common)
-        retry_after = retry_after_seconds(exc.response.headers)
-        if status == 429:
-            daily = exc.code == "daily_rate_limit_exceeded"
-            return RateLimitError(
+        if status in (400, 403) and any(word in detail.lower() for word in ELIGIBILITY_WORDS):
+            return PermissionError_(
                 message,
-                retry_after_s=retry_after,
-                hint="the daily fine-tuning quota for this model is used up; try tomorrow or another model"
-                if daily
-                else "wait a moment and run the same command again; it resumes where it stopped",
-                **common,
+                hint=ELIGIBILITY_HINT,
+                provider=self.name,
+                status=status,
+                code=exc.code,
+                request_id=exc.request_id,
             )
-        if status >= 500:
-            return ProviderUnavailable(
-                message,
-                retry_after_s=retry_after,
-                hint="the provider is having trouble; run the same command again later",
-                **common,
-            )
-        return InvalidRequestError(message, hint="fix the request as the message says", **common)
+        error = status_error(
+            message,
+            provider=self.name,
+            status=status,
+            code=exc.code,
+            request_id=exc.request_id,
+            retry_after_s=retry_after_seconds(exc.response.headers),
+            hints=HINTS,
+        )
+        if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
+            error.hint = "the daily fine-tuning quota for this model is used up; try tomorrow or another model"
+        return error
 
     # -- files -----------------------------------------------------------------------------------
 

@@ -9,11 +9,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ftclient.errors import ProviderUnavailable, RateLimitError
 from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, RemoteFile
 
-MAX_RETRY_AFTER_S = 120.0
-"""A server asking for a longer pause than this gets the error back instead of a long silent wait."""
 NEW_JOBS_CUTOFF = "2027-01-06"
 ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
 ELIGIBILITY_HINT = (
@@ -122,16 +119,6 @@ def error_message(exc: Any) -> str:
             found = [str(v.get("message")) for v in body.get("validation") or [] if isinstance(v, dict)]
             return "; ".join([str(body.get("title") or body.get("detail")), *found[:3]])
     return exc.message or type(exc).__name__
-
-
-def is_transient(error: BaseException) -> bool:
-    """Worth another try: 5xx, timeouts, dropped connections, 429s other than an exhausted daily quota
-    (and not when the server asks for a pause longer than ``MAX_RETRY_AFTER_S``)."""
-    if isinstance(error, RateLimitError) and error.code == "daily_rate_limit_exceeded":
-        return False
-    if not isinstance(error, RateLimitError | ProviderUnavailable):
-        return False
-    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S
 
 
 def upload_requests(

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ftclient._version import __version__
 from ftclient.errors import (
@@ -41,7 +40,6 @@ from ftclient.errors import (
     PermissionError_,
     ProviderError,
     ProviderUnavailable,
-    RateLimitError,
     RemoteNotFoundError,
 )
 from ftclient.providers import together_wire as wire
@@ -60,13 +58,17 @@ from ftclient.providers.base import (
     RemoteFile,
 )
 from ftclient.providers.headers import rate_limit_state, retry_after_seconds
+from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
 
 DEFAULT_BASE_URL = "https://api.together.ai/v1"
-MAX_BACKOFF_S = 8.0
-MAX_RETRY_AFTER_S = 120.0
+HINTS = Hints(
+    auth="check TOGETHER_API_KEY (a key from api.together.ai/settings)",
+    permission="this key's account may not do this (credits, plan)",
+    unavailable="Together is having trouble; run the same command again later",
+)
 MULTIPART_THRESHOLD = 5 * 1024**3
 PART_SIZE = 250 * 1024**2
 MAX_PARTS = 250
@@ -182,28 +184,22 @@ class TogetherProvider:
     # -- errors and the retry layer --------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        if self._api_key and len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "[redacted]")
-        return text
+        return scrub(text, self._api_key)
 
     def _send_once(self, what: str, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         url = path if path.startswith("http") else f"{self.endpoint}{path}"
         headers = {**self._headers(), **kwargs.pop("headers", {})}
         try:
             response = self._client().request(method, url, headers=headers, **kwargs)
-        except httpx2.TimeoutException as exc:
-            raise ProviderUnavailable(
-                f"{what}: {self.endpoint} did not answer within {self.timeout_s:.0f}s",
+        except httpx2.TransportError as exc:  # timeouts are transport errors too
+            raise unreachable(
+                what,
+                self.endpoint,
                 provider=self.name,
-                code="timeout",
-                hint="try again; raise FTCLIENT_REQUEST_TIMEOUT_S if it keeps happening",
-            ) from exc
-        except httpx2.TransportError as exc:
-            raise ProviderUnavailable(
-                f"{what}: cannot reach {self.endpoint} ({type(exc).__name__})",
-                provider=self.name,
-                code="connection",
-                hint="check the network and TOGETHER_BASE_URL, then run the same command again",
+                timeout_s=self.timeout_s,
+                timed_out=isinstance(exc, httpx2.TimeoutException),
+                cause=type(exc).__name__,
+                base_url_var="TOGETHER_BASE_URL",
             ) from exc
         if response.status_code >= 400:
             raise self._status_error(response, what)
@@ -216,19 +212,7 @@ class TogetherProvider:
 
     def _retrying(self, call: Callable[[], httpx2.Response]) -> httpx2.Response:
         """The one retry layer: ``call`` again on transient errors, at most ``max_retries`` more times."""
-        if self.max_retries == 0:
-            return call()
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._pause,
-            retry=retry_if_exception(_transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        for attempt in retrying:
-            with attempt:
-                return call()
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+        return RetryLayer(self.max_retries, self.retry_backoff_s, self._sleep).run(call)
 
     def _json(self, what: str, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> Any:
         response = self._send(what, method, path, retry=retry, **kwargs)
@@ -243,45 +227,17 @@ class TogetherProvider:
                 hint="the provider or a proxy in between answered oddly; run the same command again",
             ) from exc
 
-    def _pause(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        asked = getattr(error, "retry_after_s", None)
-        if isinstance(asked, int | float) and asked >= 0:
-            return float(asked)
-        return float(min(self.retry_backoff_s * 2.0 ** (state.attempt_number - 1), MAX_BACKOFF_S))
-
     def _status_error(self, response: httpx2.Response, what: str) -> ProviderError:
-        status = response.status_code
         code, detail = _error_body(response)
-        message = f"{what}: {self._scrub(detail)} (HTTP {status})"
-        common: dict[str, Any] = {
-            "provider": self.name,
-            "status": status,
-            "code": code,
-            "request_id": _request_id(response),
-        }
-        if status == 401:
-            return AuthError(message, hint="check TOGETHER_API_KEY (a key from api.together.ai/settings)", **common)
-        if status == 403:
-            return PermissionError_(message, hint="this key's account may not do this (credits, plan)", **common)
-        if status == 404:
-            return RemoteNotFoundError(message, hint="check the id; `ftclient jobs list` shows known jobs", **common)
-        retry_after = retry_after_seconds(response.headers)
-        if status == 429 or code == "rate_limit":
-            return RateLimitError(
-                message,
-                retry_after_s=retry_after,
-                hint="wait a moment and run the same command again; it resumes where it stopped",
-                **common,
-            )
-        if status >= 500:
-            return ProviderUnavailable(
-                message,
-                retry_after_s=retry_after,
-                hint="Together is having trouble; run the same command again later",
-                **common,
-            )
-        return InvalidRequestError(message, hint="fix the request as the message says", **common)
+        return status_error(
+            f"{what}: {self._scrub(detail)} (HTTP {response.status_code})",
+            provider=self.name,
+            status=response.status_code,
+            code=code,
+            request_id=_request_id(response),
+            retry_after_s=retry_after_seconds(response.headers),
+            hints=HINTS,
+        )
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -767,10 +723,3 @@ def _transport(factory: str) -> Any:
         return None
     make = getattr(module, factory, None)
     return make() if make is not None else None
-
-
-def _transient(error: BaseException) -> bool:
-    """5xx, dropped connections and 429s, unless the server asks for a pause longer than MAX_RETRY_AFTER_S."""
-    if not isinstance(error, RateLimitError | ProviderUnavailable):
-        return False
-    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S

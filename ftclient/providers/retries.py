@@ -1,0 +1,137 @@
+"""What every adapter does the same way: the one retry layer, and HTTP failures as ftclient errors.
+
+Each call path has exactly one retry layer, and this is it for the adapters' own requests (the SDK's
+retries are switched off). Job creation and chat are never retried here: creation has its own
+find-before-retry loop (``ftclient.launching.create``), chat has the evaluation runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ftclient.errors import (
+    AuthError,
+    InvalidRequestError,
+    PermissionError_,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimitError,
+    RemoteNotFoundError,
+)
+
+T = TypeVar("T")
+
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 120.0
+"""A server asking for a longer pause than this gets the error back instead of a long silent wait."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth another try: 5xx, timeouts, dropped connections, 429s other than an exhausted daily quota
+    (and not when the server asks for a pause longer than ``MAX_RETRY_AFTER_S``)."""
+    if isinstance(error, RateLimitError) and error.code == "daily_rate_limit_exceeded":
+        return False
+    if not isinstance(error, RateLimitError | ProviderUnavailable):
+        return False
+    return error.retry_after_s is None or error.retry_after_s <= MAX_RETRY_AFTER_S
+
+
+@dataclass(frozen=True)
+class RetryLayer:
+    """Retry transient provider errors ``max_retries`` times, pausing as the server asks (``retry-after``)
+    or else exponentially from ``backoff_s``; ``sleep`` is injectable so tests never wait."""
+
+    max_retries: int
+    backoff_s: float
+    sleep: Callable[[float], None]
+
+    def pause(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after_s", None)
+        if isinstance(asked, int | float) and asked >= 0:
+            return float(asked)
+        return float(min(self.backoff_s * 2.0 ** (state.attempt_number - 1), MAX_BACKOFF_S))
+
+    def run(self, call: Callable[[], T]) -> T:
+        if self.max_retries == 0:
+            return call()
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self.pause,
+            retry=retry_if_exception(is_transient),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return call()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What to do next, per kind of failure, in the words of one provider."""
+
+    auth: str
+    permission: str
+    unavailable: str
+
+
+def status_error(
+    message: str,
+    *,
+    provider: str,
+    status: int,
+    code: str | None,
+    request_id: str | None,
+    retry_after_s: float | None,
+    hints: Hints,
+) -> ProviderError:
+    """The ftclient error for an HTTP error answer (``message`` already scrubbed of secrets)."""
+    common: dict[str, Any] = {"provider": provider, "status": status, "code": code, "request_id": request_id}
+    if status == 401:
+        return AuthError(message, hint=hints.auth, **common)
+    if status == 403:
+        return PermissionError_(message, hint=hints.permission, **common)
+    if status == 404:
+        return RemoteNotFoundError(message, hint="check the id; `ftclient jobs list` shows known jobs", **common)
+    if status == 429 or code == "rate_limit":
+        return RateLimitError(
+            message,
+            retry_after_s=retry_after_s,
+            hint="wait a moment and run the same command again; it resumes where it stopped",
+            **common,
+        )
+    if status >= 500:
+        return ProviderUnavailable(message, retry_after_s=retry_after_s, hint=hints.unavailable, **common)
+    return InvalidRequestError(message, hint="fix the request as the message says", **common)
+
+
+def unreachable(
+    what: str, endpoint: str, *, provider: str, timeout_s: float, timed_out: bool, cause: str, base_url_var: str
+) -> ProviderUnavailable:
+    """A request that got no answer: a timeout, or no connection at all."""
+    if timed_out:
+        return ProviderUnavailable(
+            f"{what}: {endpoint} did not answer within {timeout_s:.0f}s",
+            provider=provider,
+            code="timeout",
+            hint="try again; raise FTCLIENT_REQUEST_TIMEOUT_S if it keeps happening",
+        )
+    return ProviderUnavailable(
+        f"{what}: cannot reach {endpoint} ({cause})",
+        provider=provider,
+        code="connection",
+        hint=f"check the network and {base_url_var}, then run the same command again",
+    )
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` (an API key echoed back in an error body never reaches the user)."""
+    if secret and len(secret) >= 4:
+        return text.replace(secret, "[redacted]")
+    return text
