@@ -40,6 +40,7 @@ class Emulator:
             target=self._server.serve_forever, args=(0.05,), name="ftclient-emulator", daemon=True
         )
         self._thread.start()
+        self._server.wait_serving()
         return self
 
     def serve_forever(self) -> None:

@@ -42,6 +42,7 @@ class AsyncEmulatorServer:
         self._loop = asyncio.new_event_loop()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftclient-emulator")
         self._server: asyncio.AbstractServer | None = None
+        self._serving = threading.Event()
         self._stopped = threading.Event()
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -51,6 +52,7 @@ class AsyncEmulatorServer:
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._connection, sock=self._socket, limit=MAX_HEADER_BYTES)
         )
+        self._loop.call_soon(self._serving.set)
         try:
             self._loop.run_forever()
         finally:
@@ -61,7 +63,13 @@ class AsyncEmulatorServer:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._stopped.set()
 
+    def wait_serving(self, timeout: float = 5.0) -> bool:
+        return self._serving.wait(timeout)
+
     def shutdown(self) -> None:
+        # A stop that arrives while the loop is still starting the server would cut start-up short
+        # ("Event loop stopped before Future completed"): wait until it serves, then stop it.
+        self._serving.wait(timeout=5)
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._stopped.wait(timeout=5)
