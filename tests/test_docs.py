@@ -42,3 +42,13 @@ def test_every_error_reference_is_documented() -> None:
     for cls in all_error_classes():
         assert f"`{cls.reference}`" in text
         assert (cls.__doc__ or "").strip(), f"{cls.__name__} needs a docstring: it becomes its docs entry"
+
+
+def test_every_command_help_shows_examples() -> None:
+    import re
+
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+    assert len(sections) > 10
+    missing = [s.splitlines()[0] for s in sections if "Examples:" not in s]
+    assert missing == [], f"--help without an Examples block: {missing}"
