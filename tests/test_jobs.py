@@ -133,8 +133,8 @@ def test_with_30_percent_faults_and_a_lost_create_response_each_config_gets_exac
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("FTCLIENT_MAX_RETRIES", "12")
-    with emulator_env(monkeypatch, fail_rate=0.15, seed=7) as emu:
-        emu.inject("*", "status_429", probability=0.15, retry_after_s=0.001)
+    with emulator_env(monkeypatch, fail_rate=0.16, seed=7) as emu:
+        emu.inject("*", "status_429", probability=0.17, retry_after_s=0.001)  # with the 500s: 1 - 0.84 * 0.83 = 30%
         emu.inject("POST /v1/fine_tuning/jobs", "lose_response_after_commit", times=1)
         ds = write_dataset(tmp_path / "ds", validation=10)
         jobs = launch(ds, epochs=[1, 2, 3])
