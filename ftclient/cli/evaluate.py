@@ -102,12 +102,14 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
         console.print(f"[dim]{report.source_note}[/]", highlight=False)
     names = list(report.models[0].metrics) if report.models else []
     table = Table(title=f"{report.task}: {report.examples} test examples", title_justify="left")
-    table.add_column("model")
-    table.add_column("role")
+    # A narrow terminal (or a CI log's 80 columns) folds the model's name rather than cutting it short:
+    # the name is what a user copies into the next command.
+    table.add_column("model", overflow="fold", min_width=24)
+    table.add_column("role", no_wrap=True)
     for name in names:
         table.add_column(LABELS.get(name, name), justify="right")
-    table.add_column("cost", justify="right")
-    table.add_column("p50 / p95", justify="right")
+    table.add_column("cost", justify="right", no_wrap=True)
+    table.add_column("p50 / p95", justify="right", no_wrap=True)
     for m in report.models:
         lat = (
             "batch" if report.batch else f"{1000 * (m.latency_p50_s or 0):.0f} / {1000 * (m.latency_p95_s or 0):.0f} ms"
