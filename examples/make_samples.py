@@ -271,14 +271,47 @@ def _decorate(text: str, rng: random.Random) -> str:
     return head + text + tail
 
 
+REPEATED_TICKETS = 3
+# Tickets that use another label's words: what makes real ticket routing hard. Each appears once, so a
+# model that only matches surface words gets some of them wrong.
+MIXED_TICKETS = [
+    ("The app crashed during checkout and now I see two charges on my card.", "billing"),
+    ("Checkout froze, I paid anyway - please send the money back, I no longer want the order.", "refund"),
+    ("I can't log in to download my invoice, the password reset link is broken.", "account"),
+    ("The tracking page shows an error 500 every time I open it.", "bug"),
+    ("Could you add an option to change the delivery address after ordering?", "feature_request"),
+    ("My refund was approved but the parcel with the replacement never arrived.", "shipping"),
+    ("After the update the app logs me out and asks me to pay again for my plan.", "bug"),
+    ("Please delete my saved card, I was billed on an account I closed.", "account"),
+    ("It would be great if refunds showed up in the order history.", "feature_request"),
+    ("The courier returned my package as undeliverable, please refund the shipping fee.", "refund"),
+    ("结账时应用闪退了，但信用卡被扣了两次。", "billing"),
+    ("登录不了，没法下载发票，重置密码的链接也打不开。", "account"),
+    ("物流页面一打开就报错500。", "bug"),
+    ("希望下单后还能修改收货地址。", "feature_request"),
+    ("退款批下来了，但补发的包裹一直没到。", "shipping"),
+    ("快递把包裹退回了，请把运费退给我。", "refund"),
+]
+
+
 def support_tickets(path: Path, rng: random.Random, n: int = 480) -> None:
     labels = list(TICKETS)
     weights = [LABEL_SHARE[label] for label in labels]
-    rows = []
-    for ticket_id in range(1, n + 1):
+    texts: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    while len(texts) < n - REPEATED_TICKETS - len(MIXED_TICKETS):
         label = rng.choices(labels, weights)[0]
-        template = rng.choice(rng.choice(TICKETS[label]))
-        rows.append((f"T{ticket_id:05d}", _decorate(_fill(template, rng), rng), label))
+        text = _decorate(_fill(rng.choice(rng.choice(TICKETS[label])), rng), rng)
+        key = "".join(ch for ch in text.lower() if ch.isalnum())
+        if key not in seen:  # templates can collide; keep the repeats below deliberate and few
+            seen.add(key)
+            texts.append((text, label))
+    for text, label in MIXED_TICKETS:
+        texts.insert(rng.randrange(len(texts) + 1), (text, label))
+    # A few customers send the same ticket twice, as they do: prepare reports and drops the copies.
+    for original in rng.sample(range(len(texts)), REPEATED_TICKETS):
+        texts.insert(rng.randrange(original + 1, len(texts) + 1), texts[original])
+    rows = [(f"T{number:05d}", text, label) for number, (text, label) in enumerate(texts, start=1)]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["ticket_id", "text", "label"])
