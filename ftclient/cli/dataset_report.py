@@ -82,11 +82,15 @@ def render_cost(console: Console, cost: CostEstimate | None) -> None:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def render_validation(console: Console, report: Any) -> None:
     verdict = "[bold green]ok[/]" if report.ok else "[bold red]the provider would reject this file[/]"
     target = f"{report.provider} {report.model or ''}".strip()
     console.print(
-        f"{_escape(report.path)}: {report.format or 'unknown format'}, {report.examples:,} examples, "
+        f"{_escape(report.path)}: {report.format or 'unknown format'}, {_count(report.examples, 'example')}, "
         f"checked for {_escape(target)} - {verdict}",
         highlight=False,
     )
