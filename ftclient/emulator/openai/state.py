@@ -8,13 +8,13 @@ emulator keeps its files, jobs, tuned models and batches. Upload parts in flight
 from __future__ import annotations
 
 import json
-import os
 import random
 import string
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ftclient.emulator.persist import FileBytes, atomic_write
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -47,13 +47,11 @@ class BatchState:
     phase_at: float = 0.0
 
 
-class Store:
+class Store(FileBytes):
     def __init__(self, rng: random.Random, state_dir: Path | None) -> None:
-        self.lock = threading.RLock()
+        super().__init__(state_dir)
         self._rng = rng
-        self.state_dir = state_dir
         self.files: dict[str, dict[str, Any]] = {}
-        self.contents: dict[str, bytes] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.upload_parts: dict[str, dict[str, bytes]] = {}
         self.jobs: dict[str, JobState] = {}
@@ -61,34 +59,11 @@ class Store:
         self.deleted_models: set[str] = set()
         self.clock_high_water = 0.0
         if state_dir is not None:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            (state_dir / "files").mkdir(exist_ok=True)
             self._load()
 
     def new_id(self, prefix: str, length: int = 24) -> str:
         with self.lock:
             return prefix + "".join(self._rng.choices(_ALPHABET, k=length))
-
-    # -- file bytes ------------------------------------------------------------------------------
-    def put_content(self, file_id: str, data: bytes) -> None:
-        with self.lock:
-            self.contents[file_id] = data
-            if self.state_dir is not None:
-                _atomic_write(self.state_dir / "files" / file_id, data)
-
-    def content(self, file_id: str) -> bytes:
-        with self.lock:
-            if file_id not in self.contents and self.state_dir is not None:
-                path = self.state_dir / "files" / file_id
-                if path.exists():
-                    self.contents[file_id] = path.read_bytes()
-            return self.contents.get(file_id, b"")
-
-    def drop_content(self, file_id: str) -> None:
-        with self.lock:
-            self.contents.pop(file_id, None)
-            if self.state_dir is not None:
-                (self.state_dir / "files" / file_id).unlink(missing_ok=True)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, now: float | None = None) -> None:
@@ -106,7 +81,7 @@ class Store:
                 "batches": [asdict(batch) for batch in self.batches.values()],
                 "deleted_models": sorted(self.deleted_models),
             }
-            _atomic_write(self.state_dir / "state.json", json.dumps(document, ensure_ascii=False).encode())
+            atomic_write(self.state_dir / "state.json", json.dumps(document, ensure_ascii=False).encode())
 
     def _load(self) -> None:
         assert self.state_dir is not None
@@ -120,9 +95,3 @@ class Store:
         self.jobs = {j["obj"]["id"]: JobState(**j) for j in document.get("jobs", [])}
         self.batches = {b["obj"]["id"]: BatchState(**b) for b in document.get("batches", [])}
         self.deleted_models = set(document.get("deleted_models", []))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -240,7 +240,7 @@ class Files:
         with store.lock:
             if store.files.pop(file_id, None) is None:
                 raise _no_file(file_id)
-            store.contents.pop(file_id, None)
+            store.drop_content(file_id)
         self.app.changed()
         return json_response({"id": file_id, "deleted": True})
 

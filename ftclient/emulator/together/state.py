@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ftclient.emulator.persist import FileBytes, atomic_write
 
 
 def iso(at: float) -> str:
@@ -51,12 +51,10 @@ class TEndpoint:
     history: list[tuple[str, float]] = field(default_factory=list)
 
 
-class TogetherStore:
+class TogetherStore(FileBytes):
     def __init__(self, state_dir: Path | None) -> None:
-        self.lock = threading.RLock()
-        self.state_dir = state_dir
+        super().__init__(state_dir)
         self.files: dict[str, dict[str, Any]] = {}
-        self.contents: dict[str, bytes] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         """Files announced by ``POST /files`` whose bytes have not been PUT yet."""
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -65,26 +63,11 @@ class TogetherStore:
         self.endpoints: dict[str, TEndpoint] = {}
         self.clock_high_water = 0.0
         if state_dir is not None:
-            (state_dir / "files").mkdir(parents=True, exist_ok=True)
             self._load()
 
     @staticmethod
     def file_id() -> str:
         return f"file-{uuid.uuid4()}"
-
-    def put_content(self, file_id: str, data: bytes) -> None:
-        with self.lock:
-            self.contents[file_id] = data
-            if self.state_dir is not None:
-                _atomic_write(self.state_dir / "files" / file_id, data)
-
-    def content(self, file_id: str) -> bytes:
-        with self.lock:
-            if file_id not in self.contents and self.state_dir is not None:
-                path = self.state_dir / "files" / file_id
-                if path.exists():
-                    self.contents[file_id] = path.read_bytes()
-            return self.contents.get(file_id, b"")
 
     def save(self, now: float) -> None:
         if self.state_dir is None:
@@ -98,7 +81,7 @@ class TogetherStore:
                 "jobs": [asdict(job) for job in self.jobs.values()],
                 "endpoints": [asdict(ep) for ep in self.endpoints.values()],
             }
-            _atomic_write(self.state_dir / "state.json", json.dumps(document).encode())
+            atomic_write(self.state_dir / "state.json", json.dumps(document).encode())
 
     def _load(self) -> None:
         assert self.state_dir is not None
@@ -112,9 +95,3 @@ class TogetherStore:
         for raw in document.get("endpoints", []):
             raw["history"] = [tuple(h) for h in raw.get("history", [])]
             self.endpoints[raw["obj"]["id"]] = TEndpoint(**raw)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
