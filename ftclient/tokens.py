@@ -166,16 +166,15 @@ def get_encoding(name: str) -> tiktoken.Encoding:
 def _load_ranks(path: Path, expected_sha256: str) -> dict[bytes, int]:
     """Parse a ``.tiktoken`` rank file (``<base64 token> <rank>`` per line) after checking its sha256.
 
-    Same result as ``tiktoken.load.load_tiktoken_bpe`` in about half the time: every CLI command that counts
-    tokens pays this once at start-up."""
+    Same result as ``tiktoken.load.load_tiktoken_bpe`` in a third of the time: every CLI command that counts
+    tokens pays this once at start-up. The checksum pins the file, and both shipped files list their ranks
+    as 0, 1, 2, ... in order (a test parses them to check), so the ranks are not parsed here."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected_sha256:
         raise ValueError(f"{path} has sha256 {digest}, expected {expected_sha256}")
-    fields = data.split()
-    if len(fields) % 2:
-        raise ValueError(f"{path} is truncated")
-    return dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
+    encoded = data.split()[0::2]
+    return dict(zip(map(binascii.a2b_base64, encoded), range(len(encoded)), strict=True))
 
 
 @lru_cache(maxsize=1)

@@ -88,6 +88,18 @@ def test_shipped_encodings_equal_tiktoken(reference: Any) -> None:
             assert ours.encode_ordinary(text) == ref.encode_ordinary(text)
 
 
+@pytest.mark.parametrize("name", sorted(_CACHE_NAMES))
+def test_rank_files_parse_as_tiktoken_parses_them(name: str) -> None:
+    """ftclient reads ranks as 0, 1, 2, ... by position; the shipped files must list them that way."""
+    from tiktoken.load import load_tiktoken_bpe
+
+    path = tokens.DATA_DIR / f"{name}.tiktoken"
+    ours = tokens._load_ranks(path, tokens._EXPECTED_SHA256[name])
+    theirs = load_tiktoken_bpe(str(path), expected_hash=tokens._EXPECTED_SHA256[name])
+    assert ours == theirs
+    assert list(ours.values()) == list(range(len(ours)))
+
+
 def test_get_encoding_refuses_a_tampered_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = tmp_path / "o200k_base.tiktoken"
     bad.write_bytes((tokens.DATA_DIR / "o200k_base.tiktoken").read_bytes()[:-10] + b"AAAAAAAAAA")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ftclient.errors import DatasetError, Problem
 
@@ -27,15 +29,26 @@ def open_checked(path: Path) -> Any:
 
 
 def iter_jsonl(
-    path: Path, label: str, *, start: int = 0, end: int | None = None, first_line: int = 1
+    path: Path,
+    label: str,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int = 1,
+    fast: Callable[[Any], bool] | None = None,
 ) -> Iterator[tuple[int, Any, Problem | None, int]]:
     """Yield ``(line number, parsed value or None, problem or None, raw byte length)`` for each line.
 
     A byte-order mark, a bad UTF-8 byte, a blank line or broken JSON becomes a Problem for that line
     (with the column where known) and reading goes on with the next line. ``start``/``end`` (byte
     offsets at line starts) and ``first_line`` read one slice of the file, for parallel scans.
+
+    With ``fast``, lines are parsed by orjson first (about twice as fast as the standard library) and the
+    value is kept when ``fast(value)`` holds. The predicate must admit only values orjson reads exactly as
+    the standard library does (it turns integers beyond 64 bits into floats; strings, small integers and
+    containers are identical). Other values, and every line orjson refuses, are parsed again by the
+    standard library, so values and reported problems are the same with or without ``fast``.
     """
-    decoder = json.JSONDecoder()
     with open_checked(path) as handle:
         handle.seek(start)
         position = start
@@ -44,75 +57,91 @@ def iter_jsonl(
                 break
             size = len(raw)
             position += size
-            body = raw.rstrip(b"\r\n")
-            if number == 1 and start == 0 and body.startswith(BOM):
-                body = body[len(BOM) :]
-                yield (
-                    number,
-                    None,
-                    Problem(
-                        "bom",
-                        "the file starts with a UTF-8 byte-order mark, which breaks the provider's JSONL parser",
-                        "save the file as UTF-8 without BOM",
-                        file=label,
-                        line=1,
-                        column=1,
-                    ),
-                    0,
-                )
+            if fast is not None:
+                try:
+                    value = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    if fast(value):
+                        yield number, value, None, size
+                        continue
+            yield from _parse_line(raw, number, size, label, first_in_file=number == 1 and start == 0)
+
+
+def _parse_line(
+    raw: bytes, number: int, size: int, label: str, *, first_in_file: bool
+) -> Iterator[tuple[int, Any, Problem | None, int]]:
+    """The standard library's reading of one line, with a Problem saying what is wrong and where."""
+    body = raw.rstrip(b"\r\n")
+    if first_in_file and body.startswith(BOM):
+        body = body[len(BOM) :]
+        yield (
+            number,
+            None,
+            Problem(
+                "bom",
+                "the file starts with a UTF-8 byte-order mark, which breaks the provider's JSONL parser",
+                "save the file as UTF-8 without BOM",
+                file=label,
+                line=1,
+                column=1,
+            ),
+            0,
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield (
+            number,
+            None,
+            Problem(
+                "not-utf8",
+                f"byte 0x{body[exc.start]:02x} is not valid UTF-8",
+                "save the file as UTF-8 (ftclient prepare reads other encodings and writes UTF-8)",
+                file=label,
+                line=number,
+                column=exc.start + 1,
+            ),
+            size,
+        )
+        return
+    if not text or text.isspace():
+        yield (
+            number,
+            None,
+            Problem(
+                "blank-line",
+                "blank line: every line must hold one JSON object",
+                "delete the empty line",
+                file=label,
+                line=number,
+            ),
+            size,
+        )
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg}"
+        hint = "fix the JSON on this line (each line is one complete JSON object)"
+        if exc.msg == "Extra data":
             try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield (
-                    number,
-                    None,
-                    Problem(
-                        "not-utf8",
-                        f"byte 0x{body[exc.start]:02x} is not valid UTF-8",
-                        "save the file as UTF-8 (ftclient prepare reads other encodings and writes UTF-8)",
-                        file=label,
-                        line=number,
-                        column=exc.start + 1,
-                    ),
-                    size,
-                )
-                continue
-            if not text or text.isspace():
-                yield (
-                    number,
-                    None,
-                    Problem(
-                        "blank-line",
-                        "blank line: every line must hold one JSON object",
-                        "delete the empty line",
-                        file=label,
-                        line=number,
-                    ),
-                    size,
-                )
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                message = f"not valid JSON: {exc.msg}"
-                hint = "fix the JSON on this line (each line is one complete JSON object)"
-                if exc.msg == "Extra data":
-                    try:
-                        decoder.raw_decode(text.lstrip())
-                        message = "more than one JSON value on the line"
-                        hint = "put each example on its own line"
-                    except json.JSONDecodeError:
-                        pass
-                elif text.lstrip()[:1] in "[{" and number == 1 and exc.msg.startswith("Expecting"):
-                    hint = "the file looks like pretty-printed JSON; write one compact object per line (JSONL)"
-                yield (
-                    number,
-                    None,
-                    Problem("invalid-json", message, hint, file=label, line=number, column=exc.colno),
-                    size,
-                )
-                continue
-            yield number, value, None, size
+                json.JSONDecoder().raw_decode(text.lstrip())
+                message = "more than one JSON value on the line"
+                hint = "put each example on its own line"
+            except json.JSONDecodeError:
+                pass
+        elif text.lstrip()[:1] in "[{" and number == 1 and exc.msg.startswith("Expecting"):
+            hint = "the file looks like pretty-printed JSON; write one compact object per line (JSONL)"
+        yield (
+            number,
+            None,
+            Problem("invalid-json", message, hint, file=label, line=number, column=exc.colno),
+            size,
+        )
+        return
+    yield number, value, None, size
 
 
 def line_slices(path: Path, parts: int) -> list[tuple[int, int, int]]:

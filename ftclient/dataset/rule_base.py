@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,9 +63,23 @@ def problem(
     )
 
 
-def fast_chat_shape_ok(record: Mapping[str, Any]) -> bool:
+def detect_format(record: dict[str, Any]) -> str | None:
+    """The format a line is written in, judged by its keys (None when it matches none)."""
+    keys = record.keys()
+    if "messages" in keys:
+        return "chat"
+    if "preferred_output" in keys or "non_preferred_output" in keys or "input" in keys:
+        return "preference"
+    if "prompt" in keys or "completion" in keys:
+        return "completion"
+    if "text" in keys:
+        return "text"
+    return None
+
+
+def fast_chat_shape_ok(record: Any) -> bool:
     """True for the common plain chat line (string contents, no tools) whose shape needs no pydantic pass."""
-    if len(record) != 1:
+    if type(record) is not dict or len(record) != 1:
         return False
     messages = record.get("messages")
     if type(messages) is not list or not messages:

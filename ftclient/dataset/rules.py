@@ -18,11 +18,11 @@ from ftclient.dataset.rule_base import (
     SPECIAL_RE,
     LineResult,
     RuleContext,
+    detect_format,
     fast_chat_shape_ok,
     problem,
     strings_of,
 )
-from ftclient.dataset.schemas import FORMAT_MODELS, detect_format, schema_errors
 from ftclient.errors import Problem
 from ftclient.tokens import (
     REPLY_PRIMING,
@@ -74,6 +74,9 @@ class RuleSet:
         if fmt == "chat" and self.fast_path and not ctx.completion_only and fast_chat_shape_ok(record):
             self._fast_chat(record["messages"], result, ctx)
             return result
+        # The pydantic models load on the first line that needs them: plain chat files never do.
+        from ftclient.dataset.schemas import FORMAT_MODELS, schema_errors
+
         for code, path, message, hint in schema_errors(FORMAT_MODELS[fmt], record):
             result.problems.append(problem(ctx, line, code, message, hint, path=path))
         getattr(self, f"_check_{fmt}")(record, result, ctx)

@@ -1,23 +1,26 @@
 """The streaming scan behind ``validate``: check every line, count tokens in batches, find duplicates.
 
-Large files are split at line boundaries and scanned by one forked worker per core (the encodings are
-loaded before the fork, so workers share them); each worker streams its slice with flat memory, and the
-partial results are merged. Small files, platforms without ``fork`` and multi-threaded hosts scan in
-process, with token counting on a thread pool.
+Large files are split at line boundaries and scanned by one process per core (the encodings are loaded
+before forking, so the children share them); each streams its slice with flat memory, and the partial
+results are merged. Small files, platforms without ``fork`` and multi-threaded hosts scan in process,
+with token counting on a thread pool.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
+import signal
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ftclient.dataset.dedup import DuplicateLog, run_key
 from ftclient.dataset.jsonl import iter_jsonl, line_slices
-from ftclient.dataset.rules import LineResult, RuleContext, RuleSet
+from ftclient.dataset.rules import LineResult, RuleContext, RuleSet, fast_chat_shape_ok
 from ftclient.dataset.stats import TokenTally
 from ftclient.errors import Problem
 from ftclient.tokens import BatchEncoder, get_encoding
@@ -120,8 +123,12 @@ def scan_slice(job: ScanJob) -> ScanState:
     encoder = BatchEncoder(get_encoding(ctx.encoding_name), threads=threads)
     batch: list[LineResult] = []
     start, end, first_line = bounds
+    fast = fast_chat_shape_ok if rules.fast_path and not ctx.completion_only else None
+    lines = iter_jsonl(path, ctx.file, start=start, end=end, first_line=first_line, fast=fast)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # parsed lines hold no reference cycles; collecting would only walk them again and again
     try:
-        for number, value, problem, raw_size in iter_jsonl(path, ctx.file, start=start, end=end, first_line=first_line):
+        for number, value, problem, raw_size in lines:
             state.lines = number
             state.size += raw_size
             if problem is not None:
@@ -148,6 +155,8 @@ def scan_slice(job: ScanJob) -> ScanState:
                     _count_batch(batch, encoder, state, ctx)
         _count_batch(batch, encoder, state, ctx)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         encoder.close()
     return state
 
@@ -197,13 +206,55 @@ def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanStat
 
 
 def _workers_for(path: Path) -> int:
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not hasattr(os, "fork") or threading.active_count() > 1:  # forking a threaded process is unsafe
         return 1
     if path.stat().st_size < PARALLEL_MIN_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+class _ForkedScan:
+    """One slice scanned in a forked child, which sends back its pickled ScanState through a pipe.
+
+    Plain ``os.fork`` rather than a multiprocessing pool: a pool's start-up, helper threads and shutdown
+    cost tens of milliseconds, a noticeable share of a run this short. The child leaves with ``os._exit``
+    (no atexit handlers, no flushing of buffers it shares with the parent). If it fails or dies, the
+    slice is scanned again in this process, so the outcome (and any error) is that of a serial scan.
+    """
+
+    def __init__(self, job: ScanJob) -> None:
+        self.job = job
+        read_fd, write_fd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            status = 1
+            try:
+                os.close(read_fd)
+                data = pickle.dumps(scan_slice(job), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        self._pipe = os.fdopen(read_fd, "rb")
+
+    def result(self) -> ScanState:
+        with self._pipe:
+            data = self._pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status == 0 and data:
+            state: ScanState = pickle.loads(data)
+            return state
+        return scan_slice(self.job)
+
+    def cancel(self) -> None:
+        self._pipe.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def scan_file(
@@ -215,21 +266,18 @@ def scan_file(
     whole = ScanJob(path, rules, ctx, fmt, exact_counts)
     if n <= 1:
         return scan_slice(whole)
-    import gc
-    import multiprocessing
-    from dataclasses import replace
-
     jobs = [replace(whole, bounds=bounds, threads=1) for bounds in line_slices(path, n)]
     gc.freeze()  # keep the garbage collector from touching (and so copying) the parent's pages in workers
+    children: list[_ForkedScan] = []
     try:
-        # This process scans the first slice itself while forked workers scan the rest: one process fewer
-        # holding its own copy of the interpreter's touched pages.
-        with multiprocessing.get_context("fork").Pool(len(jobs) - 1) as pool:
-            pending = [pool.apply_async(scan_slice, (job,)) for job in jobs[1:]]
-            parts = [scan_slice(jobs[0])] + [result.get() for result in pending]
+        # This process scans the first slice itself while forked children scan the rest.
+        children = [_ForkedScan(job) for job in jobs[1:]]
+        state = scan_slice(jobs[0])
+        for child in children:
+            state.merge(child.result())
+        children = []
     finally:
+        for child in children:
+            child.cancel()
         gc.unfreeze()
-    state = parts[0]
-    for part in parts[1:]:
-        state.merge(part)
     return state

@@ -157,20 +157,6 @@ FORMAT_KEYS: dict[str, frozenset[str]] = {
 }
 
 
-def detect_format(record: dict[str, Any]) -> str | None:
-    """The format a line is written in, judged by its keys (None when it matches none)."""
-    keys = record.keys()
-    if "messages" in keys:
-        return "chat"
-    if "preferred_output" in keys or "non_preferred_output" in keys or "input" in keys:
-        return "preference"
-    if "prompt" in keys or "completion" in keys:
-        return "completion"
-    if "text" in keys:
-        return "text"
-    return None
-
-
 # --- pydantic errors -> (path, message, hint) -------------------------------------------------------
 
 _ROLES = "system, user, assistant, tool or function"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ftclient.dataset.dedup import DuplicateLog
 from ftclient.dataset.jsonl import iter_jsonl, open_checked
+from ftclient.dataset.rule_base import detect_format
 from ftclient.dataset.rules import FORMAT_METHOD, RuleContext, RuleSet, rules_for
 from ftclient.dataset.scan import scan_file
 from ftclient.dataset.stats import CostEstimate, TokenStats, estimate_cost
@@ -74,8 +75,6 @@ class ValidationReport(BaseModel):
 
 
 def _first_format(path: Path, rules: RuleSet) -> str | None:
-    from ftclient.dataset.schemas import detect_format
-
     for _, value, _, _ in _head(path, 200):
         if isinstance(value, dict):
             fmt = detect_format(value)
