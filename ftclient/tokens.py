@@ -473,27 +473,27 @@ class BatchEncoder:
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
         """``{text: token count}`` for every distinct text given."""
-        seen: dict[str, int] = {}
+        from collections import Counter
+
+        counts = Counter(texts)
         cache = self._cache
+        out: dict[str, int] = {}
         missing: list[str] = []
-        repeated: set[str] = set()
-        for text in texts:
-            if text in seen:
-                repeated.add(text)
-                continue
+        for text in counts:
             known = cache.get(text)
-            seen[text] = -1 if known is None else known
             if known is None:
                 missing.append(text)
+            else:
+                out[text] = known
         if missing:
-            for text, length in zip(missing, self._encode_all(missing), strict=True):
-                seen[text] = length
-        if repeated:
-            if len(cache) + len(repeated) > self.cache_size:
-                cache.clear()
-            for text in repeated:
-                cache[text] = seen[text]
-        return seen
+            out.update(zip(missing, self._encode_all(missing), strict=True))
+            repeated = [text for text in missing if counts[text] > 1]
+            if repeated:
+                if len(cache) + len(repeated) > self.cache_size:
+                    cache.clear()
+                for text in repeated:
+                    cache[text] = out[text]
+        return out
 
     def close(self) -> None:
         if self._pool is not None:

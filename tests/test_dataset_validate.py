@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURES
 
 from ftclient.dataset import scan
+from ftclient.dataset.rules import RuleSet
 from ftclient.dataset.validate import validate
 from ftclient.errors import DatasetError
 
@@ -187,6 +188,71 @@ def test_parallel_scan_matches_single_scan(tmp_path: Path, monkeypatch: pytest.M
     assert double.model_dump() == single.model_dump()
     assert [(p.code, p.line) for p in double.errors] == [("invalid-json", 3001)]
     assert ("duplicate-example", 3002) in {(p.code, p.line) for p in double.warnings}
+
+
+def test_a_failed_child_scan_is_redone_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.jsonl"
+    _write_examples(path, 3000)
+    single = validate(path)
+
+    def broken_dumps(*_args: object, **_kwargs: object) -> bytes:
+        raise MemoryError  # as if the child ran out of memory before sending its result
+
+    monkeypatch.setattr(scan, "_workers_for", lambda _path: 2)
+    monkeypatch.setattr(scan.pickle, "dumps", broken_dumps)
+    assert validate(path).model_dump() == single.model_dump()
+
+
+ODD_LINES = [
+    {"messages": [{"role": ["user"], "content": "a list as role"}, {"role": "assistant", "content": "ok"}]},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 2**64}]},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 1.0}]},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": True}]},
+    {"messages": [{"role": "user", "content": "q", "weight": 1}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "user", "content": "q", "name": None}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "user", "content": "q", "extra": 1}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "tool", "content": "q"}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "user", "content": None}, {"role": "assistant", "content": "a"}]},
+    {"messages": [{"role": "user", "content": "   "}, {"role": "assistant", "content": "a <|endoftext|>"}]},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 0}]},
+    {"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]},
+    {"messages": []},
+    {"messages": "not a list"},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "tools": []},
+    {"messages": [["not", "a", "dict"]]},
+]
+
+
+def test_the_one_pass_plain_chat_check_agrees_with_the_full_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain chat lines take a fast path (orjson, one pass); anything unusual must be judged as the schema pass does."""
+    plain = {"messages": [{"role": "user", "content": "Où est ma commande ?"}, {"role": "assistant", "content": "ok"}]}
+    lines = [json.dumps(plain, ensure_ascii=False)] * 10 + [json.dumps(line) for line in ODD_LINES]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast = validate(path)
+    monkeypatch.setattr(RuleSet, "fast_path", False)
+    full = validate(path)
+    assert fast.model_dump() == full.model_dump()
+    assert [(p.line, p.code, p.message) for p in fast.errors if p.code in {"invalid-weight", "wrong-type"}] == [
+        (12, "invalid-weight", "weight must be 0 or 1, got 18446744073709551616"),  # exact, not orjson's float
+        (13, "invalid-weight", "weight must be 0 or 1, got 1.0"),
+        (14, "invalid-weight", "weight must be 0 or 1, got True"),
+        (24, "wrong-type", "messages must be an array, got a string"),
+        (26, "wrong-type", "messages[0] must be an object, got an array"),
+    ]
+    assert {(p.line, p.code) for p in fast.errors} >= {
+        (11, "unknown-role"),
+        (15, "unknown-key"),
+        (17, "unknown-key"),
+        (18, "missing-key"),
+        (19, "invalid-content"),
+        (20, "empty-content"),
+        (20, "special-token"),
+        (21, "no-trainable-assistant"),
+        (23, "wrong-length"),
+    }
 
 
 def test_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:

@@ -34,9 +34,16 @@ def key64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
-def run_key(value: str | bytes) -> int:
-    """A 64-bit key valid within one run (and its forked workers): Python's own cached string hash."""
-    return hash(value)
+def example_key(texts: tuple[str, ...]) -> int:
+    """A 64-bit key of an example's texts, valid within one run and its forked children.
+
+    Python's own hash: the strings' hashes are cached on them and reused when their tokens are counted."""
+    return hash(texts)
+
+
+def near_example_key(texts: tuple[str, ...]) -> int:
+    """``example_key`` with case ignored: the cheap near-duplicate test ``validate`` runs on every line."""
+    return hash(tuple([text.lower() for text in texts]))
 
 
 class DuplicateLog:
@@ -54,6 +61,10 @@ class DuplicateLog:
     def add(self, key: int, line: int) -> None:
         self.keys.append(key)
         self.lines.append(line)
+
+    def add_many(self, keys: list[int], lines: list[int]) -> None:
+        self.keys.extend(keys)
+        self.lines.extend(lines)
 
     def extend(self, other: DuplicateLog) -> None:
         self.keys.extend(other.keys)

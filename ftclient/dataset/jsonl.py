@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from ftclient.errors import DatasetError, Problem
 
@@ -29,50 +27,37 @@ def open_checked(path: Path) -> Any:
 
 
 def iter_jsonl(
-    path: Path,
-    label: str,
-    *,
-    start: int = 0,
-    end: int | None = None,
-    first_line: int = 1,
-    fast: Callable[[Any], bool] | None = None,
+    path: Path, label: str, *, start: int = 0, end: int | None = None, first_line: int = 1
 ) -> Iterator[tuple[int, Any, Problem | None, int]]:
     """Yield ``(line number, parsed value or None, problem or None, raw byte length)`` for each line.
 
     A byte-order mark, a bad UTF-8 byte, a blank line or broken JSON becomes a Problem for that line
     (with the column where known) and reading goes on with the next line. ``start``/``end`` (byte
     offsets at line starts) and ``first_line`` read one slice of the file, for parallel scans.
-
-    With ``fast``, lines are parsed by orjson first (about twice as fast as the standard library) and the
-    value is kept when ``fast(value)`` holds. The predicate must admit only values orjson reads exactly as
-    the standard library does (it turns integers beyond 64 bits into floats; strings, small integers and
-    containers are identical). Other values, and every line orjson refuses, are parsed again by the
-    standard library, so values and reported problems are the same with or without ``fast``.
     """
+    for number, raw in raw_lines(path, start=start, end=end, first_line=first_line):
+        yield from parse_line(raw, number, label, first_in_file=number == 1 and start == 0)
+
+
+def raw_lines(
+    path: Path, *, start: int = 0, end: int | None = None, first_line: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """``(line number, the line's bytes with its line ending)`` for each line of a slice of ``path``."""
     with open_checked(path) as handle:
         handle.seek(start)
         position = start
         for number, raw in enumerate(handle, start=first_line):
             if end is not None and position >= end:
                 break
-            size = len(raw)
-            position += size
-            if fast is not None:
-                try:
-                    value = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    pass
-                else:
-                    if fast(value):
-                        yield number, value, None, size
-                        continue
-            yield from _parse_line(raw, number, size, label, first_in_file=number == 1 and start == 0)
+            position += len(raw)
+            yield number, raw
 
 
-def _parse_line(
-    raw: bytes, number: int, size: int, label: str, *, first_in_file: bool
+def parse_line(
+    raw: bytes, number: int, label: str, *, first_in_file: bool
 ) -> Iterator[tuple[int, Any, Problem | None, int]]:
-    """The standard library's reading of one line, with a Problem saying what is wrong and where."""
+    """One line as ``iter_jsonl`` yields it: the value, or a Problem saying what is wrong and where."""
+    size = len(raw)
     body = raw.rstrip(b"\r\n")
     if first_in_file and body.startswith(BOM):
         body = body[len(BOM) :]

@@ -11,8 +11,6 @@ from ftclient.errors import Problem
 MAX_IMAGES_PER_EXAMPLE = 10
 IMAGE_URL_RE = re.compile(r"^(https://|data:image/(jpeg|png|webp);base64,)", re.IGNORECASE)
 SPECIAL_RE = re.compile(r"<\|[A-Za-z0-9_]+\|>")
-_FAST_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
-_FAST_ROLES = frozenset({"system", "user", "assistant"})
 
 FORMAT_METHOD = {"chat": "supervised", "preference": "dpo", "completion": "supervised", "text": "supervised"}
 
@@ -45,7 +43,8 @@ class LineResult:
     problems: list[Problem] = field(default_factory=list)
     sequences: list[tuple[int, list[str]]] = field(default_factory=list)
     assistant: list[str] = field(default_factory=list)
-    dedup_text: str = ""
+    dedup: tuple[str, ...] = ()
+    """The texts that make the example what it is (with roles for chat), for finding duplicates."""
     has_system: bool = True
 
 
@@ -75,28 +74,6 @@ def detect_format(record: dict[str, Any]) -> str | None:
     if "text" in keys:
         return "text"
     return None
-
-
-def fast_chat_shape_ok(record: Any) -> bool:
-    """True for the common plain chat line (string contents, no tools) whose shape needs no pydantic pass."""
-    if type(record) is not dict or len(record) != 1:
-        return False
-    messages = record.get("messages")
-    if type(messages) is not list or not messages:
-        return False
-    for message in messages:
-        if type(message) is not dict or type(message.get("content")) is not str:
-            return False
-        if message.get("role") not in _FAST_ROLES:
-            return False
-        if len(message) != 2:
-            if not _FAST_MESSAGE_KEYS.issuperset(message):
-                return False
-            if "weight" in message and (message["role"] != "assistant" or message["weight"] not in (0, 1)):
-                return False
-            if type(message.get("weight", 0)) is not int or type(message.get("name", "")) is not str:
-                return False
-    return True
 
 
 def strings_of(message: dict[str, Any], path: str) -> list[tuple[str, str]]:

@@ -19,7 +19,6 @@ from ftclient.dataset.rule_base import (
     LineResult,
     RuleContext,
     detect_format,
-    fast_chat_shape_ok,
     problem,
     strings_of,
 )
@@ -33,7 +32,10 @@ from ftclient.tokens import (
     content_text,
 )
 
-__all__ = ["FORMAT_METHOD", "LineResult", "RuleContext", "RuleSet", "fast_chat_shape_ok", "problem", "rules_for"]
+__all__ = ["FORMAT_METHOD", "LineResult", "RuleContext", "RuleSet", "problem", "rules_for"]
+
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
+_PLAIN_ROLES = frozenset({"system", "user", "assistant"})
 
 
 class RuleSet:
@@ -42,7 +44,7 @@ class RuleSet:
     provider = "openai"
     formats: frozenset[str] = frozenset({"chat", "preference", "completion"})
     fast_path = True
-    """Plain chat lines (string contents, no tools) take ``_fast_chat``: same checks, no pydantic pass."""
+    """Plain chat lines take ``plain_chat``: the same checks without a pydantic pass."""
 
     def check(self, record: Any, line: int, ctx: RuleContext) -> LineResult:
         if not isinstance(record, dict):
@@ -71,9 +73,10 @@ class RuleSet:
                 )
             )
             return result
-        if fmt == "chat" and self.fast_path and not ctx.completion_only and fast_chat_shape_ok(record):
-            self._fast_chat(record["messages"], result, ctx)
-            return result
+        if fmt == "chat" and self.fast_path and not ctx.completion_only:
+            plain = self.plain_chat(record, line, ctx)
+            if plain is not None:
+                return plain
         # The pydantic models load on the first line that needs them: plain chat files never do.
         from ftclient.dataset.schemas import FORMAT_MODELS, schema_errors
 
@@ -90,34 +93,62 @@ class RuleSet:
 
     # --- chat ------------------------------------------------------------------------------------------
 
-    def _fast_chat(self, messages: list[dict[str, Any]], result: LineResult, ctx: RuleContext) -> None:
-        """All chat rules for a line ``fast_chat_shape_ok`` accepted, in one pass (the common case)."""
-        line = result.line
+    def plain_chat(self, record: Any, line: int, ctx: RuleContext) -> LineResult | None:
+        """All chat rules for a plain chat line in one pass; None for any other line.
+
+        A plain line is ``{"messages": [...]}`` whose messages have a system, user or assistant role, string
+        content, and at most a string ``name`` and a 0/1 ``weight`` (on assistant messages). Most training
+        files hold nothing else, and this path gives them the checks of the schema pass in a fraction of its
+        time. Values it accepts hold only strings and small integers, which is what lets the scan parse
+        lines with orjson first. None means the line needs ``check``.
+        """
+        if type(record) is not dict or len(record) != 1:
+            return None
+        messages = record.get("messages")
+        if type(messages) is not list or not messages:
+            return None
+        result = LineResult(line, "chat")
         pieces: list[str] = []
         assistant: list[str] = []
-        keys: list[str] = []
+        dedup: list[str] = []
         overhead = REPLY_PRIMING
         trainable = has_system = False
         for index, message in enumerate(messages):
-            role = message["role"]
-            content = message["content"]
+            if type(message) is not dict:
+                return None
+            role = message.get("role")
+            content = message.get("content")
+            if type(content) is not str or type(role) is not str or role not in _PLAIN_ROLES:
+                return None
+            name = ""
+            weight = 1
+            if len(message) != 2:
+                if not _PLAIN_MESSAGE_KEYS.issuperset(message):
+                    return None
+                name = message.get("name", "")
+                if type(name) is not str:
+                    return None
+                if "weight" in message:
+                    weight = message["weight"]
+                    if type(weight) is not int or weight not in (0, 1) or role != "assistant":
+                        return None
             overhead += TOKENS_PER_MESSAGE
             pieces.append(role)
-            keys.append(f"{role}\x1f{content}")
+            dedup.append(role)
+            dedup.append(content)
             if content:
                 pieces.append(content)
                 if "<|" in content:
                     self._special(content, f"messages[{index}].content", result, ctx)
             if not content or content.isspace():
                 result.problems.append(_empty(ctx, line, role, content, f"messages[{index}].content"))
-            name = message.get("name")
             if name:
                 pieces.append(name)
                 overhead += TOKENS_PER_NAME
                 if "<|" in name:
                     self._special(name, f"messages[{index}].name", result, ctx)
             if role == "assistant":
-                if message.get("weight") != 0:
+                if weight:
                     trainable = True
                     if content:
                         assistant.append(content)
@@ -127,7 +158,8 @@ class RuleSet:
         result.sequences.append((overhead, pieces))
         result.assistant = assistant
         result.has_system = has_system
-        result.dedup_text = "\x1e".join(keys)
+        result.dedup = tuple(dedup)
+        return result
 
     def _special(self, text: str, path: str, result: LineResult, ctx: RuleContext) -> None:
         found = SPECIAL_RE.search(text)
@@ -192,8 +224,11 @@ class RuleSet:
         result.sequences.append(chat_pieces(messages, ctx.encoding_name, tools, functions))
         result.assistant = assistant_pieces(messages)
         result.has_system = any(isinstance(m, dict) and m.get("role") == "system" for m in messages)
-        result.dedup_text = "\x1e".join(
-            f"{m.get('role')}\x1f{content_text(m.get('content'))}" for m in messages if isinstance(m, dict)
+        result.dedup = tuple(
+            text
+            for m in messages
+            if isinstance(m, dict)
+            for text in (str(m.get("role")), content_text(m.get("content")))
         )
 
     def _check_messages(
@@ -374,7 +409,7 @@ class RuleSet:
                 )
             )
         result.has_system = any(isinstance(m, dict) and m.get("role") == "system" for m in messages)
-        result.dedup_text = "\x1e".join(content_text(m.get("content")) for m in messages if isinstance(m, dict))
+        result.dedup = tuple(content_text(m.get("content")) for m in messages if isinstance(m, dict))
 
     # --- legacy prompt/completion ----------------------------------------------------------------------
 
@@ -420,14 +455,14 @@ class RuleSet:
             )
         result.sequences.append((0, texts))
         result.assistant = [completion] if isinstance(completion, str) else []
-        result.dedup_text = "\x1e".join(texts)
+        result.dedup = tuple(texts)
         result.has_system = True
 
     def _check_text(self, record: dict[str, Any], result: LineResult, ctx: RuleContext) -> None:
         text = record.get("text")
         result.sequences.append((0, [text] if isinstance(text, str) else []))
         result.assistant = [text] if isinstance(text, str) else []
-        result.dedup_text = text if isinstance(text, str) else ""
+        result.dedup = (text,) if isinstance(text, str) else ()
 
 
 def _empty(ctx: RuleContext, line: int, role: Any, content: str, path: str) -> Problem:

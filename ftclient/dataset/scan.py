@@ -8,6 +8,7 @@ with token counting on a thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -18,9 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ftclient.dataset.dedup import DuplicateLog, run_key
-from ftclient.dataset.jsonl import iter_jsonl, line_slices
-from ftclient.dataset.rules import LineResult, RuleContext, RuleSet, fast_chat_shape_ok
+import orjson
+
+from ftclient.dataset.dedup import DuplicateLog, example_key, near_example_key
+from ftclient.dataset.jsonl import line_slices, parse_line, raw_lines
+from ftclient.dataset.rules import LineResult, RuleContext, RuleSet
 from ftclient.dataset.stats import TokenTally
 from ftclient.errors import Problem
 from ftclient.tokens import BatchEncoder, get_encoding
@@ -115,29 +118,39 @@ class ScanJob:
 
 
 def scan_slice(job: ScanJob) -> ScanState:
-    """Scan the lines of one slice of a file."""
+    """Scan the lines of one slice of a file.
+
+    Each line is first parsed by orjson and offered to the rule set's one-pass check for plain chat lines
+    (which accepts only values orjson reads exactly as the standard library does). Any other line, and
+    every line orjson refuses, is read by ``parse_line`` and checked in full, so what is reported does not
+    depend on which path a line took.
+    """
     path, rules, ctx, fmt = job.path, job.rules, job.ctx, job.fmt
-    threads, bounds = job.threads, job.bounds
     state = _new_state(ctx, job.exact_counts)
     collector = state.collector
-    encoder = BatchEncoder(get_encoding(ctx.encoding_name), threads=threads)
+    encoder = BatchEncoder(get_encoding(ctx.encoding_name), threads=job.threads)
     batch: list[LineResult] = []
-    start, end, first_line = bounds
-    fast = fast_chat_shape_ok if rules.fast_path and not ctx.completion_only else None
-    lines = iter_jsonl(path, ctx.file, start=start, end=end, first_line=first_line, fast=fast)
+    start, end, first_line = job.bounds
+    plain = rules.plain_chat if rules.fast_path and not ctx.completion_only else None
+    loads, refused = orjson.loads, orjson.JSONDecodeError
     gc_was_enabled = gc.isenabled()
     gc.disable()  # parsed lines hold no reference cycles; collecting would only walk them again and again
     try:
-        for number, value, problem, raw_size in lines:
+        for number, raw in raw_lines(path, start=start, end=end, first_line=first_line):
             state.lines = number
-            state.size += raw_size
-            if problem is not None:
-                collector.add(problem)
-                continue
+            state.size += len(raw)
+            result = None
+            if plain is not None:
+                with contextlib.suppress(refused):
+                    result = plain(loads(raw), number, ctx)
+            if result is None:
+                result = _check_line(raw, number, rules, ctx, collector, first_in_file=number == 1 and start == 0)
+                if result is None:
+                    continue
             state.examples += 1
-            result = rules.check(value, number, ctx)
-            collector.extend(result.problems)
-            if result.format is not None and fmt is not None and result.format != fmt:
+            if result.problems:
+                collector.extend(result.problems)
+            if result.format != fmt and result.format is not None and fmt is not None:
                 collector.add(
                     Problem(
                         "mixed-formats",
@@ -148,8 +161,6 @@ def scan_slice(job: ScanJob) -> ScanState:
                     )
                 )
             if result.sequences:
-                state.exact.add(run_key(result.dedup_text), number)
-                state.near.add(run_key(result.dedup_text.lower()), number)
                 batch.append(result)
                 if len(batch) >= BATCH:
                     _count_batch(batch, encoder, state, ctx)
@@ -159,6 +170,19 @@ def scan_slice(job: ScanJob) -> ScanState:
             gc.enable()
         encoder.close()
     return state
+
+
+def _check_line(
+    raw: bytes, number: int, rules: RuleSet, ctx: RuleContext, collector: Collector, *, first_in_file: bool
+) -> LineResult | None:
+    """The full reading and check of one line; None (with its problems collected) when it holds no example."""
+    result = None
+    for _, value, problem, _ in parse_line(raw, number, ctx.file, first_in_file=first_in_file):
+        if problem is not None:
+            collector.add(problem)
+        else:
+            result = rules.check(value, number, ctx)
+    return result
 
 
 def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanState, ctx: RuleContext) -> None:
@@ -173,6 +197,9 @@ def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanStat
     limit = ctx.max_tokens
     tally, collector = state.tally, state.collector
     length_of = lengths.__getitem__
+    lines = [result.line for result in batch]
+    state.exact.add_many([example_key(result.dedup) for result in batch], lines)
+    state.near.add_many([near_example_key(result.dedup) for result in batch], lines)
     for result in batch:
         tokens = max(overhead + sum(map(length_of, pieces)) for overhead, pieces in result.sequences)
         tally.add(tokens, sum(map(length_of, result.assistant)))

@@ -202,6 +202,35 @@ def _value_at(data: Any, path: str) -> Any:
     return current
 
 
+_JSON_TYPE_NAMES = {
+    # pydantic's error types and Python's type names, in the words of JSON
+    "model_attributes": "object",
+    "model": "object",
+    "dict": "object",
+    "list": "array",
+    "string": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "NoneType": "null",
+}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+
+
+def _got(value: Any) -> str:
+    """What was found instead, for a message: 'null', 'a string', 'an array'."""
+    name = _json_type(value)
+    return name if value is None else f"{_article(name)} {name}"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
+
+
 def explain(error_type: str, path: str, data: Any, ctx: dict[str, Any] | None) -> tuple[str, str, str]:
     """A problem code, a readable message and a fix for one schema error at ``path``."""
     leaf = path.rsplit(".", 1)[-1].split("[", 1)[0] if path else ""
@@ -234,13 +263,13 @@ def explain(error_type: str, path: str, data: Any, ctx: dict[str, Any] | None) -
     if leaf == "arguments":
         return (
             "tool-arguments-not-string",
-            f"tool call arguments must be a JSON string, got {type(value).__name__}",
+            f"tool call arguments must be a JSON string, got {_got(value)}",
             "serialize the arguments object: json.dumps(arguments)",
         )
     if leaf == "content":
         return (
             "invalid-content",
-            f"content must be a string or a list of content parts, got {type(value).__name__}",
+            f"content must be a string or a list of content parts, got {_got(value)}",
             "write the message text as a string",
         )
     if leaf == "role" or error_type == "literal_error":
@@ -259,17 +288,21 @@ def explain(error_type: str, path: str, data: Any, ctx: dict[str, Any] | None) -
                 f"{leaf} must hold exactly one assistant message",
                 f"put one assistant message in {leaf}",
             )
+        if error_type == "too_short" and value == []:
+            return ("wrong-length", f"{leaf or 'the list'} is empty", f"put at least one item in {leaf or 'the list'}")
         return (
             "wrong-length",
             f"{leaf or 'list'} has the wrong number of items",
             f"check the length of {leaf or 'the list'}",
         )
     if error_type.endswith("_type"):
-        wanted = error_type.removesuffix("_type").replace("_", " ")
+        pydantic_name = error_type.removesuffix("_type")
+        wanted = _JSON_TYPE_NAMES.get(pydantic_name, pydantic_name.replace("_", " "))
+        item = path.rsplit(".", 1)[-1] or "the line"
         return (
             "wrong-type",
-            f"{leaf or 'line'} must be a {wanted}, got {type(value).__name__}",
-            f"make {leaf or 'it'} a {wanted}",
+            f"{item} must be {_article(wanted)} {wanted}, got {_got(value)}",
+            f"make {item} {_article(wanted)} {wanted}",
         )
     return (
         "invalid-value",
