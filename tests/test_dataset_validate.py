@@ -182,11 +182,19 @@ def test_parallel_scan_matches_single_scan(tmp_path: Path, monkeypatch: pytest.M
         handle.write(
             json.dumps({"messages": [{"role": "user", "content": "q 5"}, {"role": "assistant", "content": "a"}]}) + "\n"
         )
+    lines = path.read_text().splitlines(keepends=True)
+    lines[499] = "[500]\n"  # problems inside early and middle slices: their line numbers must survive the merge
+    lines[1699] = '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]}\n'
+    path.write_text("".join(lines))
     single = validate(path)
     monkeypatch.setattr(scan, "_workers_for", lambda _path: 2)
     double = validate(path)
     assert double.model_dump() == single.model_dump()
-    assert [(p.code, p.line) for p in double.errors] == [("invalid-json", 3001)]
+    assert [(p.code, p.line) for p in double.errors] == [
+        ("not-an-object", 500),
+        ("empty-content", 1700),
+        ("invalid-json", 3001),
+    ]
     assert ("duplicate-example", 3002) in {(p.code, p.line) for p in double.warnings}
 
 

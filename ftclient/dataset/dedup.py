@@ -66,9 +66,13 @@ class DuplicateLog:
         self.keys.extend(keys)
         self.lines.extend(lines)
 
-    def extend(self, other: DuplicateLog) -> None:
+    def extend(self, other: DuplicateLog, line_offset: int = 0) -> None:
+        """Append ``other``'s entries, its line numbers moved down by ``line_offset``."""
         self.keys.extend(other.keys)
-        self.lines.extend(other.lines)
+        if line_offset:
+            self.lines.extend([line + line_offset for line in other.lines])
+        else:
+            self.lines.extend(other.lines)
 
     def repeats(self) -> list[tuple[int, int]]:
         """``(line, first line with the same key)`` for every repeat, in line order.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,8 +130,8 @@ def parse_line(
     yield number, value, None, size
 
 
-def line_slices(path: Path, parts: int) -> list[tuple[int, int, int]]:
-    """Split ``path`` into ``parts`` slices at line starts: ``(start byte, end byte, first line number)``."""
+def byte_slices(path: Path, parts: int) -> list[tuple[int, int]]:
+    """Split ``path`` into about ``parts`` slices ``(start byte, end byte)`` that begin at line starts."""
     size = path.stat().st_size
     bounds = [0]
     with path.open("rb") as handle:
@@ -138,14 +139,5 @@ def line_slices(path: Path, parts: int) -> list[tuple[int, int, int]]:
             handle.seek(max(size * k // parts, bounds[-1]))
             handle.readline()
             bounds.append(min(handle.tell(), size))
-        bounds.append(size)
-        first_lines = [1]
-        handle.seek(0)
-        position, lines = 0, 0
-        for bound in bounds[1:-1]:
-            while position < bound:
-                chunk = handle.read(min(1 << 20, bound - position))
-                lines += chunk.count(b"\n")
-                position += len(chunk)
-            first_lines.append(lines + 1)
-    return [(bounds[i], bounds[i + 1], first_lines[i]) for i in range(parts) if bounds[i] < bounds[i + 1]]
+    bounds.append(size)
+    return [(start, end) for start, end in itertools.pairwise(bounds) if start < end]

@@ -1,9 +1,9 @@
 """The streaming scan behind ``validate``: check every line, count tokens in batches, find duplicates.
 
-Large files are split at line boundaries and scanned by one process per core (the encodings are loaded
-before forking, so the children share them); each streams its slice with flat memory, and the partial
-results are merged. Small files, platforms without ``fork`` and multi-threaded hosts scan in process,
-with token counting on a thread pool.
+Large files are cut into slices at line boundaries, which one process per core takes from a shared queue
+(the encodings are loaded before forking, so the children share them); each streams its slices with flat
+memory, and the partial results are merged. Small files, platforms without ``fork`` and multi-threaded
+hosts scan in process, with token counting on a thread pool.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from ftclient.dataset.dedup import DuplicateLog, example_key, near_example_key
-from ftclient.dataset.jsonl import line_slices, parse_line, raw_lines
+from ftclient.dataset.jsonl import byte_slices, parse_line, raw_lines
 from ftclient.dataset.rules import LineResult, RuleContext, RuleSet
 from ftclient.dataset.stats import TokenTally
 from ftclient.errors import Problem
@@ -35,6 +35,8 @@ MAX_STORED_PER_CODE = {"error": 1000, "warning": 50}
 """Problems kept per code; every one is counted (a broken million-line file must not fill memory with a
 million Problem objects)."""
 MISSING_SYSTEM_SHOWN = 5
+SLICES_PER_WORKER = 12
+"""Slices per process in a parallel scan: enough that no process is left with a long last slice."""
 
 
 class Collector:
@@ -57,13 +59,15 @@ class Collector:
         for problem in problems:
             self.add(problem)
 
-    def merge(self, other: Collector) -> None:
+    def merge(self, other: Collector, line_offset: int = 0) -> None:
+        """Take in ``other``'s problems (their lines moved down by ``line_offset``), keeping the caps."""
         kept: Counter[str] = Counter(f"{p.severity}:{p.code}" for p in self.problems)
         for problem in other.problems:
             key = f"{problem.severity}:{problem.code}"
             if kept[key] < MAX_STORED_PER_CODE.get(problem.severity, 50):
                 kept[key] += 1
-                self.problems.append(problem)
+                line = problem.line
+                self.problems.append(replace(problem, line=line + line_offset) if line and line_offset else problem)
             else:
                 self.truncated = True
         self.counts.update(other.counts)
@@ -88,14 +92,16 @@ class ScanState:
     size: int = 0
     examples: int = 0
 
-    def merge(self, other: ScanState) -> None:
-        self.collector.merge(other.collector)
+    def merge(self, other: ScanState, line_offset: int = 0) -> None:
+        """Add the findings of a later slice, whose line numbers count from ``line_offset`` + 1."""
+        self.collector.merge(other.collector, line_offset)
         self.tally.merge(other.tally)
-        self.exact.extend(other.exact)
-        self.near.extend(other.near)
-        self.missing_system = sorted(self.missing_system + other.missing_system)[:MISSING_SYSTEM_SHOWN]
+        self.exact.extend(other.exact, line_offset)
+        self.near.extend(other.near, line_offset)
+        shifted = [line + line_offset for line in other.missing_system]
+        self.missing_system = sorted(self.missing_system + shifted)[:MISSING_SYSTEM_SHOWN]
         self.n_missing_system += other.n_missing_system
-        self.lines = max(self.lines, other.lines)
+        self.lines = max(self.lines, line_offset + other.lines)
         self.size += other.size
         self.examples += other.examples
 
@@ -240,24 +246,35 @@ def _workers_for(path: Path) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _scan_queued(jobs: list[ScanJob], queue: int) -> dict[int, ScanState]:
+    """Scan the slices whose numbers this process takes from ``queue`` (a pipe), until it is empty.
+
+    Reading one byte from a pipe is atomic, so each slice goes to exactly one process, and a process
+    slowed down by anything (other load on its core, slower lines) simply takes fewer slices.
+    """
+    parts: dict[int, ScanState] = {}
+    while taken := os.read(queue, 1):
+        parts[taken[0]] = scan_slice(jobs[taken[0]])
+    return parts
+
+
 class _ForkedScan:
-    """One slice scanned in a forked child, which sends back its pickled ScanState through a pipe.
+    """A forked child scanning slices from the queue; it sends back its pickled results through a pipe.
 
     Plain ``os.fork`` rather than a multiprocessing pool: a pool's start-up, helper threads and shutdown
     cost tens of milliseconds, a noticeable share of a run this short. The child leaves with ``os._exit``
     (no atexit handlers, no flushing of buffers it shares with the parent). If it fails or dies, the
-    slice is scanned again in this process, so the outcome (and any error) is that of a serial scan.
+    parent scans the slices it had taken, so the outcome (and any error) is that of a serial scan.
     """
 
-    def __init__(self, job: ScanJob) -> None:
-        self.job = job
+    def __init__(self, jobs: list[ScanJob], queue: int) -> None:
         read_fd, write_fd = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             status = 1
             try:
                 os.close(read_fd)
-                data = pickle.dumps(scan_slice(job), protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(_scan_queued(jobs, queue), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write_fd, "wb") as pipe:
                     pipe.write(data)
                 status = 0
@@ -266,14 +283,14 @@ class _ForkedScan:
         os.close(write_fd)
         self._pipe = os.fdopen(read_fd, "rb")
 
-    def result(self) -> ScanState:
+    def result(self) -> dict[int, ScanState]:
         with self._pipe:
             data = self._pipe.read()
         _, status = os.waitpid(self.pid, 0)
         if status == 0 and data:
-            state: ScanState = pickle.loads(data)
-            return state
-        return scan_slice(self.job)
+            parts: dict[int, ScanState] = pickle.loads(data)
+            return parts
+        return {}
 
     def cancel(self) -> None:
         self._pipe.close()
@@ -287,24 +304,38 @@ class _ForkedScan:
 def scan_file(
     path: Path, rules: RuleSet, ctx: RuleContext, fmt: str | None, *, exact_counts: bool, workers: int | None = None
 ) -> ScanState:
-    """Scan all of ``path``; in forked workers when it is large and the platform allows."""
-    get_encoding(ctx.encoding_name)  # load before any fork, so workers share it
+    """Scan all of ``path``; in forked processes when it is large and the platform allows.
+
+    The file is cut into many slices at line starts, which the processes take from a shared queue as
+    they go; each slice numbers its lines from 1, and the merge moves them to their place in the file.
+    """
+    get_encoding(ctx.encoding_name)  # load before any fork, so the children share it
     n = workers if workers is not None else _workers_for(path)
     whole = ScanJob(path, rules, ctx, fmt, exact_counts)
     if n <= 1:
         return scan_slice(whole)
-    jobs = [replace(whole, bounds=bounds, threads=1) for bounds in line_slices(path, n)]
-    gc.freeze()  # keep the garbage collector from touching (and so copying) the parent's pages in workers
+    slices = byte_slices(path, n * SLICES_PER_WORKER)
+    jobs = [replace(whole, bounds=(start, end, 1), threads=1) for start, end in slices]
+    queue, feed = os.pipe()
+    os.write(feed, bytes(range(len(jobs))))
+    os.close(feed)
+    gc.freeze()  # keep the garbage collector from touching (and so copying) the parent's pages in children
     children: list[_ForkedScan] = []
     try:
-        # This process scans the first slice itself while forked children scan the rest.
-        children = [_ForkedScan(job) for job in jobs[1:]]
-        state = scan_slice(jobs[0])
+        children = [_ForkedScan(jobs, queue) for _ in range(n - 1)]
+        parts = _scan_queued(jobs, queue)
         for child in children:
-            state.merge(child.result())
+            parts.update(child.result())
         children = []
+        for index, job in enumerate(jobs):
+            if index not in parts:  # taken by a child that failed
+                parts[index] = scan_slice(job)
     finally:
+        os.close(queue)
         for child in children:
             child.cancel()
         gc.unfreeze()
+    state = parts[0]
+    for index in range(1, len(jobs)):
+        state.merge(parts[index], line_offset=state.lines)
     return state
