@@ -279,10 +279,17 @@ def test_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
     assert peaks[1] < peaks[0] + 3 * 1024 * 1024, peaks
 
 
-def test_duplicate_log_ignores_bitmap_collisions() -> None:
+@pytest.mark.parametrize("count_up_to", [0, 250_000], ids=["bitmap", "counter"])
+def test_duplicate_log_finds_repeats_and_ignores_bitmap_collisions(
+    count_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ftclient.dataset.dedup import DuplicateLog
 
+    monkeypatch.setattr(DuplicateLog, "COUNT_UP_TO", count_up_to)
     log = DuplicateLog()
     for line, key in enumerate([5, 7, 5, 9, 7, 5, 5 + (1 << DuplicateLog.FILTER_BITS)], start=1):
         log.add(key, line)
     assert log.repeats() == [(3, 1), (5, 2), (6, 1)]
+    unique = DuplicateLog()
+    unique.add_many([3, 1 << 40, -2], [1, 2, 3])
+    assert unique.repeats() == []

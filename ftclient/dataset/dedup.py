@@ -6,6 +6,7 @@ import hashlib
 import string
 import unicodedata
 from array import array
+from collections import Counter
 
 _ASCII_PUNCT = bytes.maketrans(string.punctuation.encode("ascii"), b" " * len(string.punctuation))
 # Ideographic punctuation NFKC leaves alone (full-width ASCII forms are already folded by NFKC).
@@ -43,7 +44,7 @@ def example_key(texts: tuple[str, ...]) -> int:
 
 def near_example_key(texts: tuple[str, ...]) -> int:
     """``example_key`` with case ignored: the cheap near-duplicate test ``validate`` runs on every line."""
-    return hash(tuple([text.lower() for text in texts]))
+    return hash(tuple(map(str.lower, texts)))
 
 
 class DuplicateLog:
@@ -53,6 +54,7 @@ class DuplicateLog:
     """
 
     FILTER_BITS = 27  # a 16 MB bitmap: few false candidates even for tens of millions of lines
+    COUNT_UP_TO = 250_000  # below this many keys, a Counter of them (about 20 MB at most) is faster
 
     def __init__(self) -> None:
         self.keys = array("q")
@@ -75,10 +77,32 @@ class DuplicateLog:
             self.lines.extend(other.lines)
 
     def repeats(self) -> list[tuple[int, int]]:
-        """``(line, first line with the same key)`` for every repeat, in line order.
+        """``(line, first line with the same key)`` for every repeat, in line order."""
+        candidates = self._small_candidates() if len(self.keys) <= self.COUNT_UP_TO else self._bitmap_candidates()
+        if not candidates:
+            return []
+        first: dict[int, int] = {}
+        out: list[tuple[int, int]] = []
+        for key, line in zip(self.keys, self.lines, strict=True):
+            if key in candidates:
+                if key in first:
+                    out.append((line, first[key]))
+                else:
+                    first[key] = line
+        out.sort()
+        return out
 
-        A bitmap over the keys' low bits finds the candidates in one pass without sorting or a set of
-        every key; only candidates (true repeats plus a few bitmap collisions) are then looked up.
+    def _small_candidates(self) -> set[int]:
+        """The repeated keys, counted exactly (in C) while the log is small enough for a dict of all keys."""
+        counts = Counter(self.keys)
+        if len(counts) == len(self.keys):
+            return set()
+        return {key for key, n in counts.items() if n > 1}
+
+    def _bitmap_candidates(self) -> set[int]:
+        """Keys that may repeat, found without a set of every key: a bitmap over the keys' low bits.
+
+        Holds the true repeats plus a few keys whose low bits collide; ``repeats`` then looks them up.
         """
         mask = (1 << self.FILTER_BITS) - 1
         bits = bytearray(1 << (self.FILTER_BITS - 3))
@@ -90,14 +114,4 @@ class DuplicateLog:
                 candidates.add(key)
             else:
                 bits[low >> 3] |= flag
-        del bits
-        first: dict[int, int] = {}
-        out: list[tuple[int, int]] = []
-        for key, line in zip(self.keys, self.lines, strict=True):
-            if key in candidates:
-                if key in first:
-                    out.append((line, first[key]))
-                else:
-                    first[key] = line
-        out.sort()
-        return out
+        return candidates

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from ftclient.dataset.rule_base import (
@@ -36,6 +38,7 @@ __all__ = ["FORMAT_METHOD", "LineResult", "RuleContext", "RuleSet", "problem", "
 
 _PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
 _PLAIN_ROLES = frozenset({"system", "user", "assistant"})
+_role_and_content = itemgetter("role", "content")
 
 
 class RuleSet:
@@ -110,7 +113,6 @@ class RuleSet:
         result = LineResult(line, "chat")
         pieces: list[str] = []
         assistant: list[str] = []
-        dedup: list[str] = []
         overhead = REPLY_PRIMING
         trainable = has_system = False
         for index, message in enumerate(messages):
@@ -134,8 +136,6 @@ class RuleSet:
                         return None
             overhead += TOKENS_PER_MESSAGE
             pieces.append(role)
-            dedup.append(role)
-            dedup.append(content)
             if content:
                 pieces.append(content)
                 if "<|" in content:
@@ -158,7 +158,7 @@ class RuleSet:
         result.sequences.append((overhead, pieces))
         result.assistant = assistant
         result.has_system = has_system
-        result.dedup = tuple(dedup)
+        result.dedup = tuple(chain.from_iterable(map(_role_and_content, messages)))
         return result
 
     def _special(self, text: str, path: str, result: LineResult, ctx: RuleContext) -> None:

@@ -8,7 +8,6 @@ hosts scan in process, with token counting on a thread pool.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import pickle
@@ -139,21 +138,23 @@ def scan_slice(job: ScanJob) -> ScanState:
     start, end, first_line = job.bounds
     plain = rules.plain_chat if rules.fast_path and not ctx.completion_only else None
     loads, refused = orjson.loads, orjson.JSONDecodeError
+    number = size = examples = 0
     gc_was_enabled = gc.isenabled()
     gc.disable()  # parsed lines hold no reference cycles; collecting would only walk them again and again
     try:
         for number, raw in raw_lines(path, start=start, end=end, first_line=first_line):
-            state.lines = number
-            state.size += len(raw)
+            size += len(raw)
             result = None
             if plain is not None:
-                with contextlib.suppress(refused):
+                try:  # noqa: SIM105 - contextlib.suppress costs more, once per line
                     result = plain(loads(raw), number, ctx)
+                except refused:
+                    pass
             if result is None:
                 result = _check_line(raw, number, rules, ctx, collector, first_in_file=number == 1 and start == 0)
                 if result is None:
                     continue
-            state.examples += 1
+            examples += 1
             if result.problems:
                 collector.extend(result.problems)
             if result.format != fmt and result.format is not None and fmt is not None:
@@ -175,6 +176,7 @@ def scan_slice(job: ScanJob) -> ScanState:
         if gc_was_enabled:
             gc.enable()
         encoder.close()
+    state.lines, state.size, state.examples = number, size, examples
     return state
 
 
@@ -206,9 +208,14 @@ def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanStat
     lines = [result.line for result in batch]
     state.exact.add_many([example_key(result.dedup) for result in batch], lines)
     state.near.add_many([near_example_key(result.dedup) for result in batch], lines)
+    totals: list[int] = []
     for result in batch:
-        tokens = max(overhead + sum(map(length_of, pieces)) for overhead, pieces in result.sequences)
-        tally.add(tokens, sum(map(length_of, result.assistant)))
+        sequences = result.sequences
+        if len(sequences) == 1:
+            tokens = sequences[0][0] + sum(map(length_of, sequences[0][1]))
+        else:
+            tokens = max(overhead + sum(map(length_of, pieces)) for overhead, pieces in sequences)
+        totals.append(tokens)
         if not result.has_system:
             state.n_missing_system += 1
             if len(state.missing_system) < MISSING_SYSTEM_SHOWN:
@@ -235,6 +242,7 @@ def _count_batch(batch: list[LineResult], encoder: BatchEncoder, state: ScanStat
                     severity="warning",
                 )
             )
+    tally.add_many(totals, [sum(map(length_of, result.assistant)) for result in batch])
     batch.clear()
 
 

@@ -72,6 +72,16 @@ class TokenTally:
         self.totals[tokens] += 1
         self.assistants[assistant] += 1
 
+    def add_many(self, tokens: list[int], assistant: list[int]) -> None:
+        """``add`` for many examples at once (the counters update in C)."""
+        self.examples += len(tokens)
+        self.total += sum(tokens)
+        self.assistant += sum(assistant)
+        limit = self.limit
+        self.billed += sum(min(n, limit) for n in tokens) if limit else sum(tokens)
+        self.totals.update(tokens)
+        self.assistants.update(assistant)
+
     def merge(self, other: TokenTally) -> None:
         self.totals.update(other.totals)
         self.assistants.update(other.assistants)
