@@ -59,6 +59,13 @@ class AsyncEmulatorServer:
             self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            # Let every connection handler finish its cancellation before the loop closes; a handler
+            # left pending is destroyed with a "Task was destroyed but it is pending" warning.
+            pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.run_until_complete(self._server.wait_closed())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._stopped.set()
