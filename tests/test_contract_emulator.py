@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,30 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def prism_proxy(prism: str, spec: Path, target: str) -> Iterator[str]:
+    """``prism proxy --errors`` on a free loopback port in front of ``target``; yields its base URL.
+
+    Every request and response through it is validated against ``spec``; a violation becomes an error
+    response, so a test that passes through it speaks the spec."""
+    port = _free_port()
+    command = [prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec), target]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        log: list[str] = []
+        while "Prism is listening" not in (log[-1] if log else ""):
+            line = process.stdout.readline()
+            if not line or time.monotonic() > deadline:
+                pytest.fail("Prism did not start:\n" + "".join(log[-20:]))
+            log.append(line)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def through_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, str]]:
     prism = find_prism()
@@ -90,24 +115,8 @@ def through_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Em
         pytest.skip("Prism is not installed (npm install --prefix .ci/node @stoplight/prism-cli@5)")
     with run_in_thread(EmulatorConfig(speed=1.0, seed=9)) as emu:
         spec = trimmed_spec(list(emu.core.router.routes()), tmp_path_factory.mktemp("prism") / "openai.json")
-        port = _free_port()
-        with subprocess.Popen([prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec),
-                               emu.base_url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-            assert process.stdout is not None
-            deadline = time.monotonic() + 60
-            log: list[str] = []
-            while time.monotonic() < deadline:
-                line = process.stdout.readline()
-                log.append(line)
-                if "Prism is listening" in line:
-                    break
-                if not line:
-                    pytest.fail("Prism did not start:\n" + "".join(log[-20:]))
-            try:
-                yield emu, f"http://127.0.0.1:{port}"
-            finally:
-                process.terminate()
-                process.communicate(timeout=10)
+        with prism_proxy(prism, spec, emu.base_url) as url:
+            yield emu, url
 
 
 def test_sdk_flow_through_the_validating_proxy(through_prism: tuple[Emulator, str]) -> None:

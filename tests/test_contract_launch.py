@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import httpx2
 import pytest
 from conftest import EXAMPLES
 from launch_support import route_count
-from test_contract_emulator import SPEC, _free_port, find_prism, trimmed_spec
+from test_contract_emulator import SPEC, find_prism, prism_proxy, trimmed_spec
 
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 
@@ -49,22 +47,8 @@ def through_prism(
         cache_plugin = getattr(pytestconfig, "cache", None)  # absent with -p no:cacheprovider
         cache = cache_plugin.mkdir("ftclient-prism") if cache_plugin else tmp_path_factory.mktemp("prism")
         spec = _cached_spec(used, cache)
-        port = _free_port()
-        command = [prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec), emu.base_url]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-            assert process.stdout is not None
-            deadline = time.monotonic() + 60
-            log: list[str] = []
-            while "Prism is listening" not in (log[-1] if log else ""):
-                line = process.stdout.readline()
-                if not line or time.monotonic() > deadline:
-                    pytest.fail("Prism did not start:\n" + "".join(log[-20:]))
-                log.append(line)
-            try:
-                yield emu, f"http://127.0.0.1:{port}"
-            finally:
-                process.terminate()
-                process.communicate(timeout=10)
+        with prism_proxy(prism, spec, emu.base_url) as url:
+            yield emu, url
 
 
 def test_prepare_then_launch_through_the_validating_proxy(

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -65,22 +63,8 @@ def through_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Em
             patch.setattr(prism_support, "json", SimpleNamespace(dumps=partial(json.dumps, default=str)))
             spec = prism_support.trimmed_spec(spec_routes(emu), tmp_path_factory.mktemp("prism") / "together.json")
         relax_known_spec_defects(spec)
-        port = prism_support._free_port()
-        command = [prism, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec), emu.base_url]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
-            assert process.stdout is not None
-            deadline = time.monotonic() + 60
-            log: list[str] = []
-            while "Prism is listening" not in (log[-1] if log else ""):
-                line = process.stdout.readline()
-                if not line or time.monotonic() > deadline:
-                    pytest.fail("Prism did not start:\n" + "".join(log[-20:]))
-                log.append(line)
-            try:
-                yield emu, f"http://127.0.0.1:{port}"
-            finally:
-                process.terminate()
-                process.communicate(timeout=10)
+        with prism_support.prism_proxy(prism, spec, emu.base_url) as url:
+            yield emu, url
 
 
 def test_the_adapter_speaks_the_spec(through_prism: tuple[Emulator, str], tmp_path: Path) -> None:
