@@ -93,3 +93,29 @@ def test_a_spreadsheet_is_pointed_to_prepare(run_cli: Any) -> None:
     assert result.exit_code == 1
     problems = result.json()["problems"]
     assert any(p["code"] == "not-jsonl" and "ftclient prepare" in p["hint"] for p in problems)
+
+
+@pytest.mark.parametrize(("epochs", "shown"), [(1, "1 epoch x 20,000 tokens"), (3, "3 epochs x 20,000 tokens")])
+def test_cost_line_counts_epochs_in_words(epochs: int, shown: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from ftclient.cli.dataset_report import render_cost
+    from ftclient.dataset.stats import CostEstimate
+
+    cost = CostEstimate(
+        provider="openai",
+        model="gpt-4.1-mini-2025-04-14",
+        examples=15_000,
+        epochs=epochs,
+        billed_tokens_per_epoch=20_000,
+        billed_tokens_total=20_000 * epochs,
+        training_per_1m=5.0,
+        usd=0.1 * epochs,
+        price_as_of="2025-06-15",
+        price_source="price table",
+    )
+    out = io.StringIO()
+    render_cost(Console(file=out, width=200, color_system=None), cost)
+    assert f"{shown} = {20_000 * epochs:,} billed tokens at $5.00/1M" in out.getvalue()

@@ -74,8 +74,8 @@ def render_cost(console: Console, cost: CostEstimate | None) -> None:
         return
     money = f"[bold]${cost.usd:,.2f}[/]" if cost.usd is not None else cost.note or "not priced per token"
     console.print(
-        f"cost: {money} to train {cost.model}: {cost.epochs} epochs x {cost.billed_tokens_per_epoch:,} tokens "
-        f"= {cost.billed_tokens_total:,} billed tokens"
+        f"cost: {money} to train {cost.model}: {_count(cost.epochs, 'epoch')} x "
+        f"{cost.billed_tokens_per_epoch:,} tokens = {cost.billed_tokens_total:,} billed tokens"
         + (f" at ${cost.training_per_1m:.2f}/1M" if cost.training_per_1m is not None else "")
         + f" [dim](prices as of {cost.price_as_of}; {_escape(cost.price_source)})[/]",
         highlight=False,
