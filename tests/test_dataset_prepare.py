@@ -118,6 +118,15 @@ def test_extract_output_must_be_json() -> None:
     assert json.loads(first["messages"][-1]["content"])["customer"] == "Ann"  # type: ignore[index]
 
 
+def test_extract_output_nested_too_deep_is_a_dropped_row_not_a_crash(tmp_path: Path) -> None:
+    rows = (DATA / "extract_bad_json.csv").read_text(encoding="utf-8").splitlines()
+    rows[4] = 'Order 4 for Ann,"' + "[" * 50_000 + "]" * 50_000 + '"'
+    path = tmp_path / "deep.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = prepare(path, task="extract", out=tmp_path / "out")
+    assert (5, "output-not-json", "output") in [(p.line, p.code, p.path) for p in report.dropped]
+
+
 def test_preference_rows_become_dpo_lines(tmp_path: Path) -> None:
     path = tmp_path / "prefs.csv"
     with path.open("w", newline="") as handle:

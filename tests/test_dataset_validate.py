@@ -22,6 +22,7 @@ BROKEN: dict[str, tuple[str | None, list[tuple[str, int | None, int | None, str 
     "invalid_json.jsonl": (None, [("invalid-json", 12, 48, None)]),
     "blank_line.jsonl": (None, [("blank-line", 7, None, None)]),
     "not_object.jsonl": (None, [("not-an-object", 5, None, None)]),
+    "nested_too_deep.jsonl": (None, [("nested-too-deep", 8, None, None)]),
     "unknown_key.jsonl": (None, [("unknown-key", 3, None, "metadata")]),
     "missing_role.jsonl": (None, [("missing-key", 4, None, "messages[1]")]),
     "unknown_role.jsonl": (None, [("unknown-role", 6, None, "messages[1]")]),
@@ -196,6 +197,24 @@ def test_parallel_scan_matches_single_scan(tmp_path: Path, monkeypatch: pytest.M
         ("invalid-json", 3001),
     ]
     assert ("duplicate-example", 3002) in {(p.code, p.line) for p in double.warnings}
+
+
+def test_tool_arguments_too_deep_to_check_are_a_warning(tmp_path: Path) -> None:
+    lines = (DATA / "valid_chat.jsonl").read_text().splitlines()
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "[" * 50_000 + "]" * 50_000}}
+    deep = {
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+            {"role": "assistant", "content": "done"},
+        ]
+    }
+    path = tmp_path / "deep_args.jsonl"
+    path.write_text("\n".join([*lines, json.dumps(deep)]) + "\n")
+    report = validate(path)
+    assert report.errors == []
+    assert ("tool-arguments-too-deep", len(lines) + 1) in {(p.code, p.line) for p in report.warnings}
 
 
 def test_a_failed_child_scan_is_redone_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,3 +52,32 @@ def test_every_command_help_shows_examples() -> None:
     assert len(sections) > 10
     missing = [s.splitlines()[0] for s in sections if "Examples:" not in s]
     assert missing == [], f"--help without an Examples block: {missing}"
+
+
+def _problem_codes() -> set[str]:
+    """Every problem code the validation rules can report, read from their source."""
+    import ast
+
+    codes: set[str] = set()
+    for path in (REPO / "ftclient" / "dataset").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                index = {"Problem": 0, "problem": 2, "RowError": 0, "_bad_row": 3}.get(name)
+                if index is not None and len(node.args) > index:
+                    code = node.args[index]
+                    if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                        codes.add(code.value)
+            elif isinstance(node, ast.Return) and path.name == "schemas.py":  # explain() returns (code, ...)
+                value = node.value
+                if isinstance(value, ast.Tuple) and value.elts and isinstance(value.elts[0], ast.Constant):
+                    codes.add(str(value.elts[0].value))
+    return codes
+
+
+def test_every_validation_problem_code_is_documented() -> None:
+    codes = _problem_codes()
+    assert {"invalid-json", "nested-too-deep", "wrong-type", "empty-field", "broken-quote"} <= codes
+    documented = (DOCS / "data-formats.md").read_text(encoding="utf-8")
+    assert sorted(code for code in codes if f"`{code}`" not in documented) == []

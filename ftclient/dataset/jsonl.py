@@ -108,6 +108,20 @@ def parse_line(
         return
     try:
         value = json.loads(text)
+    except RecursionError:
+        yield (
+            number,
+            None,
+            Problem(
+                "nested-too-deep",
+                "the line nests lists or objects so deeply that it cannot be read",
+                "flatten the structure: a training example needs a few levels, not hundreds",
+                file=label,
+                line=number,
+            ),
+            size,
+        )
+        return
     except json.JSONDecodeError as exc:
         message = f"not valid JSON: {exc.msg}"
         hint = "fix the JSON on this line (each line is one complete JSON object)"

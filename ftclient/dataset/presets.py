@@ -324,7 +324,7 @@ def row_fields(plan: TaskPlan, values: Mapping[str, Any]) -> dict[str, Any]:
     if plan.task == "extract":
         try:
             parsed = json.loads(fields["output"])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested hundreds of levels deep
             raise RowError(
                 "output-not-json",
                 f"the output ({plan.columns['output']!r}) is not valid JSON ({exc})",
@@ -353,7 +353,7 @@ def _messages(raw: Any, column: str) -> list[Any]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested hundreds of levels deep
             raise RowError(
                 "messages-not-json",
                 f"{column!r} is not a JSON list of messages ({exc})",

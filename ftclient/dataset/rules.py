@@ -309,6 +309,18 @@ class RuleSet:
         if isinstance(arguments, str):
             try:
                 json.loads(arguments)
+            except RecursionError:
+                result.problems.append(
+                    problem(
+                        ctx,
+                        result.line,
+                        "tool-arguments-too-deep",
+                        "the arguments string nests so deeply that it cannot be checked",
+                        "flatten the arguments: a few levels of objects and lists are plenty",
+                        path=f"{path}.function.arguments" if "tool_calls" in path else f"{path}.arguments",
+                        warning=True,
+                    )
+                )
             except json.JSONDecodeError as exc:
                 result.problems.append(
                     problem(
