@@ -282,6 +282,31 @@ def test_the_one_pass_plain_chat_check_agrees_with_the_full_check(
     }
 
 
+def test_together_plain_chat_lines_get_the_same_checks_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Together adds role-order rules; the one-pass path must apply them exactly as the schema pass does."""
+    user, assistant = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+    lines = [{"messages": [user, assistant]}] * 10 + [
+        {"messages": [assistant, user, assistant]},  # starts with the assistant
+        {"messages": [user, user, assistant]},  # two user messages in a row
+        {"messages": [{"role": "system", "content": "s"}, user, assistant, assistant]},
+        *ODD_LINES,
+    ]
+    path = tmp_path / "together.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    fast = validate(path, provider="together", model=model)
+    monkeypatch.setattr(RuleSet, "fast_path", False)
+    full = validate(path, provider="together", model=model)
+    assert fast.model_dump() == full.model_dump()
+    assert [(p.line, p.code) for p in fast.errors if p.line in (11, 12, 13)] == [
+        (11, "conversation-start"),
+        (12, "roles-not-alternating"),
+        (13, "roles-not-alternating"),
+    ]
+
+
 def test_memory_does_not_grow_with_file_size(tmp_path: Path) -> None:
     """Streaming: ten times the lines must not take ten times the memory (only 16 bytes/line for duplicates)."""
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"

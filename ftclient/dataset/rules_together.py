@@ -13,7 +13,6 @@ class TogetherRuleSet(RuleSet):
 
     provider = "together"
     formats = frozenset({"chat", "preference", "completion", "text"})
-    fast_path = False
 
     def format_hint(self) -> str:
         return (
@@ -21,11 +20,20 @@ class TogetherRuleSet(RuleSet):
             '{"input", "preferred_output", "non_preferred_output"}'
         )
 
+    def plain_chat(self, record: Any, line: int, ctx: RuleContext) -> LineResult | None:
+        result = super().plain_chat(record, line, ctx)
+        if result is not None:
+            self._role_order(record["messages"], result, ctx)
+        return result
+
     def _check_chat(self, record: dict[str, Any], result: LineResult, ctx: RuleContext) -> None:
         super()._check_chat(record, result, ctx)
         messages = record.get("messages")
-        if not isinstance(messages, list):
-            return
+        if isinstance(messages, list):
+            self._role_order(messages, result, ctx)
+
+    def _role_order(self, messages: list[Any], result: LineResult, ctx: RuleContext) -> None:
+        """Together starts a conversation with system or user and never repeats a role twice in a row."""
         roles = [m.get("role") for m in messages if isinstance(m, dict)]
         if roles and roles[0] not in ("system", "user"):
             result.problems.append(
