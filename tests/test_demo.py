@@ -43,3 +43,21 @@ def test_demo_shows_a_real_gain_on_every_sample(run_cli, tmp_path: Path, task: s
 def test_every_bundled_sample_is_found() -> None:
     for task, sample in SAMPLES.items():
         assert sample_path(task).name == sample.filename
+
+
+def test_demo_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
+    """The README's first command, as a user runs it: a separate process, whose whole stderr is checked."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ftclient", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception in callback" not in done.stderr
+    assert "is better than" in done.stderr + done.stdout

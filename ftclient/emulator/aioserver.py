@@ -99,6 +99,10 @@ class AsyncEmulatorServer:
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # The server is stopping. End normally: on Python 3.11 the stream machinery logs a traceback
+            # for a handler task that ends cancelled.
+            pass
         finally:
             self._writers.discard(writer)
             if writer.transport.is_closing():
