@@ -154,33 +154,24 @@ def _execute(
         files = upload_files(plan, adapter, registry, settings, step=step, on_progress=on_upload_progress, sleep=sleep)
     handles: list[Job] = []
     for job in plan.jobs:
-        if job.config_key in existing:
+        reused = job.config_key in existing
+        run_id: str | None = None
+        if reused:
             info = existing[job.config_key]
-            handles.append(
-                Job(
-                    info.id,
-                    provider=adapter,
-                    registry=registry,
-                    settings=settings,
-                    info=info,
-                    reused=True,
-                    sweep_id=plan.sweep_id,
-                )
+        else:
+            run_id = pending_runs.get(job.config_key) or new_run_id()
+            info = create_job(
+                plan,
+                job,
+                adapter,
+                registry,
+                settings=settings,
+                files=files,
+                run_id=run_id,
+                record_run=job.config_key not in pending_runs,
+                step=step,
+                sleep=sleep,
             )
-            continue
-        run_id = pending_runs.get(job.config_key) or new_run_id()
-        info = create_job(
-            plan,
-            job,
-            adapter,
-            registry,
-            settings=settings,
-            files=files,
-            run_id=run_id,
-            record_run=job.config_key not in pending_runs,
-            step=step,
-            sleep=sleep,
-        )
         handles.append(
             Job(
                 info.id,
@@ -189,6 +180,7 @@ def _execute(
                 settings=settings,
                 info=info,
                 run_id=run_id,
+                reused=reused,
                 sweep_id=plan.sweep_id,
             )
         )

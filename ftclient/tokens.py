@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -473,8 +474,6 @@ class BatchEncoder:
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
         """``{text: token count}`` for every distinct text given."""
-        from collections import Counter
-
         counts = Counter(texts)
         cache = self._cache
         out: dict[str, int] = {}

@@ -19,6 +19,17 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def inactive_timeout_option(func: F) -> F:
+    """``--inactive-timeout``: a dedicated endpoint ftclient starts always stops itself when left idle."""
+    return click.option(
+        "--inactive-timeout",
+        type=click.IntRange(min=1),
+        default=30,
+        show_default=True,
+        help="Minutes without requests after which the provider stops the endpoint (always set).",
+    )(func)
+
+
 def get_output(ctx: click.Context, json_mode: bool = False) -> Output:
     root = ctx.find_root().obj or {}
     return Output(json_mode=json_mode, quiet=bool(root.get("quiet")), verbose=bool(root.get("verbose")))

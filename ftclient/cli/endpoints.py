@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftclient.cli.common import get_output, json_option
+from ftclient.cli.common import get_output, inactive_timeout_option, json_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,13 +54,7 @@ def warn_running(out: Output, registry: Registry, provider: Provider | None, *, 
 @click.argument("job_id", metavar="JOB_ID")
 @click.option("--provider", default=None, help="Provider (default: the job's, else together).")
 @click.option("--hardware", default=None, help="Hardware id (default: the cheapest available for the model).")
-@click.option(
-    "--inactive-timeout",
-    type=click.IntRange(min=1),
-    default=30,
-    show_default=True,
-    help="Minutes without requests after which the provider stops the endpoint (always set).",
-)
+@inactive_timeout_option
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait for STARTED.")
 @json_option
 @click.pass_context

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftclient.cli.common import get_output, json_option
+from ftclient.cli.common import get_output, inactive_timeout_option, json_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -188,13 +188,7 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
     help="Leave the dedicated endpoint running afterwards (providers that deploy tuned models, e.g. Together).",
 )
 @click.option("--hardware", default=None, help="Hardware for the dedicated endpoint (default: the cheapest).")
-@click.option(
-    "--inactive-timeout",
-    type=click.IntRange(min=1),
-    default=30,
-    show_default=True,
-    help="Minutes without requests after which the provider stops the endpoint (always set).",
-)
+@inactive_timeout_option
 @json_option
 @click.pass_context
 def evaluate(  # noqa: PLR0917 - click passes options positionally
@@ -271,29 +265,33 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
         raise UserInputError("give a JOB_ID or --model MODEL", hint="ftclient evaluate ftjob-abc123")
     if baseline and no_baseline:
         raise UserInputError("--baseline and --no-baseline contradict each other", hint="use one of them")
+    # What an evaluation takes, however it runs (one job with its endpoint's lifecycle, or a model).
+    common: dict[str, Any] = {
+        "provider": provider,
+        "baseline": baseline,
+        "no_baseline": no_baseline,
+        "test": test_file,
+        "task": task,
+        "checkpoint": checkpoint,
+        "concurrency": concurrency,
+        "use_cache": not no_cache,
+        "judge": judge,
+        "out": out,
+        "limit": limit,
+        "wait": wait,
+    }
     if job_id and not model and not batch:
         from ftclient.cli.compare import evaluate_one
 
         evaluate_one(
             out_,
             job_id,
-            provider=provider,
             keep_endpoint=keep_endpoint,
             hardware=hardware,
             inactive_timeout_min=inactive_timeout,
             progress=ProgressLine,
             render=render_summary,
-            baseline=baseline,
-            no_baseline=no_baseline,
-            test=test_file,
-            task=task,
-            checkpoint=checkpoint,
-            concurrency=concurrency,
-            use_cache=not no_cache,
-            judge=judge,
-            out=out,
-            limit=limit,
-            wait=wait,
+            **common,
         )
         return
     seen: set[tuple[str, str, int]] = set()
@@ -309,22 +307,6 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
 
     with ProgressLine(out_) as progress:
         report = run_evaluation(
-            job_id,
-            model=model,
-            baseline=baseline,
-            no_baseline=no_baseline,
-            test=test_file,
-            task=task,
-            checkpoint=checkpoint,
-            concurrency=concurrency,
-            use_cache=not no_cache,
-            batch=batch,
-            judge=judge,
-            out=out,
-            limit=limit,
-            provider=provider,
-            wait=wait,
-            on_progress=progress,
-            on_batch_status=batch_status,
+            job_id, model=model, batch=batch, on_progress=progress, on_batch_status=batch_status, **common
         )
     out_.result(report.to_dict(), lambda console: render_summary(report, console))

@@ -33,17 +33,7 @@ def custom_id(call: Call) -> str:
 
 
 def batch_line(call: Call) -> dict[str, Any]:
-    req = call.request
-    body: dict[str, Any] = {
-        "model": req.model,
-        "messages": [dict(m) for m in req.messages],
-        "temperature": req.temperature,
-    }
-    if req.max_tokens is not None:
-        body["max_tokens"] = req.max_tokens
-    if req.seed is not None:
-        body["seed"] = req.seed
-    return {"custom_id": custom_id(call), "method": "POST", "url": BATCH_ENDPOINT, "body": body}
+    return {"custom_id": custom_id(call), "method": "POST", "url": BATCH_ENDPOINT, "body": call.request.body()}
 
 
 def build_jsonl(calls: Sequence[Call], path: Path) -> Path:

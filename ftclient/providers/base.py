@@ -154,6 +154,21 @@ class ChatRequest:
     seed: int | None = 0
     tools: Sequence[Mapping[str, Any]] | None = None
 
+    def body(self) -> dict[str, Any]:
+        """The chat-completions request body: OpenAI's shape, which Together and the Batch API share."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in self.messages],
+            "temperature": self.temperature,
+        }
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if self.tools:
+            body["tools"] = [dict(tool) for tool in self.tools]
+        return body
+
 
 @dataclass(frozen=True)
 class ChatResult:

@@ -464,17 +464,7 @@ class OpenAIProvider:
     # -- inference -------------------------------------------------------------------------------
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "messages": list(request.messages),
-            "temperature": request.temperature,
-        }
-        if request.max_tokens is not None:
-            kwargs["max_tokens"] = request.max_tokens
-        if request.seed is not None:
-            kwargs["seed"] = request.seed
-        if request.tools:
-            kwargs["tools"] = list(request.tools)
+        kwargs = request.body()
         started = time.perf_counter()
         with self._calls(f"asking {request.model}"):
             raw = await self._aclient().chat.completions.with_raw_response.create(**kwargs)

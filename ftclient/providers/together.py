@@ -229,17 +229,7 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
     # -- inference -------------------------------------------------------------------------------
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        body: dict[str, Any] = {
-            "model": request.model,
-            "messages": list(request.messages),
-            "temperature": request.temperature,
-        }
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
-        if request.seed is not None:
-            body["seed"] = request.seed
-        if request.tools:
-            body["tools"] = list(request.tools)
+        body = request.body()
         what = f"asking {request.model}"
         started = time.perf_counter()
         try:
