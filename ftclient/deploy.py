@@ -35,8 +35,8 @@ from ftclient.providers.base import DeployingProvider, Endpoint
 if TYPE_CHECKING:
     from ftclient.config import Settings
     from ftclient.providers.base import Provider
-    from ftclient.records import EndpointRecord
     from ftclient.registry import Registry
+    from ftclient.registry.records import EndpointRecord
 
 DEFAULT_INACTIVE_TIMEOUT_MIN = 30
 DEFAULT_START_TIMEOUT_S = 30 * 60.0

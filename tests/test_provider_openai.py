@@ -225,7 +225,7 @@ def test_ftclient_record_writes_a_cassette_without_the_key(emu, tmp_path: Path, 
 
 
 def test_create_body_puts_hyperparameters_under_the_method_and_adds_integrations() -> None:
-    from ftclient.providers.openai_wire import create_body
+    from ftclient.providers.openai.wire import create_body
 
     spec = JobSpec(
         model="gpt-4.1-mini-2025-04-14",
@@ -246,7 +246,7 @@ def test_create_body_puts_hyperparameters_under_the_method_and_adds_integrations
 
 
 def test_job_objects_are_read_tolerantly() -> None:
-    from ftclient.providers.openai_wire import job_info_from_dict
+    from ftclient.providers.openai.wire import job_info_from_dict
 
     base = {
         "id": "ftjob-1",

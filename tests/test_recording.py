@@ -14,7 +14,7 @@ import pytest
 from ftclient.emulator import EmulatorConfig, run_in_thread
 from ftclient.emulator.replay import ReplayServer
 from ftclient.emulator.samples import SYSTEM_PROMPT, classification_examples, to_jsonl
-from ftclient.recording import (
+from ftclient.providers.recording import (
     AsyncRecordingTransport,
     RecordingTransport,
     Scrubber,

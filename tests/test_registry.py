@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ftclient.errors import RegistryError
-from ftclient.migrations import MIGRATIONS
 from ftclient.providers.base import JobInfo
 from ftclient.registry import Registry
+from ftclient.registry.migrations import MIGRATIONS
 
 
 def _manifest(sha: str = "d" * 64) -> dict[str, object]:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from ftclient.cli.output import Output
     from ftclient.providers.base import Endpoint, Provider
-    from ftclient.records import EndpointRecord
     from ftclient.registry import Registry
+    from ftclient.registry.records import EndpointRecord
 
 
 def _money(value: float | None) -> str:

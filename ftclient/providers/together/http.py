@@ -191,7 +191,7 @@ def _error_body(response: httpx2.Response) -> tuple[str | None, str]:
 def _transport(factory: str) -> Any:
     """ftclient's recording transport when ``FTCLIENT_RECORD`` is set and the recorder is installed."""
     try:
-        module = importlib.import_module("ftclient.recording")
+        module = importlib.import_module("ftclient.providers.recording")
     except ImportError:
         return None
     make = getattr(module, factory, None)

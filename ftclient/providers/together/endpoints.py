@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftclient.errors import ProviderUnavailable
-from ftclient.providers import together_wire as wire
 from ftclient.providers.base import Endpoint
-from ftclient.providers.together_http import TogetherHTTP
+from ftclient.providers.together import wire
+from ftclient.providers.together.http import TogetherHTTP
 
 DEFAULT_INACTIVE_TIMEOUT_MIN = 30
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from ftclient.errors import InvalidRequestError, PermissionError_, ProviderUnavailable, RemoteNotFoundError
-from ftclient.providers import together_wire as wire
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
@@ -32,9 +31,10 @@ from ftclient.providers.base import (
     RateLimitState,
 )
 from ftclient.providers.headers import rate_limit_state
-from ftclient.providers.together_endpoints import TogetherEndpoints
-from ftclient.providers.together_http import request_id
-from ftclient.providers.together_upload import MULTIPART_THRESHOLD, PART_SIZE, TogetherFiles
+from ftclient.providers.together import wire
+from ftclient.providers.together.endpoints import TogetherEndpoints
+from ftclient.providers.together.http import request_id
+from ftclient.providers.together.upload import MULTIPART_THRESHOLD, PART_SIZE, TogetherFiles
 
 if TYPE_CHECKING:
     from ftclient.config import Settings

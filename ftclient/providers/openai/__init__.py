@@ -45,7 +45,7 @@ from ftclient.providers.base import (
     UploadSessionInfo,
 )
 from ftclient.providers.headers import rate_limit_state, retry_after_seconds
-from ftclient.providers.openai_wire import (
+from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
     ELIGIBILITY_WORDS,
     create_body,
@@ -510,7 +510,7 @@ def _http_client(secrets: Sequence[str | None]) -> openai.DefaultHttpxClient | N
         return None
     import httpx2
 
-    from ftclient.recording import RecordingTransport
+    from ftclient.providers.recording import RecordingTransport
 
     transport = RecordingTransport(httpx2.HTTPTransport(), path, secrets=[s for s in secrets if s])
     return openai.DefaultHttpxClient(transport=transport)
@@ -522,7 +522,7 @@ def _async_http_client(secrets: Sequence[str | None]) -> openai.DefaultAsyncHttp
         return None
     import httpx2
 
-    from ftclient.recording import AsyncRecordingTransport
+    from ftclient.providers.recording import AsyncRecordingTransport
 
     transport = AsyncRecordingTransport(httpx2.AsyncHTTPTransport(), path, secrets=[s for s in secrets if s])
     return openai.DefaultAsyncHttpxClient(transport=transport)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftclient.records import EndpointRecord, EvaluationRecord, endpoint_from_row, evaluation_from_row
-from ftclient.registry_base import RegistryBase
+from ftclient.registry.base import RegistryBase
+from ftclient.registry.records import EndpointRecord, EvaluationRecord, endpoint_from_row, evaluation_from_row
 
 if TYPE_CHECKING:
     from ftclient.providers.base import Endpoint

@@ -17,9 +17,9 @@ from typing import Any
 import httpx2
 
 from ftclient.errors import FtclientError, InvalidRequestError, ProviderError, ProviderUnavailable
-from ftclient.providers import together_wire as wire
 from ftclient.providers.base import Capabilities, ProgressCallback, RemoteFile
-from ftclient.providers.together_http import TogetherHTTP, request_id
+from ftclient.providers.together import wire
+from ftclient.providers.together.http import TogetherHTTP, request_id
 
 MULTIPART_THRESHOLD = 5 * 1024**3
 PART_SIZE = 250 * 1024**2

@@ -1,6 +1,6 @@
 """The local history: what was prepared, uploaded, launched, trained and evaluated, and how it links.
 
-Storage contract (SQLite at ``settings.registry_path``; schema in ``ftclient.migrations``):
+Storage contract (SQLite at ``settings.registry_path``; schema in ``ftclient.registry.migrations``):
 
 - ``datasets``: one row per prepared dataset, keyed by ``dataset_sha256`` (the manifest's identity).
 - ``uploads``: a file sent to a provider endpoint, keyed by (provider, endpoint, file id), found by the
@@ -18,8 +18,8 @@ The database runs in WAL mode with a busy timeout: several ftclient processes (a
 ``jobs watch`` in another terminal) read and write it at once. No secret is ever stored here.
 
 ``Registry`` is the one entry point. Runs, sweeps, jobs and models are here; datasets and uploads in
-``ftclient.registry_files``; evaluations, endpoints and the response cache in ``ftclient.registry_serving``;
-the connection and its transactions in ``ftclient.registry_base``.
+``ftclient.registry.files``; evaluations, endpoints and the response cache in ``ftclient.registry.serving``;
+the connection and its transactions in ``ftclient.registry.base``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,18 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ftclient.records import JobRecord, ModelRecord, RunRecord, SweepRecord, job_from_row, run_from_row, sweep_from_row
-from ftclient.registry_base import BUSY_TIMEOUT_MS
-from ftclient.registry_files import RegistryFiles
-from ftclient.registry_serving import RegistryServing
+from ftclient.registry.base import BUSY_TIMEOUT_MS
+from ftclient.registry.files import RegistryFiles
+from ftclient.registry.records import (
+    JobRecord,
+    ModelRecord,
+    RunRecord,
+    SweepRecord,
+    job_from_row,
+    run_from_row,
+    sweep_from_row,
+)
+from ftclient.registry.serving import RegistryServing
 
 if TYPE_CHECKING:
     from ftclient.providers.base import JobInfo

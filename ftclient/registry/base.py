@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ftclient.errors import RegistryError
-from ftclient.migrations import migrate
+from ftclient.registry.migrations import migrate
 
 BUSY_TIMEOUT_MS = 15_000
 

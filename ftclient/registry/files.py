@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.errors import RegistryError
-from ftclient.records import DatasetRecord, UploadRecord, UploadSession, dataset_from_row
-from ftclient.registry_base import RegistryBase
+from ftclient.registry.base import RegistryBase
+from ftclient.registry.records import DatasetRecord, UploadRecord, UploadSession, dataset_from_row
 
 if TYPE_CHECKING:
     from ftclient.dataset.manifest import Manifest
