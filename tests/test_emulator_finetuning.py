@@ -102,7 +102,7 @@ def test_bad_training_file_fails_the_job_with_a_meaningful_error(emu: Emulator, 
     assert failed.error is not None
     assert failed.error.code == "invalid_training_file"
     assert failed.error.param == "training_file"
-    assert "Line 5" in failed.error.message and "assistant" in failed.error.message
+    assert "Example 5" in failed.error.message and "assistant" in failed.error.message
     assert failed.fine_tuned_model is None
     events = client.fine_tuning.jobs.list_events(job.id).data
     assert events[0].message == "The job failed" and events[1].level == "error"
@@ -243,12 +243,13 @@ def test_state_dir_keeps_jobs_and_models_across_restarts(tmp_path: object) -> No
         assert answer.choices[0].message.content == "technical"
 
 
-def test_validation_uses_ftclients_own_dataset_rules(emu: Emulator, client: openai.OpenAI) -> None:
+def test_validation_uses_the_emulators_own_file_rules(emu: Emulator, client: openai.OpenAI) -> None:
     records: list[dict[str, object]] = list(classification_examples())
     records[2]["messages"][1]["role"] = "robot"  # type: ignore[index]
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload(client, records))
     emu.advance(11)
     failed = client.fine_tuning.jobs.retrieve(job.id)
     assert failed.status == "failed" and failed.error is not None
-    assert failed.error.message.startswith("The job failed due to an invalid training file. Line 3: ")
-    assert "unknown-role" in failed.error.message and failed.error.param == "training_file"
+    assert failed.error.message.startswith("The job failed due to an invalid training file. Invalid file format. "
+                                           "Example 3, message 2 ")
+    assert "'robot'" in failed.error.message and failed.error.param == "training_file"

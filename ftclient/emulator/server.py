@@ -20,7 +20,7 @@ from ftclient.emulator.clock import Clock
 from ftclient.emulator.config import EmulatorConfig
 from ftclient.emulator.faults import Fault, FaultSet, make_fault
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
-from ftclient.emulator.ratelimit import RateLimiter
+from ftclient.emulator.ratelimit import RateLimiter, format_duration
 from ftclient.emulator.stats import Stats
 
 API_PREFIX = "/v1"
@@ -223,13 +223,26 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
 
 def _status_fault(kind: str, params: dict[str, Any]) -> ApiError:
     if kind == "status_429":
-        retry = float(params.get("retry_after_s", 1.0))
+        # The live API does not always send retry-after: ``retry_after_s=None`` leaves it out and says when
+        # to come back only through x-ratelimit-reset-*. ``code``/``type`` make other 429s, such as
+        # ``insufficient_quota`` (billing) or ``daily_rate_limit_exceeded``.
+        retry = params.get("retry_after_s", 1.0)
+        if retry is None:
+            reset = format_duration(float(params.get("reset_s", 1.0)))
+            headers = {
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": reset,
+                "x-ratelimit-remaining-tokens": "0",
+                "x-ratelimit-reset-tokens": reset,
+            }
+        else:
+            headers = {"retry-after": str(max(1, round(float(retry)))), "retry-after-ms": str(int(float(retry) * 1000))}
         return ApiError(
             429,
             str(params.get("message", "Rate limit reached (injected by the emulator). Please try again.")),
-            type="requests",
-            code="rate_limit_exceeded",
-            headers={"retry-after": str(max(1, round(retry))), "retry-after-ms": str(int(retry * 1000))},
+            type=str(params.get("type", "requests")),
+            code=str(params.get("code", "rate_limit_exceeded")),
+            headers=headers,
         )
     if kind == "status_503":
         return ApiError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import string
 import threading
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Router
-from ftclient.emulator.openai import lifecycle, training
+from ftclient.emulator.openai import accounting, catalog, lifecycle, training
 from ftclient.emulator.openai.batches import Batches
 from ftclient.emulator.openai.chat import Chat
+from ftclient.emulator.openai.filerules import FileRejection
 from ftclient.emulator.openai.files import Files
 from ftclient.emulator.openai.jobs import Jobs
 from ftclient.emulator.openai.learner import NearestNeighbour
@@ -62,29 +64,39 @@ class OpenAIApp:
     # -- models ----------------------------------------------------------------------------------
     def fine_tunable_base(self, model: str) -> str:
         """The base snapshot a job on ``model`` trains, or a 400 like OpenAI's."""
-        from ftclient import pricing
-        from ftclient.errors import UnknownModelError
-
+        unavailable = ApiError(
+            400,
+            f"Model {model} is not available for fine-tuning or does not exist.",
+            param="model",
+            code="model_not_available",
+        )
         if model.startswith("ft:") and self._tuned_job(model) is None:
+            raise unavailable
+        snapshot = catalog.snapshot_of(model)
+        if snapshot is None:
+            raise unavailable
+        today = self.today()
+        if today >= catalog.JOB_CREATION_ENDS:
+            raise ApiError(
+                403,
+                f"Fine-tuning job creation ended on {catalog.JOB_CREATION_ENDS.isoformat()} for all organizations.",
+                param="model",
+                code="fine_tuning_unavailable",
+            )
+        if catalog.is_shut_down(snapshot, today):
+            end = catalog.MODELS[snapshot].shutdown_date
             raise ApiError(
                 400,
-                f"Model {model} is not available for fine-tuning or does not exist.",
+                f"Model {model} was shut down on {end} and is not available for fine-tuning.",
                 param="model",
                 code="model_not_available",
             )
-        try:
-            return pricing.resolve_openai_model(model)
-        except UnknownModelError:
-            raise ApiError(
-                400,
-                f"Model {model} is not available for fine-tuning or does not exist.",
-                param="model",
-                code="model_not_available",
-            ) from None
+        return snapshot
+
+    def today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.now(), dt.UTC).date()
 
     def check_method(self, base: str, model: str, method: str) -> None:
-        from ftclient import pricing
-
         if method == "reinforcement":
             raise ApiError(
                 400,
@@ -92,7 +104,7 @@ class OpenAIApp:
                 param="method.type",
                 code="invalid_method",
             )
-        methods = pricing.model_limits("openai", base).methods
+        methods = catalog.MODELS[base].methods
         if method not in methods:
             raise ApiError(
                 400,
@@ -131,6 +143,7 @@ class OpenAIApp:
                     "object": "model",
                     "created": j.obj["finished_at"],
                     "owned_by": ORG_SLUG,
+                    "shutdown_date": _shutdown_of(j.obj["fine_tuned_model"]),
                 }
                 for j in jobs
             ]
@@ -149,29 +162,19 @@ class OpenAIApp:
 
     def chat_model(self, model: str) -> tuple[str, str, NearestNeighbour | None]:
         """("tuned" | "base", base snapshot for tokens and rate limits, learner or None)."""
-        from ftclient import pricing
-        from ftclient.errors import UnknownModelError
-
+        snapshot = catalog.snapshot_of(model)
+        job = None
         if model.startswith("ft:"):
             with self.store.lock:
                 job = self._tuned_job(model)
-            if job is None:
-                raise ApiError(
-                    404,
-                    f"The model `{model}` does not exist or you do not have access to it.",
-                    param="model",
-                    code="model_not_found",
-                )
-            return "tuned", pricing.resolve_openai_model(model), self._learner(job)
-        try:
-            return "base", pricing.resolve_openai_model(model), None
-        except UnknownModelError:
+        if snapshot is None or (model.startswith("ft:") and job is None):
             raise ApiError(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
                 param="model",
                 code="model_not_found",
-            ) from None
+            )
+        return ("tuned", snapshot, self._learner(job)) if job is not None else ("base", snapshot, None)
 
     def _learner(self, job: JobState) -> NearestNeighbour:
         job_id = job.obj["id"]
@@ -186,7 +189,7 @@ class OpenAIApp:
     # -- jobs ------------------------------------------------------------------------------------
     def validate_job_files(self, job: JobState) -> dict[str, Any] | None:
         """Check the job's files as ``validating_files`` does; None if fine, else the job's error."""
-        base = job.obj["model"]
+        base = catalog.snapshot_of(job.obj["model"]) or job.obj["model"]
         checked: list[tuple[str, str]] = [("training_file", job.obj["training_file"])]
         if job.obj.get("validation_file"):
             checked.append(("validation_file", job.obj["validation_file"]))
@@ -196,23 +199,16 @@ class OpenAIApp:
                 return _file_error(param, f"The file {file_id} was deleted before the job could read it.")
             data = self.store.content(file_id)
             try:
-                examples = training.parse_examples(data, job.method)
-            except training.FileProblem as exc:
-                return _file_error(param, str(exc))
-            problem = training.ftclient_problem(data, base, job.method)
-            if problem:
-                return _file_error(param, problem)
+                records = training.checked_records(data, job.method, training=param == "training_file")
+            except FileRejection as exc:
+                return _file_error(param, exc.message, exc.code)
             if param == "training_file":
-                if len(examples) < training.MIN_EXAMPLES:
-                    return _file_error(
-                        param,
-                        f"Training file has {len(examples)} example(s), but must have at "
-                        f"least {training.MIN_EXAMPLES} examples",
-                    )
-                job.tokens_per_epoch = training.count_tokens(examples, base)
+                job.tokens_per_epoch = training.tokens_per_epoch(records, job.method, base)
                 with self._learner_lock:
-                    self._learners[job.obj["id"]] = training.build_learner(examples)
-            counts[param] = len(examples)
+                    self._learners[job.obj["id"]] = training.build_learner(
+                        training.learner_examples(records, job.method)
+                    )
+            counts[param] = len(records)
         job.n_train = counts["training_file"]
         job.n_valid = counts.get("validation_file", 0)
         method = job.obj["method"]
@@ -249,16 +245,21 @@ class OpenAIApp:
 
 def _preload_encodings() -> None:
     """Load the tokenizers before the first request: concurrent first requests would each load them."""
-    from ftclient import tokens
-
-    tokens.get_encoding("o200k_base")
-    threading.Thread(target=tokens.get_encoding, args=("cl100k_base",), daemon=True).start()
+    accounting.encoding(catalog.O200K)
+    threading.Thread(target=accounting.encoding, args=(catalog.CL100K,), daemon=True).start()
 
 
-def _file_error(param: str, detail: str) -> dict[str, Any]:
+def _shutdown_of(model: str) -> str | None:
+    """A tuned model stops with its base (the deprecations page retires base and ``ft:`` models together)."""
+    snapshot = catalog.snapshot_of(model)
+    end = catalog.MODELS[snapshot].shutdown_date if snapshot else None
+    return end.isoformat() if end else None
+
+
+def _file_error(param: str, detail: str, code: str | None = None) -> dict[str, Any]:
     what = "training" if param == "training_file" else "validation"
     return {
-        "code": f"invalid_{param}",
+        "code": code if code == "invalid_n_examples" else f"invalid_{param}",
         "message": f"The job failed due to an invalid {what} file. {detail}",
         "param": param,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
+from ftclient.emulator.openai import accounting, catalog
 from ftclient.emulator.openai.learner import baseline_answer
 
 if TYPE_CHECKING:
@@ -35,11 +36,9 @@ class Chat:
 
     def complete(self, body: dict[str, Any], *, rate_limited: bool) -> tuple[dict[str, Any], dict[str, str]]:
         """The chat completion for ``body`` and the headers to send with it (batches call this too)."""
-        from ftclient import tokens
-
         model, messages, n, max_out = _check_request(body)
         kind, snapshot, learner = self.app.chat_model(model)
-        prompt_tokens = tokens.count_chat(messages, snapshot, tools=body.get("tools"))
+        prompt_tokens = accounting.chat_tokens(messages, snapshot, body.get("tools"))
         headers: dict[str, str] = {}
         if rate_limited:
             charge = prompt_tokens + n * (max_out or DEFAULT_OUTPUT_ESTIMATE)
@@ -56,7 +55,7 @@ class Chat:
             answer = baseline_answer(messages)
             headers["x-emulator-answer"] = "baseline"
         answer, finish_reason = _stop(answer, body.get("stop"))
-        encoding = tokens.encoding_for_model(snapshot)
+        encoding = accounting.encoding_for(snapshot)
         ids = encoding.encode(answer, disallowed_special=())
         if max_out is not None and len(ids) > max_out:
             ids = ids[:max_out]
@@ -111,11 +110,17 @@ class Chat:
         raise _model_not_found(name)
 
     def list_models_data(self) -> list[dict[str, Any]]:
-        from ftclient import pricing
-
+        today = self.app.today()
         data = [
-            {"id": name, "object": "model", "created": BASE_MODEL_CREATED, "owned_by": "system"}
-            for name in pricing.known_models("openai")
+            {
+                "id": name,
+                "object": "model",
+                "created": BASE_MODEL_CREATED,
+                "owned_by": "system",
+                "shutdown_date": model.shutdown_date.isoformat() if model.shutdown_date else None,
+            }
+            for name, model in sorted(catalog.MODELS.items())
+            if not catalog.is_shut_down(name, today)
         ]
         return data + self.app.tuned_model_objects()
 

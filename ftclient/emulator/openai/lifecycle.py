@@ -13,6 +13,7 @@ import hashlib
 import math
 from typing import TYPE_CHECKING, Any
 
+from ftclient.emulator.openai import accounting
 from ftclient.emulator.openai.state import JobState
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def _succeed(app: OpenAIApp, job: JobState, at: float) -> None:
         status="succeeded",
         fine_tuned_model=model,
         finished_at=int(at),
-        trained_tokens=job.tokens_per_epoch * int(job.obj["hyperparameters"]["n_epochs"]),
+        trained_tokens=accounting.trained_tokens(job.tokens_per_epoch, int(job.obj["hyperparameters"]["n_epochs"])),
         result_files=[results["id"]],
         estimated_finish=None,
     )
