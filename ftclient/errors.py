@@ -10,6 +10,8 @@ one table (``ftclient.cli.errors``).
     │   ├── ConfigError                 settings, flags, ftclient.toml
     │   ├── DatasetError                a data file cannot be read or used (carries problems)
     │   ├── UnknownModelError           a model ftclient has no limits, encoding or price for
+    │   ├── ModelShutDownError          a model past its provider's shutdown date
+    │   ├── FineTuningClosedError       the provider no longer takes new fine-tuning jobs
     │   ├── UnknownProviderError
     │   └── NotFoundLocallyError        a dataset, job or evaluation the registry does not know
     ├── ProviderError                   the provider answered with an error (carries request_id)
@@ -17,6 +19,7 @@ one table (``ftclient.cli.errors``).
     │   ├── PermissionError_            the key works but may not do this (e.g. not eligible)
     │   ├── RemoteNotFoundError         a file, job or model the provider does not know
     │   ├── RateLimitError              429 that outlived the retries
+    │   ├── QuotaExhaustedError         429 for billing or spend limits: final, never retried
     │   ├── ProviderUnavailable         5xx or connection failures that outlived the retries
     │   └── InvalidRequestError         400/422: the provider refused the request's content
     ├── JobFailedError                  a job ended failed or cancelled: exit 3
@@ -150,6 +153,35 @@ class UnknownModelError(UserInputError):
         self.known = list(known)
 
 
+class ModelShutDownError(UserInputError):
+    """The provider has shut the model down (or will have by the day in question); the hint names
+    models still offered."""
+
+    reference = "model-shut-down"
+
+    def __init__(self, model: str, shutdown: str, *, alternatives: Sequence[str] = (), source: str = "") -> None:
+        listed = ", ".join(alternatives)
+        super().__init__(
+            f"{model} was shut down on {shutdown} and can no longer be fine-tuned"
+            + (f" (source: {source})" if source else ""),
+            hint=f"pick another --model: {listed}" if listed else "fine-tune on another provider (--provider together)",
+        )
+        self.model = model
+        self.shutdown = shutdown
+        self.alternatives = list(alternatives)
+
+
+class FineTuningClosedError(UserInputError):
+    """The provider stopped taking new fine-tuning jobs on a published date; nothing was sent."""
+
+    reference = "fine-tuning-closed"
+
+    def __init__(self, provider: str, since: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{provider} stopped accepting new fine-tuning jobs on {since}", hint=hint)
+        self.provider = provider
+        self.since = since
+
+
 class UnknownProviderError(UserInputError):
     """No provider adapter has this name; the hint lists the available ones."""
 
@@ -233,6 +265,13 @@ class RateLimitError(ProviderError):
     """The provider kept answering 429 after every retry; wait, or lower the request rate."""
 
     reference = "provider-rate-limited"
+
+
+class QuotaExhaustedError(ProviderError):
+    """A 429 that waiting does not cure: the account's credit, billing hard limit or a spend limit is used
+    up. Final at once; the hint says where to look."""
+
+    reference = "provider-quota-exhausted"
 
 
 class ProviderUnavailable(ProviderError):

@@ -84,6 +84,7 @@ def launch(
         settings=settings,
         registry=registry,
         today=today,
+        ask_shutdown_dates=True,
     )
     step = on_step or (lambda _s: None)
     for job in plan.jobs:

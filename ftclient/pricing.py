@@ -5,14 +5,17 @@ and where from; reports print the date next to the money. ``ft:`` names resolve 
 (continued training and inference on a tuned model are priced like the base).
 
 Sources: OpenAI's pricing page as of mid-2025 (section "Fine-tuning"); the fine-tuning guide's token-limit
-table (Dec 2024) and Azure's fine-tunable model table for the gpt-4.1 family's limits.
+table (Dec 2024) and Azure's fine-tunable model table for the gpt-4.1 family's limits; the DPO guide's "Use
+with" list; OpenAI's deprecations page for shutdown dates. The Models API's ``shutdown_date`` is the live
+source of a model's end: the adapter reads it when the API gives it, and this table is the offline fallback.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from ftclient.errors import UnknownModelError, UnknownProviderError
+from ftclient.errors import FineTuningClosedError, ModelShutDownError, UnknownModelError, UnknownProviderError
 from ftclient.tokens import CL100K, O200K, base_model_of
 
 OPENAI_PRICES_AS_OF = "2025-06-15"
@@ -20,6 +23,18 @@ OPENAI_PRICES_SOURCE = "https://openai.com/api/pricing (Fine-tuning section, cop
 OPENAI_LIMITS_SOURCE = (
     "OpenAI fine-tuning guide, token limits (Dec 2024); Azure OpenAI fine-tunable models table for gpt-4.1*"
 )
+
+OPENAI_SHUTDOWN_SOURCE = (
+    "OpenAI deprecations page (developers.openai.com/api/docs/deprecations): shutdowns of 2026-10-23; "
+    "notice of 2026-10-14 retiring gpt-4o, gpt-4o-mini, gpt-4.1, gpt-4.1-mini and their ft: models on 2027-01-14"
+)
+OPENAI_DPO_SOURCE = (
+    "OpenAI DPO guide, 'Use with' (developers.openai.com/api/docs/guides/direct-preference-optimization)"
+)
+OPENAI_JOB_CREATION_ENDS = dt.date(2027, 1, 6)
+"""Deprecations page: every organisation loses new fine-tuning job creation on this day."""
+_SHUT_2026_10_23 = dt.date(2026, 10, 23)
+_RETIRE_2027_01_14 = dt.date(2027, 1, 14)
 
 KNOWN_PROVIDERS = ("openai", "together")
 
@@ -57,6 +72,8 @@ class ModelLimits:
     vision: bool = False
     deprecation: str | None = None
     notes: tuple[str, ...] = field(default=())
+    shutdown_date: dt.date | None = None
+    """The day the provider shuts the model (and models tuned from it) down; None when none is announced."""
 
 
 # base snapshot -> (training/1M, input/1M, cached input/1M, output/1M, training/hour)
@@ -77,26 +94,33 @@ _OPENAI_PRICES: dict[str, tuple[float | None, float, float | None, float, float 
 _SFT = frozenset({"supervised"})
 _SFT_DPO = frozenset({"supervised", "dpo"})
 
+# DPO only where the current DPO guide lists it (the gpt-4.1 family); gpt-4o took DPO only in the Dec-2024
+# guide's example.
 _OPENAI_LIMITS: dict[str, ModelLimits] = {
     m.model: m
     for m in (
-        ModelLimits("openai", "gpt-4.1-2025-04-14", 65_536, _SFT_DPO, O200K),
-        ModelLimits("openai", "gpt-4.1-mini-2025-04-14", 65_536, _SFT_DPO, O200K),
+        ModelLimits("openai", "gpt-4.1-2025-04-14", 65_536, _SFT_DPO, O200K, shutdown_date=_RETIRE_2027_01_14),
+        ModelLimits("openai", "gpt-4.1-mini-2025-04-14", 65_536, _SFT_DPO, O200K, shutdown_date=_RETIRE_2027_01_14),
+        ModelLimits("openai", "gpt-4.1-nano-2025-04-14", 32_768, _SFT_DPO, O200K, shutdown_date=_SHUT_2026_10_23),
+        ModelLimits(
+            "openai", "gpt-4o-2024-08-06", 65_536, _SFT, O200K, vision=True, shutdown_date=_RETIRE_2027_01_14
+        ),
+        ModelLimits("openai", "gpt-4o-mini-2024-07-18", 65_536, _SFT, O200K, shutdown_date=_RETIRE_2027_01_14),
+        ModelLimits(
+            "openai", "o4-mini-2025-04-16", None, frozenset({"reinforcement"}), O200K, shutdown_date=_SHUT_2026_10_23
+        ),
+        ModelLimits("openai", "gpt-3.5-turbo-0125", 16_385, _SFT, CL100K, shutdown_date=_SHUT_2026_10_23),
+        ModelLimits("openai", "gpt-3.5-turbo-1106", 16_385, _SFT, CL100K, shutdown_date=_SHUT_2026_10_23),
+        ModelLimits("openai", "gpt-3.5-turbo-0613", 4_096, _SFT, CL100K, shutdown_date=_SHUT_2026_10_23),
         ModelLimits(
             "openai",
-            "gpt-4.1-nano-2025-04-14",
-            32_768,
-            _SFT_DPO,
-            O200K,
-            deprecation="reported retired for fine-tuning on 2026-10-23 (third-party report)",
+            "gpt-4-0613",
+            None,
+            _SFT,
+            CL100K,
+            notes=("experimental access only",),
+            shutdown_date=_SHUT_2026_10_23,
         ),
-        ModelLimits("openai", "gpt-4o-2024-08-06", 65_536, _SFT_DPO, O200K, vision=True),
-        ModelLimits("openai", "gpt-4o-mini-2024-07-18", 65_536, _SFT, O200K),
-        ModelLimits("openai", "o4-mini-2025-04-16", None, frozenset({"reinforcement"}), O200K),
-        ModelLimits("openai", "gpt-3.5-turbo-0125", 16_385, _SFT, CL100K, deprecation="legacy model"),
-        ModelLimits("openai", "gpt-3.5-turbo-1106", 16_385, _SFT, CL100K, deprecation="legacy model"),
-        ModelLimits("openai", "gpt-3.5-turbo-0613", 4_096, _SFT, CL100K, deprecation="legacy model"),
-        ModelLimits("openai", "gpt-4-0613", None, _SFT, CL100K, notes=("experimental access only",)),
         ModelLimits(
             "openai", "davinci-002", None, frozenset({"completion"}), CL100K, notes=("prompt/completion format",)
         ),
@@ -191,12 +215,58 @@ def model_limits(provider: str, model: str) -> ModelLimits:
         limits.vision,
         limits.deprecation,
         (*limits.notes, OPENAI_MODEL_DEPRECATION),
+        limits.shutdown_date,
     )
 
 
 def known_models(provider: str = "openai") -> list[str]:
     _check_provider(provider)
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
+
+
+def tunable_models(provider: str, today: dt.date, method: str | None = None) -> list[str]:
+    """Snapshots still offered on ``today`` (optionally: that take ``method``), per the dated table."""
+    _check_provider(provider)
+    if provider != "openai":
+        return []
+    return sorted(
+        name
+        for name, limits in _OPENAI_LIMITS.items()
+        if (limits.shutdown_date is None or today < limits.shutdown_date)
+        and (method is None or method in limits.methods)
+    )
+
+
+def check_tunable(
+    provider: str, model: str, *, method: str, today: dt.date, shutdown_date: dt.date | None = None
+) -> str | None:
+    """Refuse a model the provider has shut down by ``today``; else a note when its end is announced.
+
+    ``shutdown_date`` is the live answer (the Models API's ``shutdown_date``) when the adapter got one; the
+    dated table stands in when it did not. Raises ModelShutDownError naming the date and the alternatives.
+    """
+    if provider != "openai":
+        return None
+    limits = model_limits(provider, model)
+    end = shutdown_date or limits.shutdown_date
+    source = "the Models API" if shutdown_date else "OpenAI's deprecations page"
+    if end is not None and today >= end:
+        alternatives = [m for m in tunable_models(provider, today, method) if m != limits.model]
+        raise ModelShutDownError(model, end.isoformat(), alternatives=alternatives, source=source)
+    if end is not None:
+        return f"{limits.model} shuts down on {end.isoformat()} ({(end - today).days} days; source: {source})"
+    return None
+
+
+def check_openai_job_creation(today: dt.date) -> None:
+    """From 2027-01-06 OpenAI takes no new fine-tuning job from anyone: refuse before anything is sent."""
+    if today >= OPENAI_JOB_CREATION_ENDS:
+        raise FineTuningClosedError(
+            "OpenAI",
+            OPENAI_JOB_CREATION_ENDS.isoformat(),
+            hint="launch the same dataset on another provider: ftclient launch --provider together --model ...; "
+            "existing tuned models keep serving until their base model shuts down",
+        )
 
 
 # OpenAI's "auto" epochs rule, as its data-check notebook reproduces it.

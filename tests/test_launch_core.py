@@ -13,7 +13,14 @@ import pytest
 from launch_support import emulator_env, route_count, write_dataset
 
 from ftclient.config import resolve
-from ftclient.errors import DatasetError, NotFoundLocallyError, ProviderUnavailable, UnknownModelError, UserInputError
+from ftclient.errors import (
+    DatasetError,
+    FineTuningClosedError,
+    NotFoundLocallyError,
+    ProviderUnavailable,
+    UnknownModelError,
+    UserInputError,
+)
 from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
 from ftclient.launching.create import RUN_KEY, create_idempotent
 from ftclient.launching.preflight import preflight, resolve_dataset
@@ -137,7 +144,7 @@ def test_preflight_refuses_what_the_provider_would_refuse(tmp_path: Path) -> Non
     assert [p.code for p in few.value.problems] == ["too-few-examples"]
     long = write_dataset(tmp_path / "long", pad=3000)
     with pytest.raises(DatasetError) as too_long:
-        _check(long, LaunchConfig(model="gpt-3.5-turbo-0613"))
+        _check(long, LaunchConfig(model="gpt-3.5-turbo-0613"), today=dt.date(2026, 10, 1))  # before its shutdown
     lines = [p.line for p in too_long.value.problems if p.file and p.file.endswith("train.jsonl")]
     assert lines == list(range(1, 25)) and "4,096" in too_long.value.problems[0].message
 
@@ -146,7 +153,7 @@ def test_openai_cutoff_blocks_the_official_api_only(tmp_path: Path) -> None:
     ds = write_dataset(tmp_path / "ds")
     config = LaunchConfig(model="gpt-4o-mini-2024-07-18")
     after = dt.date(2027, 1, 6)
-    with pytest.raises(UserInputError) as info:
+    with pytest.raises(FineTuningClosedError) as info:
         _check(ds, config, today=after, official=True)
     assert "2027-01-06" in info.value.message and "--provider together" in (info.value.hint or "")
     assert any("not OpenAI's" in n for n in _check(ds, config, today=after, official=False).notes)

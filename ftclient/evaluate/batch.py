@@ -10,21 +10,23 @@ examples with the provider's message.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ftclient.errors import EvaluationError, InvalidRequestError, ProviderUnavailable, UserInputError, WaitTimeout
+from ftclient.errors import EvaluationError, UserInputError, WaitTimeout
 from ftclient.evaluate.runner import Call, ResponseCache, answer_from_cache, request_hash
 from ftclient.evaluate.types import Answer
 from ftclient.providers.base import BatchInfo, BatchProvider, Provider
 
 BATCH_ENDPOINT = "/v1/chat/completions"
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
+# Batch guide (platform.openai.com/docs/guides/batch, 2024-2026): an input file holds at most 50,000
+# requests and 200 MB.
 MAX_LINES = 50_000
+MAX_INPUT_BYTES = 200 * 1024 * 1024
 BATCH_DISCOUNT = 0.5
 
 
@@ -36,11 +38,40 @@ def batch_line(call: Call) -> dict[str, Any]:
     return {"custom_id": custom_id(call), "method": "POST", "url": BATCH_ENDPOINT, "body": call.request.body()}
 
 
+def encoded_line(call: Call) -> bytes:
+    return (json.dumps(batch_line(call), ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def build_jsonl(calls: Sequence[Call], path: Path) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
+    with path.open("wb") as fh:
         for call in calls:
-            fh.write(json.dumps(batch_line(call), ensure_ascii=False) + "\n")
+            fh.write(encoded_line(call))
     return path
+
+
+def split_for_batches(
+    calls: Sequence[Call], *, max_lines: int = MAX_LINES, max_bytes: int = MAX_INPUT_BYTES
+) -> list[list[Call]]:
+    """The calls in input files the Batch API accepts: at most ``max_lines`` lines and ``max_bytes`` each."""
+    chunks: list[list[Call]] = []
+    current: list[Call] = []
+    size = 0
+    for call in calls:
+        n = len(encoded_line(call))
+        if n > max_bytes:
+            raise UserInputError(
+                f"one batch request ({call.role} example {call.index}) is {n:,} bytes; a batch input file "
+                f"holds at most {max_bytes:,}",
+                hint="run this evaluation without --batch",
+            )
+        if current and (len(current) >= max_lines or size + n > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(call)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def parse_results(text: str) -> dict[str, dict[str, Any]]:
@@ -87,85 +118,10 @@ def answer_from_line(index: int, record: dict[str, Any] | None) -> tuple[Answer,
     ), cached
 
 
-class HTTPBatches:
-    """``/v1/batches`` of an OpenAI-compatible API, spoken directly with httpx2.
-
-    Used when the provider adapter has no batch methods of its own: files still go through the adapter
-    (upload with purpose ``batch``, download of the output and error files); only creating and polling
-    the batch object happens here, with the same ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` the adapter uses.
-    """
-
-    def __init__(self, base_url: str, api_key: str, *, provider: str = "openai", timeout_s: float = 60.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {api_key}"}
-        self.provider = provider
-        self.timeout_s = timeout_s
-
-    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> BatchInfo:
-        import httpx2
-
-        try:
-            response = httpx2.request(
-                method, f"{self.base_url}{path}", json=body, headers=self._headers, timeout=self.timeout_s
-            )
-        except httpx2.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"cannot reach {self.base_url} ({type(exc).__name__})",
-                provider=self.provider,
-                hint="check the network, then run the same command again: answers already collected are cached",
-            ) from exc
-        if response.status_code >= 400:
-            try:
-                message = str(response.json()["error"]["message"])
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:200]
-            cls = ProviderUnavailable if response.status_code >= 500 else InvalidRequestError
-            raise cls(
-                f"batch request {method} {path} failed: {message} (HTTP {response.status_code})",
-                provider=self.provider,
-                status=response.status_code,
-                request_id=response.headers.get("x-request-id"),
-                hint="run without --batch to evaluate with ordinary requests",
-            )
-        return batch_info(response.json())
-
-    def create_batch(
-        self, input_file_id: str, *, endpoint: str = BATCH_ENDPOINT, metadata: Mapping[str, str] | None = None
-    ) -> BatchInfo:
-        body: dict[str, Any] = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": "24h"}
-        if metadata:
-            body["metadata"] = dict(metadata)
-        return self._request("POST", "/batches", body)
-
-    def get_batch(self, batch_id: str) -> BatchInfo:
-        return self._request("GET", f"/batches/{batch_id}")
-
-    def cancel_batch(self, batch_id: str) -> BatchInfo:
-        return self._request("POST", f"/batches/{batch_id}/cancel")
-
-
-def batch_info(data: Mapping[str, Any]) -> BatchInfo:
-    counts = data.get("request_counts") or {}
-    return BatchInfo(
-        id=str(data["id"]),
-        status=str(data.get("status")),
-        input_file=str(data.get("input_file_id")),
-        output_file=data.get("output_file_id"),
-        error_file=data.get("error_file_id"),
-        total=int(counts.get("total", 0)),
-        completed=int(counts.get("completed", 0)),
-        failed=int(counts.get("failed", 0)),
-    )
-
-
 def batches_for(provider: Provider, provider_name: str) -> BatchProvider:
-    """The provider's own batch API, or :class:`HTTPBatches` for an OpenAI adapter without batch methods."""
+    """The provider's own batch API (through its adapter: same credentials, headers and retry layer)."""
     if provider.capabilities.batch and isinstance(provider, BatchProvider):
         return provider
-    endpoint = getattr(provider, "endpoint", None)
-    api_key = os.environ.get("OPENAI_API_KEY")
-    if provider_name == "openai" and endpoint and api_key:
-        return HTTPBatches(str(endpoint), api_key, provider=provider_name)
     raise UserInputError(
         f"{provider_name} has no batch inference API that ftclient can use", hint="run the evaluation without --batch"
     )
@@ -187,6 +143,8 @@ class BatchRunner:
         clock: Callable[[], float] = time.monotonic,
         on_status: Callable[[str, BatchInfo], None] | None = None,
         batches: BatchProvider | None = None,
+        max_lines: int = MAX_LINES,
+        max_bytes: int = MAX_INPUT_BYTES,
     ) -> None:
         self.provider = provider
         self.batches = batches or batches_for(provider, provider_name)
@@ -199,6 +157,8 @@ class BatchRunner:
         self.clock = clock
         self.on_status = on_status
         self.batch_ids: list[str] = []
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
 
     def run(self, calls: Sequence[Call]) -> dict[tuple[str, int], Answer]:
         answers: dict[tuple[str, int], Answer] = {}
@@ -212,8 +172,8 @@ class BatchRunner:
             else:
                 pending.setdefault(call.request.model, []).append(call)
         for model, model_calls in pending.items():
-            for start in range(0, len(model_calls), MAX_LINES):
-                answers.update(self._one_batch(model, model_calls[start : start + MAX_LINES]))
+            for chunk in split_for_batches(model_calls, max_lines=self.max_lines, max_bytes=self.max_bytes):
+                answers.update(self._one_batch(model, chunk))
         return answers
 
     def _one_batch(self, model: str, calls: Sequence[Call]) -> dict[tuple[str, int], Answer]:

@@ -114,8 +114,10 @@ def plan_launch(
     settings: Settings | None = None,
     registry: Registry | None = None,
     today: dt.date | None = None,
+    ask_shutdown_dates: bool = False,
 ) -> LaunchPlan:
-    """Resolve the dataset, expand the configurations and run preflight: sends nothing."""
+    """Resolve the dataset, expand the configurations and run preflight: sends nothing, unless
+    ``ask_shutdown_dates`` (a real launch), which reads each model's shutdown date from the provider."""
     settings = settings or resolve()
     registry = open_registry(registry, settings)
     ref = resolve_dataset(dataset, settings, registry)
@@ -137,6 +139,7 @@ def plan_launch(
         wandb_project=wandb_project,
     )
     scans: dict[tuple[str, str], TokenScan] = {}
+    shutdowns = _live_shutdown_dates(adapter, [c.model for c in configs]) if ask_shutdown_dates else {}
     checks = [
         preflight(
             ref,
@@ -146,6 +149,7 @@ def plan_launch(
             official=official,
             today=today,
             scans=scans,
+            shutdown_date=shutdowns.get(c.model),
         )
         for c in configs
     ]
@@ -188,6 +192,19 @@ def plan_launch(
         planned.append(PlannedJob(config, key, check, request, existing))
     notes = list(dict.fromkeys(n for c in checks for n in c.notes))
     return LaunchPlan(ref, provider_name, endpoint, uploads, planned, sweep_id, notes)
+
+
+def _live_shutdown_dates(adapter: object, models: Sequence[str]) -> dict[str, dt.date]:
+    """Each model's shutdown date as the provider's Models API states it, for the adapters that can say."""
+    lookup = getattr(adapter, "model_shutdown_date", None)
+    if not callable(lookup):
+        return {}
+    found: dict[str, dt.date] = {}
+    for model in dict.fromkeys(models):
+        when = lookup(model)
+        if isinstance(when, dt.date):
+            found[model] = when
+    return found
 
 
 def _known_job(registry: Registry, provider: str, endpoint: str, key: str) -> str | None:

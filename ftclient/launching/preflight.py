@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
 
-OPENAI_CUTOFF = dt.date(2027, 1, 6)
 MIN_EXAMPLES = 10
 MAX_PROBLEMS = 200
 
@@ -227,8 +226,12 @@ def preflight(
     official: bool,
     today: dt.date | None = None,
     scans: dict[tuple[str, str], TokenScan] | None = None,
+    shutdown_date: dt.date | None = None,
 ) -> Preflight:
-    """Check one configuration; raise what would make the provider refuse it."""
+    """Check one configuration; raise what would make the provider refuse it.
+
+    ``shutdown_date`` is the model's end as the provider's Models API states it, when it was asked; the
+    dated table in ``pricing`` decides otherwise. ``today`` is injectable so tests can cross the dates."""
     from ftclient import pricing
 
     today = today or dt.date.today()
@@ -244,6 +247,13 @@ def preflight(
         raise UnknownModelError(
             config.model, known=exc.known, hint=(exc.hint or "") + "; see docs/providers.md for the tunable models"
         ) from exc
+    if provider == "openai":
+        notes.extend(_cutoff_notes(today, official))
+    retiring = pricing.check_tunable(
+        provider, config.model, method=config.method, today=today, shutdown_date=shutdown_date
+    )
+    if retiring:
+        notes.append(retiring)
     if config.method not in limits.methods:
         raise UserInputError(
             f"{config.model} cannot be fine-tuned with method {config.method!r} "
@@ -257,8 +267,6 @@ def preflight(
         )
     if limits.deprecation:
         notes.append(f"{limits.model}: {limits.deprecation}")
-    if provider == "openai":
-        notes.extend(_cutoff_notes(today, official))
     encoding_key = limits.encoding or "estimate"
     scans = {} if scans is None else scans
     train_scan = _cached_scan(
@@ -363,18 +371,22 @@ def _cached_scan(
 
 
 def _cutoff_notes(today: dt.date, official: bool) -> list[str]:
-    days = (OPENAI_CUTOFF - today).days
+    """OpenAI's end of new jobs (2027-01-06): a note before it, a FineTuningClosedError from that day on.
+
+    An OpenAI-compatible endpoint that is not api.openai.com (another vendor, the emulator) keeps its own
+    calendar, so only a note is given there; the emulator enforces OpenAI's dates itself."""
+    from ftclient.pricing import OPENAI_JOB_CREATION_ENDS, check_openai_job_creation
+
+    cutoff = OPENAI_JOB_CREATION_ENDS.isoformat()
+    days = (OPENAI_JOB_CREATION_ENDS - today).days
     refusal = (
         "a 4xx saying the organisation is not eligible to fine-tune is final: ftclient reports it and does not retry"
     )
     if days > 0:
-        return [f"OpenAI takes no new fine-tuning jobs after {OPENAI_CUTOFF.isoformat()} ({days} days left); {refusal}"]
+        return [f"OpenAI takes no new fine-tuning jobs from {cutoff} ({days} days left); {refusal}"]
     if official:
-        raise UserInputError(
-            f"OpenAI stopped accepting new fine-tuning jobs on {OPENAI_CUTOFF.isoformat()}",
-            hint="launch the same dataset on another provider: ftclient launch --provider together --model ...",
-        )
-    return [f"OpenAI itself stopped taking new jobs on {OPENAI_CUTOFF.isoformat()}; this endpoint is not OpenAI's"]
+        check_openai_job_creation(today)
+    return [f"OpenAI itself stopped taking new jobs on {cutoff}; this endpoint is not OpenAI's"]
 
 
 # -- moderation ------------------------------------------------------------------------------------

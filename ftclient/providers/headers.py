@@ -77,3 +77,21 @@ def rate_limit_state(headers: Mapping[str, str]) -> RateLimitState:
         remaining_tokens=_int(_get(headers, "x-ratelimit-remaining-tokens")),
         reset_tokens_s=parse_duration(_get(headers, "x-ratelimit-reset-tokens")),
     )
+
+
+def wait_after_refusal(headers: Mapping[str, str], status: int) -> float | None:
+    """How long to pause after a 429 or 5xx: ``retry-after`` when sent; for a 429 without it (the live API
+    does not always send one), the reset time of the exhausted ``x-ratelimit-*`` bucket."""
+    asked = retry_after_seconds(headers)
+    if asked is not None or status != 429:
+        return asked
+    state = rate_limit_state(headers)
+    buckets = [
+        (state.remaining_requests, state.reset_requests_s),
+        (state.remaining_tokens, state.reset_tokens_s),
+    ]
+    exhausted = [reset for remaining, reset in buckets if remaining == 0 and reset is not None]
+    if exhausted:
+        return max(exhausted)
+    known = [reset for _, reset in buckets if reset is not None]
+    return min(known) if known else None

@@ -19,11 +19,22 @@ from ftclient.errors import (
     PermissionError_,
     ProviderError,
     ProviderUnavailable,
+    QuotaExhaustedError,
     RateLimitError,
     RemoteNotFoundError,
 )
 
 T = TypeVar("T")
+
+# 429s that no wait cures: the account is out of credit or over a billing/spend limit. OpenAI's error codes
+# guide: "429 - You exceeded your current quota, please check your plan and billing details"
+# (code insufficient_quota); billing_hard_limit_reached is the same refusal from the hard-limit setting.
+QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})
+QUOTA_WORDS = ("exceeded your current quota", "billing hard limit", "spend limit", "spending limit")
+QUOTA_HINT = (
+    "the account is out of credit or over a spend limit: check billing (plan, credit balance, payment method) "
+    "or raise the limit in the provider's console, then run the same command again; ftclient does not retry this"
+)
 
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 120.0
@@ -99,6 +110,8 @@ def status_error(
         return PermissionError_(message, hint=hints.permission, **common)
     if status == 404:
         return RemoteNotFoundError(message, hint="check the id; `ftclient jobs list` shows known jobs", **common)
+    if status == 429 and is_quota_refusal(code, message):
+        return QuotaExhaustedError(message, hint=QUOTA_HINT, **common)
     if status == 429 or code == "rate_limit":
         return RateLimitError(
             message,
@@ -109,6 +122,12 @@ def status_error(
     if status >= 500:
         return ProviderUnavailable(message, retry_after_s=retry_after_s, hint=hints.unavailable, **common)
     return InvalidRequestError(message, hint="fix the request as the message says", **common)
+
+
+def is_quota_refusal(code: str | None, message: str) -> bool:
+    """A 429 that means "out of money", not "too fast" (by its code, or its words when the code is absent)."""
+    lowered = message.lower()
+    return (code or "") in QUOTA_CODES or any(word in lowered for word in QUOTA_WORDS)
 
 
 def unreachable(

@@ -20,7 +20,9 @@ SECONDS_PER_REQUEST = 0.5
 MIN_IN_PROGRESS_S = 10.0
 FINALIZING_S = 5.0
 CANCELLING_S = 10.0
+# Batch guide: an input file holds "up to 50,000 requests" and "can be up to 200 MB in size".
 MAX_REQUESTS = 50_000
+MAX_INPUT_BYTES = 200 * 1024 * 1024
 TERMINAL = frozenset({"failed", "completed", "expired", "cancelled"})
 
 
@@ -62,6 +64,14 @@ class Batches:
                 400,
                 f"File {file_obj['id']} has purpose {file_obj['purpose']!r}; a batch input file needs purpose 'batch'.",
                 param="input_file_id",
+            )
+        if int(file_obj["bytes"]) > MAX_INPUT_BYTES:
+            raise ApiError(
+                400,
+                f"File {file_obj['id']} is {file_obj['bytes']} bytes; a batch input file may be at most 200 MB "
+                f"({MAX_INPUT_BYTES} bytes).",
+                param="input_file_id",
+                code="invalid_request",
             )
         now = int(self.app.now())
         obj: dict[str, Any] = {

@@ -21,6 +21,7 @@ scrubbed from every error message, whatever the server put there.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ import openai
 
 from ftclient.errors import AuthError, PermissionError_, ProviderError, ProviderUnavailable, RateLimitError
 from ftclient.providers.base import (
+    BatchInfo,
     Capabilities,
     ChatRequest,
     ChatResult,
@@ -44,15 +46,17 @@ from ftclient.providers.base import (
     RemoteFile,
     UploadSessionInfo,
 )
-from ftclient.providers.headers import rate_limit_state, retry_after_seconds
+from ftclient.providers.headers import rate_limit_state, wait_after_refusal
 from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
     ELIGIBILITY_WORDS,
+    batch_info_from_dict,
     create_body,
     error_message,
     event_from_dict,
     job_info_from_dict,
     remote_file_from_dict,
+    shutdown_date_from_dict,
     upload_requests,
 )
 from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
@@ -83,7 +87,7 @@ class OpenAIProvider:
         methods=frozenset({"supervised", "dpo"}),
         pause_resume=True,
         checkpoints=True,
-        batch=False,
+        batch=True,
         needs_deployment=False,
         job_metadata=True,
         moderation=True,
@@ -248,7 +252,7 @@ class OpenAIProvider:
             status=status,
             code=exc.code,
             request_id=exc.request_id,
-            retry_after_s=retry_after_seconds(exc.response.headers),
+            retry_after_s=wait_after_refusal(exc.response.headers, status),
             hints=HINTS,
         )
         if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
@@ -460,6 +464,44 @@ class OpenAIProvider:
 
     def _job_info(self, data: Mapping[str, Any]) -> JobInfo:
         return job_info_from_dict(data, provider=self.name)
+
+    # -- models ----------------------------------------------------------------------------------
+
+    def model_shutdown_date(self, model: str) -> dt.date | None:
+        """The Models API's ``shutdown_date`` of ``model`` (official spec, ``Model`` schema): the live word
+        on when it stops. None when the API names no date or cannot be asked (a 404 for an unknown or
+        already removed model, an endpoint without ``/models``): the dated table then decides."""
+        try:
+            data = self._call(f"reading model {model}", lambda: self._client().models.retrieve(model).to_dict())
+        except ProviderError:
+            return None
+        return shutdown_date_from_dict(data)
+
+    # -- batches ---------------------------------------------------------------------------------
+    # Through the same client as the uploads, so the batch carries the same organisation and project
+    # headers as its input file, and through the one retry layer (a 429 here is retried like any other).
+
+    def create_batch(
+        self, input_file_id: str, *, endpoint: str = "/v1/chat/completions", metadata: Mapping[str, str] | None = None
+    ) -> BatchInfo:
+        def create() -> dict[str, Any]:
+            batch = self._client().batches.create(
+                input_file_id=input_file_id,
+                endpoint=endpoint,  # type: ignore[arg-type]
+                completion_window="24h",
+                metadata=dict(metadata) if metadata else None,
+            )
+            return batch.to_dict()
+
+        return batch_info_from_dict(self._call(f"creating a batch from {input_file_id}", create))
+
+    def get_batch(self, batch_id: str) -> BatchInfo:
+        data = self._call(f"reading batch {batch_id}", lambda: self._client().batches.retrieve(batch_id).to_dict())
+        return batch_info_from_dict(data)
+
+    def cancel_batch(self, batch_id: str) -> BatchInfo:
+        data = self._call(f"cancelling batch {batch_id}", lambda: self._client().batches.cancel(batch_id).to_dict())
+        return batch_info_from_dict(data)
 
     # -- inference -------------------------------------------------------------------------------
 

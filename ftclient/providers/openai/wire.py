@@ -5,11 +5,12 @@ how error responses read (message, eligibility refusals, what is worth retrying)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, RemoteFile
+from ftclient.providers.base import JOB_STATUSES, BatchInfo, JobEvent, JobInfo, JobSpec, RemoteFile
 
 NEW_JOBS_CUTOFF = "2027-01-06"
 ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
@@ -103,6 +104,32 @@ def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
         created_at=int(data.get("created_at") or 0),
         status_details=data.get("status_details"),
     )
+
+
+def batch_info_from_dict(data: Mapping[str, Any]) -> BatchInfo:
+    """A batch object; unset timestamps, file ids and ``request_counts`` may come as explicit nulls."""
+    counts = data.get("request_counts") or {}
+    return BatchInfo(
+        id=str(data["id"]),
+        status=str(data.get("status") or "unknown"),
+        input_file=str(data.get("input_file_id") or ""),
+        output_file=data.get("output_file_id") or None,
+        error_file=data.get("error_file_id") or None,
+        total=int(counts.get("total") or 0),
+        completed=int(counts.get("completed") or 0),
+        failed=int(counts.get("failed") or 0),
+    )
+
+
+def shutdown_date_from_dict(data: Mapping[str, Any]) -> dt.date | None:
+    """A model object's ``shutdown_date`` ("YYYY-MM-DD" or null; absent from older responses)."""
+    value = data.get("shutdown_date")
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def error_message(exc: Any) -> str:
