@@ -106,6 +106,9 @@ class JobInfo:
     result_files: Sequence[str] = ()
     error_code: str | None = None
     error_message: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Keys the provider sent that ftclient has no field for (kept, not dropped: e.g. OpenAI's
+    ``usage_metrics``, ``shared_with_openai``, ``eval_id``)."""
 
     @property
     def terminal(self) -> bool:

@@ -50,11 +50,13 @@ from ftclient.providers.headers import rate_limit_state, wait_after_refusal
 from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
     ELIGIBILITY_WORDS,
+    ModelInfo,
     batch_info_from_dict,
     create_body,
     error_message,
     event_from_dict,
     job_info_from_dict,
+    model_info_from_dict,
     remote_file_from_dict,
     shutdown_date_from_dict,
     upload_requests,
@@ -314,6 +316,11 @@ class OpenAIProvider:
         obj = self._call(f"reading file {file_id}", lambda: self._client().files.retrieve(file_id))
         return remote_file_from_dict(obj.to_dict())
 
+    def delete_file(self, file_id: str) -> bool:
+        """Delete an uploaded file; True when the provider says it is gone."""
+        done = self._call(f"deleting file {file_id}", lambda: self._client().files.delete(file_id).to_dict())
+        return bool(done.get("deleted"))
+
     def download_file(self, file_id: str) -> bytes:
         return self._call(f"downloading file {file_id}", lambda: self._client().files.content(file_id).read())
 
@@ -466,6 +473,11 @@ class OpenAIProvider:
         return job_info_from_dict(data, provider=self.name)
 
     # -- models ----------------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """Every model the key can use, base and tuned, with its announced shutdown date."""
+        items = self._call("listing models", lambda: [m.to_dict() for m in self._client().models.list()])
+        return [model_info_from_dict(item) for item in items]
 
     def model_shutdown_date(self, model: str) -> dt.date | None:
         """The Models API's ``shutdown_date`` of ``model`` (official spec, ``Model`` schema): the live word

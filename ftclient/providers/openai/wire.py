@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ftclient.providers.base import JOB_STATUSES, BatchInfo, JobEvent, JobInfo, JobSpec, RemoteFile
@@ -48,14 +48,49 @@ def create_body(spec: JobSpec) -> dict[str, Any]:
     return body
 
 
+# Keys of a fine_tuning.job that JobInfo has a field for (or deliberately reads through another key).
+_JOB_KEYS = frozenset(
+    {
+        "id", "object", "status", "model", "created_at", "fine_tuned_model", "finished_at", "estimated_finish",
+        "trained_tokens", "training_file", "validation_file", "method", "hyperparameters", "user_provided_suffix",
+        "suffix", "seed", "metadata", "result_files", "error", "organization_id", "integrations",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An entry of the Models API (``GET /models``): ``shutdown_date`` None when none is announced."""
+
+    id: str
+    owned_by: str
+    created: int
+    shutdown_date: dt.date | None
+
+
+def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
+    return ModelInfo(
+        id=str(data["id"]),
+        owned_by=str(data.get("owned_by") or ""),
+        created=int(data.get("created") or 0),
+        shutdown_date=shutdown_date_from_dict(data),
+    )
+
+
 def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "openai") -> JobInfo:
-    """A ``fine_tuning.job`` object as ftclient's JobInfo (tolerant of unknown statuses and ``error: {}``)."""
+    """A ``fine_tuning.job`` object as ftclient's JobInfo.
+
+    Live jobs differ from the spec (captured payloads, real-payloads/INDEX.md): status ``created`` (2023),
+    no ``error`` key or ``error: {}`` on healthy jobs, no ``seed`` before 2024, ``hyperparameters`` null on
+    failed jobs, keys the spec lacks (``user_provided_suffix``, ``usage_metrics``, ...). Unknown statuses
+    read as ``unknown`` with the word kept in ``raw_status``; unknown keys are kept in ``extra``."""
     raw_status = str(data.get("status") or "unknown")
     status = raw_status if raw_status in JOB_STATUSES else "unknown"
     method = data.get("method") or {}
     method_type = str(method.get("type") or "supervised")
     hyper = dict(((method.get(method_type) or {}).get("hyperparameters")) or data.get("hyperparameters") or {})
-    error = data.get("error") or {}
+    raw_error = data.get("error")
+    error: Mapping[str, Any] = raw_error if isinstance(raw_error, dict) else {}
     failed = status == "failed"
     info = JobInfo(
         id=str(data["id"]),
@@ -78,6 +113,7 @@ def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "openai") -> 
         result_files=tuple(data.get("result_files") or ()),
         error_code=error.get("code") if failed else None,
         error_message=error.get("message") if failed else None,
+        extra={k: v for k, v in data.items() if k not in _JOB_KEYS},
     )
     return info if failed or not info.error_code else replace(info, error_code=None)
 
