@@ -29,6 +29,7 @@ import pytest
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 from ftclient.emulator.samples import SYSTEM_PROMPT, classification_examples, to_jsonl
 from tests.conftest import REPO, SHARED
+from tests.live_shapes import amend
 
 SPEC = SHARED / "openapi" / "openai-openapi.yaml"
 pytestmark = [pytest.mark.contract, pytest.mark.skipif(not SPEC.exists(), reason="the OpenAPI spec is not present")]
@@ -74,6 +75,7 @@ def trimmed_spec(routes: list[str], out: Path) -> Path:
         components["securitySchemes"] = spec["components"]["securitySchemes"]
     document = {key: value for key, value in spec.items() if key not in {"paths", "components", "webhooks"}}
     document.update(paths=kept_paths, components=components)
+    amend(document)  # the deviations captured from the live API, each with its evidence (tests/live_shapes.py)
     out.write_text(json.dumps(document), encoding="utf-8")
     return out
 

@@ -26,9 +26,12 @@ pytestmark = [pytest.mark.contract, pytest.mark.skipif(not SPEC.exists(), reason
 
 
 def _cached_spec(routes: list[str], cache_dir: Path) -> Path:
-    """The trimmed spec, kept between runs (reading the 3 MB YAML takes seconds), keyed by spec and routes."""
+    """The trimmed spec, kept between runs (reading the 3 MB YAML takes seconds), keyed by spec, routes and
+    the live-shape amendments applied to it."""
     stat = SPEC.stat()
-    key = hashlib.sha256(json.dumps([stat.st_size, stat.st_mtime_ns, sorted(routes)]).encode()).hexdigest()[:16]
+    amendments = (Path(__file__).parent / "live_shapes.py").read_text(encoding="utf-8")
+    parts = [stat.st_size, stat.st_mtime_ns, sorted(routes), hashlib.sha256(amendments.encode()).hexdigest()]
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     path = cache_dir / f"openai-{key}.json"
     return path if path.exists() else trimmed_spec(routes, path)
 

@@ -27,9 +27,9 @@ TERMINAL = frozenset({"failed", "completed", "expired", "cancelled"})
 
 
 def public(obj: dict[str, Any]) -> dict[str, Any]:
-    """The batch as the API shows it: optional fields that are not set yet are left out (the spec does not
-    allow null for them)."""
-    return {key: value for key, value in obj.items() if value is not None}
+    """The batch as the live API shows it: every unset timestamp, ``errors``, ``output_file_id`` and
+    ``error_file_id`` as an explicit null (real-payloads batch-1/2), which the spec's types do not allow."""
+    return dict(obj)
 
 
 class Batches:

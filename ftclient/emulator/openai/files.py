@@ -56,6 +56,10 @@ class Files:
             "filename": filename,
             "purpose": purpose,
             "status": "processed" if processed else "uploaded",
+            # Deprecated but still sent, as null; expires_at null when the file does not expire (real-payloads
+            # file-4), although the spec types both as non-nullable.
+            "status_details": None,
+            "expires_at": None,
         }
         if expires_after:
             obj["expires_at"] = now + int(expires_after["seconds"])

@@ -96,7 +96,9 @@ class Jobs:
             "id": job_id,
             "object": "fine_tuning.job",
             "created_at": int(now),
-            "error": None,
+            # Live jobs of 2024-2025 carry "error": {} until they fail (real-payloads job-10), which the
+            # spec's schema does not allow; the SDK reads it as an Error of Nones.
+            "error": {},
             "fine_tuned_model": None,
             "finished_at": None,
             "hyperparameters": {
@@ -117,6 +119,10 @@ class Jobs:
             "method": method,
             "estimated_finish": None,
             "user_provided_suffix": suffix,
+            # Keys the spec does not list, sent by the live API since 2025 (real-payloads job-10).
+            "usage_metrics": None,
+            "shared_with_openai": False,
+            "eval_id": None,
         }
         job = JobState(obj=obj, method=method_type, phase_at=now)
         if "fail_job" in request.context:

@@ -39,9 +39,10 @@ def add_event(
         "level": level,
         "message": message,
         "type": "metrics" if data else "message",
+        # As captured from the live API (real-payloads events-2/3/4): message events carry "data": {}, except
+        # "Fine-tuning job started", which carried null, although the spec types data as an object.
+        "data": data or (None if message == "Fine-tuning job started" else {}),
     }
-    if data:
-        event["data"] = data
     job.events.append(event)
 
 
