@@ -281,3 +281,36 @@ def test_the_batch_runner_keeps_every_input_file_under_the_byte_limit(
     runner = BatchRunner(provider, "openai", poll_s=0.0, sleep=lambda _s: emu.advance(3600), max_bytes=limit)
     answers = runner.run(calls)
     assert len(runner.batch_ids) > 1 and all(not a.error for a in answers.values()) and len(answers) == 6
+
+
+# -- the emulator's own dates ----------------------------------------------------------------------
+
+
+def _emulated(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("day", "model", "status", "words"),
+    [
+        (DECEMBER, "gpt-4.1-nano", 400, "shut down on 2026-10-23"),
+        (DECEMBER, "gpt-3.5-turbo-0125", 400, "shut down on 2026-10-23"),
+        (dt.date(2027, 1, 6), "gpt-4o-mini", 403, "ended on 2027-01-06"),
+    ],
+)
+def test_the_emulator_refuses_jobs_by_its_own_calendar(day: dt.date, model: str, status: int, words: str) -> None:
+    import httpx2
+
+    from ftclient.emulator import EmulatorConfig, run_in_thread
+    from ftclient.emulator.samples import classification_examples, to_jsonl
+
+    with run_in_thread(EmulatorConfig(start=_emulated(day))) as emu, httpx2.Client(
+        base_url=emu.base_url, headers={"authorization": "Bearer sk-dates"}
+    ) as http:
+        train = http.post(
+            "/files", data={"purpose": "fine-tune"}, files={"file": ("t.jsonl", to_jsonl(classification_examples()))}
+        ).json()
+        refused = http.post("/fine_tuning/jobs", json={"model": model, "training_file": train["id"]})
+        listed = {m["id"]: m["shutdown_date"] for m in http.get("/models").json()["data"]}
+    assert refused.status_code == status and words in refused.json()["error"]["message"]
+    assert "gpt-4.1-nano-2025-04-14" not in listed and listed["gpt-4o-mini-2024-07-18"] == "2027-01-14"

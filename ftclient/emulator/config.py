@@ -17,7 +17,9 @@ class EmulatorConfig:
     window the limits are enforced over (1 s: a 600 RPM limit admits 10 requests per second, the strict
     "quantized" reading; 60 s: a full minute's worth at once). ``latency_ms`` is added to every API
     response, ``fail_rate`` turns that fraction of API requests into 500s, ``seed`` makes the random
-    choices repeatable and ``state_dir`` keeps files, jobs and batches across restarts.
+    choices repeatable and ``state_dir`` keeps files, jobs and batches across restarts. ``start`` sets the
+    emulated clock's starting time (Unix seconds; default: now): the OpenAI dialect enforces dated rules
+    (model shutdowns, the end of job creation on 2027-01-06) on that clock, so a test can pin or cross them.
     """
 
     speed: float = 1.0
@@ -32,6 +34,7 @@ class EmulatorConfig:
     port: int = 0
     burst_s: float = 1.0
     allow_remote: bool = False
+    start: float | None = None
 
     def __post_init__(self) -> None:
         if self.provider not in SUPPORTED_PROVIDERS:

@@ -53,7 +53,7 @@ class Services:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.clock = Clock(config.speed)
+        self.clock = Clock(config.speed, start=config.start)
         self.rng = random.Random(config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.burst_s)
         self.stats = Stats()
