@@ -16,6 +16,7 @@ from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, launch_and_wait, tic
 
 import ftclient
 from ftclient.emulator import EmulatorConfig, run_in_thread
+from ftclient.errors import QuotaExhaustedError
 from ftclient.evaluate.runner import RunnerConfig
 
 CHAT = "POST /v1/chat/completions"
@@ -90,6 +91,16 @@ def test_rate_limit_answers_are_waited_out(emulator, job_id: str, tmp_path: Path
     )
     assert all(m.failed == 0 for m in report.models)
     assert emulator.stats()["requests"]["by_route"][CHAT].get("429") == 6
+
+
+def test_an_exhausted_quota_stops_the_evaluation_at_once(emulator, job_id: str, tmp_path: Path) -> None:
+    emulator.inject(CHAT, "status_429", code="insufficient_quota", type="insufficient_quota",
+                    message="You exceeded your current quota, please check your plan and billing details.")
+    with pytest.raises(QuotaExhaustedError) as info:
+        ftclient.evaluate(job_id, limit=20, out=tmp_path / "r", use_cache=False, resamples=100,
+                          handle_signals=False, runner_config=FAST_RETRIES)
+    assert "billing" in (info.value.hint or "")
+    assert emulator.stats()["requests"]["by_route"][CHAT]["429"] <= 32  # at most the requests in flight; no retries
 
 
 def test_killed_evaluation_resumes_without_asking_twice(emulator, job_id: str, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from ftclient.errors import (
     EvaluationError,
     PermissionError_,
     ProviderError,
+    QuotaExhaustedError,
     RateLimitError,
     RemoteNotFoundError,
 )
@@ -270,7 +271,8 @@ class Runner:
                 self.limiter.back_off(retry_after)
                 attempts -= 1
                 continue
-            except (AuthError, PermissionError_, RemoteNotFoundError) as exc:
+            except (AuthError, PermissionError_, RemoteNotFoundError, QuotaExhaustedError) as exc:
+                # Nothing a retry or the next example changes: stop the whole run with the provider's word.
                 self.limiter.release(call.estimate)
                 self._fatal = exc
                 self._stopping = True
