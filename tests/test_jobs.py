@@ -104,14 +104,14 @@ def test_a_registry_lost_between_launches_still_finds_the_job_by_its_metadata(em
 
 def test_a_sweep_is_one_group_of_jobs(emu, tmp_path: Path) -> None:
     ds = write_dataset(tmp_path / "ds", validation=10)
-    jobs = launch(ds, model=["gpt-4o-mini-2024-07-18", "gpt-4.1-nano-2025-04-14"], epochs=[1, 2])
+    jobs = launch(ds, model=["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"], epochs=[1, 2])
     assert isinstance(jobs, list) and len(jobs) == 4 and len({j.sweep_id for j in jobs}) == 1
     assert emu.stats()["jobs_created"] == 4 and route_count(emu, "POST /v1/files") == 2
     registry = Registry()
     assert len(registry.list_jobs(sweep_id=jobs[0].sweep_id)) == 4
     sweep = registry.get_sweep(jobs[0].sweep_id)
     assert sweep is not None and len(sweep.configs) == 4
-    again = launch(ds, model=["gpt-4o-mini-2024-07-18", "gpt-4.1-nano-2025-04-14"], epochs=[1, 2])
+    again = launch(ds, model=["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"], epochs=[1, 2])
     assert {j.id for j in again} == {j.id for j in jobs} and emu.stats()["jobs_created"] == 4
     final = ftclient.jobs.wait_all(jobs, poll_interval=0.01)
     assert {i.status for i in final.values()} == {"succeeded"}

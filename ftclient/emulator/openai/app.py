@@ -79,7 +79,8 @@ class OpenAIApp:
         if today >= catalog.JOB_CREATION_ENDS:
             raise ApiError(
                 403,
-                f"Fine-tuning job creation ended on {catalog.JOB_CREATION_ENDS.isoformat()} for all organizations.",
+                "Fine-tuning is no longer available to your organization: job creation ended on "
+                f"{catalog.JOB_CREATION_ENDS.isoformat()} for all organizations.",
                 param="model",
                 code="fine_tuning_unavailable",
             )
