@@ -21,7 +21,6 @@ scrubbed from every error message, whatever the server put there.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +32,6 @@ import openai
 
 from ftclient.errors import AuthError, PermissionError_, ProviderError, ProviderUnavailable, RateLimitError
 from ftclient.providers.base import (
-    BatchInfo,
     Capabilities,
     ChatRequest,
     ChatResult,
@@ -47,18 +45,15 @@ from ftclient.providers.base import (
     UploadSessionInfo,
 )
 from ftclient.providers.headers import rate_limit_state, wait_after_refusal
+from ftclient.providers.openai.batches import ModelsAndBatches
 from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
     ELIGIBILITY_WORDS,
-    ModelInfo,
-    batch_info_from_dict,
     create_body,
     error_message,
     event_from_dict,
     job_info_from_dict,
-    model_info_from_dict,
     remote_file_from_dict,
-    shutdown_date_from_dict,
     upload_requests,
 )
 from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
@@ -81,7 +76,7 @@ EVENTS_PAGE = 100
 MAX_LIST_PAGES = 50
 
 
-class OpenAIProvider:
+class OpenAIProvider(ModelsAndBatches):
     """OpenAI's fine-tuning, files, uploads, moderation and chat APIs."""
 
     name = "openai"
@@ -471,49 +466,6 @@ class OpenAIProvider:
 
     def _job_info(self, data: Mapping[str, Any]) -> JobInfo:
         return job_info_from_dict(data, provider=self.name)
-
-    # -- models ----------------------------------------------------------------------------------
-
-    def list_models(self) -> list[ModelInfo]:
-        """Every model the key can use, base and tuned, with its announced shutdown date."""
-        items = self._call("listing models", lambda: [m.to_dict() for m in self._client().models.list()])
-        return [model_info_from_dict(item) for item in items]
-
-    def model_shutdown_date(self, model: str) -> dt.date | None:
-        """The Models API's ``shutdown_date`` of ``model`` (official spec, ``Model`` schema): the live word
-        on when it stops. None when the API names no date or cannot be asked (a 404 for an unknown or
-        already removed model, an endpoint without ``/models``): the dated table then decides."""
-        try:
-            data = self._call(f"reading model {model}", lambda: self._client().models.retrieve(model).to_dict())
-        except ProviderError:
-            return None
-        return shutdown_date_from_dict(data)
-
-    # -- batches ---------------------------------------------------------------------------------
-    # Through the same client as the uploads, so the batch carries the same organisation and project
-    # headers as its input file, and through the one retry layer (a 429 here is retried like any other).
-
-    def create_batch(
-        self, input_file_id: str, *, endpoint: str = "/v1/chat/completions", metadata: Mapping[str, str] | None = None
-    ) -> BatchInfo:
-        def create() -> dict[str, Any]:
-            batch = self._client().batches.create(
-                input_file_id=input_file_id,
-                endpoint=endpoint,  # type: ignore[arg-type]
-                completion_window="24h",
-                metadata=dict(metadata) if metadata else None,
-            )
-            return batch.to_dict()
-
-        return batch_info_from_dict(self._call(f"creating a batch from {input_file_id}", create))
-
-    def get_batch(self, batch_id: str) -> BatchInfo:
-        data = self._call(f"reading batch {batch_id}", lambda: self._client().batches.retrieve(batch_id).to_dict())
-        return batch_info_from_dict(data)
-
-    def cancel_batch(self, batch_id: str) -> BatchInfo:
-        data = self._call(f"cancelling batch {batch_id}", lambda: self._client().batches.cancel(batch_id).to_dict())
-        return batch_info_from_dict(data)
 
     # -- inference -------------------------------------------------------------------------------
 
