@@ -314,3 +314,23 @@ def test_the_emulator_refuses_jobs_by_its_own_calendar(day: dt.date, model: str,
         listed = {m["id"]: m["shutdown_date"] for m in http.get("/models").json()["data"]}
     assert refused.status_code == status and words in refused.json()["error"]["message"]
     assert "gpt-4.1-nano-2025-04-14" not in listed and listed["gpt-4o-mini-2024-07-18"] == "2027-01-14"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "wait"),
+    [
+        ({"retry-after": "2"}, 429, 2.0),  # the server's own word wins
+        ({"retry-after-ms": "250", "x-ratelimit-reset-requests": "9s"}, 429, 0.25),
+        ({"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "1s",
+          "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"}, 429, 360.0),  # the exhausted one
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "12ms",
+          "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s"}, 429, 1.5),  # both: the later
+        ({"x-ratelimit-reset-requests": "3s", "x-ratelimit-reset-tokens": "800ms"}, 429, 0.8),  # none says 0
+        ({}, 429, None),
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "4s"}, 503, None),  # 429s only
+    ],
+)
+def test_the_wait_after_a_refusal(headers: dict[str, str], status: int, wait: float | None) -> None:
+    from ftclient.providers.headers import wait_after_refusal
+
+    assert wait_after_refusal(headers, status) == wait
