@@ -11,6 +11,7 @@ must cope, as it must with OpenAI's own ``trained_tokens``.
 
 from __future__ import annotations
 
+import binascii
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -64,10 +65,12 @@ _lock = threading.Lock()
 @lru_cache(maxsize=2)
 def encoding(name: str) -> tiktoken.Encoding:
     """The named encoding built from its shipped rank file (``<base64 token> <rank>`` per line)."""
-    import tiktoken.load
+    import tiktoken
 
     with _lock:
-        ranks = tiktoken.load.load_tiktoken_bpe(str(RANKS_DIR / f"{name}.tiktoken"))
+        parts = (RANKS_DIR / f"{name}.tiktoken").read_bytes().split()
+        # Twice as fast as tiktoken.load.load_tiktoken_bpe, which decodes line by line in Python.
+        ranks = dict(zip(map(binascii.a2b_base64, parts[0::2]), map(int, parts[1::2]), strict=True))
         return tiktoken.Encoding(
             name=f"emulator-{name}",
             pat_str=_PATTERNS[name],
