@@ -334,3 +334,16 @@ def test_the_wait_after_a_refusal(headers: dict[str, str], status: int, wait: fl
     from ftclient.providers.headers import wait_after_refusal
 
     assert wait_after_refusal(headers, status) == wait
+
+
+def test_an_alias_goes_out_as_the_dated_snapshot_and_keeps_its_run_key(emu: Any, tmp_path: Path) -> None:
+    from ftclient.jobs import launch, plan_launch
+
+    ds = write_dataset(tmp_path / "ds", validation=10)
+    by_alias = plan_launch(ds, model="gpt-4.1-mini")
+    assert by_alias.jobs[0].request["json"]["model"] == "gpt-4.1-mini-2025-04-14"  # what create will send
+    assert by_alias.jobs[0].config.model == "gpt-4.1-mini"  # the run key still names what the user asked for
+    job = launch(ds, model="gpt-4.1-mini")
+    assert not isinstance(job, list) and job.refresh().model == "gpt-4.1-mini-2025-04-14"
+    tuned = "ft:gpt-4.1-mini-2025-04-14:acme:x:AbC123"
+    assert plan_launch(ds, model=tuned).jobs[0].request["json"]["model"] == tuned

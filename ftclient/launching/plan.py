@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.config import Settings, resolve
+from ftclient.errors import UnknownModelError
 from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, UNFINISHED_OK
 from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, preflight, resolve_dataset
@@ -186,6 +187,7 @@ def plan_launch(
             key=key,
             dataset_sha256=ref.dataset_sha256,
             sweep_id=sweep_id,
+            provider=provider_name,
         )
         request = preview.preview_create(spec) if preview else {"job": spec.__dict__}
         existing = None if force_new else _known_job(registry, provider_name, endpoint, key)
@@ -207,6 +209,20 @@ def _live_shutdown_dates(adapter: object, models: Sequence[str]) -> dict[str, dt
     return found
 
 
+def model_to_send(provider: str, model: str) -> str:
+    """The model name a job is created with. OpenAI fine-tunes dated snapshots only (fine-tuning guide: "only
+    specific model snapshots ... can be used"; a live 400 ``model_not_available`` for ``gpt-4o-mini``,
+    2025-08), so an alias goes out as the snapshot it stands for; ``ft:`` names go as they are."""
+    from ftclient import pricing
+
+    if provider != "openai" or model.startswith("ft:"):
+        return model
+    try:
+        return pricing.resolve_openai_model(model)
+    except UnknownModelError:
+        return model
+
+
 def _known_job(registry: Registry, provider: str, endpoint: str, key: str) -> str | None:
     for run in registry.find_runs(provider, endpoint, key):
         record = registry.get_job(run.job_id) if run.job_id else None
@@ -224,12 +240,13 @@ def job_spec(
     key: str,
     dataset_sha256: str,
     sweep_id: str | None,
+    provider: str = "openai",
 ) -> JobSpec:
     metadata = {RUN_KEY: run_id, CONFIG_KEY: key, DATASET_KEY: dataset_sha256}
     if sweep_id:
         metadata[SWEEP_KEY] = sweep_id
     return JobSpec(
-        model=config.model,
+        model=model_to_send(provider, config.model),
         training_file=training_file,
         validation_file=validation_file,
         method=config.method,

@@ -131,6 +131,7 @@ def create_job(
         key=job.config_key,
         dataset_sha256=ref.dataset_sha256,
         sweep_id=plan.sweep_id,
+        provider=plan.provider,
     )
     tokens, cost = job.preflight.billed_tokens, job.preflight.cost_usd
     if record_run:
