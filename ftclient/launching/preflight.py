@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from ftclient.registry import Registry
 
 OPENAI_CUTOFF = dt.date(2027, 1, 6)
-MIN_EXAMPLES = 10
 MAX_PROBLEMS = 200
 
 
@@ -300,12 +299,15 @@ def preflight(
             )
             for line, n in val_scan.over_limit[:MAX_PROBLEMS]
         ]
-    if train_scan.examples < MIN_EXAMPLES:
+    from ftclient.dataset.rules import rules_for
+
+    minimum = rules_for(provider).min_examples
+    if train_scan.examples < minimum:
         problems.append(
             Problem(
                 code="too-few-examples",
                 file=str(dataset.train),
-                message=f"{train_scan.examples} training examples; {provider} needs at least {MIN_EXAMPLES}",
+                message=f"{train_scan.examples} training examples; {provider} needs at least {minimum}",
                 hint="add examples (50-100 is a sensible start)",
             )
         )
