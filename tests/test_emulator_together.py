@@ -95,8 +95,8 @@ def test_a_job_walks_together_statuses_with_iso_timestamps(emu: Emulator, http: 
     full = http.get(f"/fine-tunes/{job['id']}").json()
     assert full["model_output_name"].startswith("ftclient-emulator/") and full["token_count"] > 0
     events = http.get(f"/fine-tunes/{job['id']}/events").json()["data"]
-    kinds = [e["type"] for e in events]
-    assert kinds[0] == "job_pending" and kinds[-1] == "job_complete" and "checkpoint_save" in kinds
+    kinds = [e["type"] for e in events]  # UPPER-CASE, as the live API sends them (real-payloads/together/job-1)
+    assert kinds[0] == "JOB_PENDING" and kinds[-1] == "JOB_COMPLETE" and "CHECKPOINT_SAVE" in kinds
     assert all(is_iso(e["created_at"]) and e["object"] == "fine-tune-event" for e in events)
     assert full["events"] == events
     checkpoints = http.get(f"/fine-tunes/{job['id']}/checkpoints").json()["data"]

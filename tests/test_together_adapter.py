@@ -122,7 +122,12 @@ def test_create_body_maps_ftclient_names_to_together_fields(provider: TogetherPr
     body = provider.preview_create(spec)["json"]
     assert body["learning_rate"] == pytest.approx(2e-5)
     assert body["training_type"] == {"type": "Lora", "lora_r": 16, "lora_alpha": 32}
-    assert body["training_method"] == {"method": "sft", "train_on_inputs": False}
+    # As together 1.6.0's create_finetune_request sends them when the caller says nothing:
+    assert body["training_method"] == {"method": "sft", "train_on_inputs": "auto"}
+    assert body["lr_scheduler"] == {
+        "lr_scheduler_type": "cosine",
+        "lr_scheduler_args": {"min_lr_ratio": 0.0, "num_cycles": 0.5},
+    }
     assert body["suffix"] == "tickets-r01234567"
     assert body["random_seed"] == 7 and body["n_evals"] == 1 and body["wandb_project_name"] == "proj"
     full_dpo = JobSpec(model=BASE, training_file="f", method="dpo", hyperparameters={"beta": 0.2, "lora": False})
@@ -163,12 +168,15 @@ def test_a_job_runs_to_completed_with_events_metrics_and_checkpoints(
     assert provider.find_jobs({"ftclient_run": "run-000000000000000000"}) == []
 
 
-def test_cancel_maps_cancel_requested_to_cancelled(emu: Emulator, provider: TogetherProvider, train_file: Path) -> None:
+def test_cancel_requested_is_not_terminal(emu: Emulator, provider: TogetherProvider, train_file: Path) -> None:
+    """``cancel_requested``: the job still runs (and bills) until Together says ``cancelled``."""
     info = provider.create_job(JobSpec(model=BASE, training_file=provider.upload_file(train_file).id))
     cancelled = provider.cancel_job(info.id)
-    assert cancelled.raw_status == "cancel_requested" and cancelled.status == "cancelled"
+    assert cancelled.raw_status == "cancel_requested" and not cancelled.terminal
+    assert cancelled.status == "running" and cancelled.finished_at is None
     emu.advance(5)
-    assert provider.get_job(info.id).raw_status == "cancelled"
+    done = provider.get_job(info.id)
+    assert done.raw_status == "cancelled" and done.status == "cancelled" and done.terminal
     with pytest.raises(InvalidRequestError):
         provider.pause_job(info.id)
 

@@ -319,7 +319,7 @@ def preflight(
             hint="fix the listed lines (or choose a model with a larger limit), then launch again",
         )
     chosen = config.hyperparameters.get("n_epochs")
-    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples)
+    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples, provider=provider)
     billed = train_scan.tokens * epochs
     cost, as_of = None, None
     try:

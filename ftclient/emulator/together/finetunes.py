@@ -4,7 +4,9 @@
 step every ``STEP_S`` emulated seconds, a metrics point per step, an intermediate checkpoint per epoch)
 -> ``compressing`` -> ``uploading`` -> ``completed`` with ``model_output_name`` set. ``cancel`` moves a
 job to ``cancel_requested`` and shortly after to ``cancelled``; bad data ends in ``user_error``, an
-injected fault in ``error``. Events use the spec's lowercase types and levels; timestamps are ISO-8601.
+injected fault in ``error``. Event types are UPPER-CASE as the live API sends them (real-payloads/together
+job-1, job-2: ``JOB_PENDING``; the spec lists them lowercase); levels are the spec's; timestamps are ISO-8601.
+Metrics points carry no timestamp (spec: flat numbers such as ``train/loss``, ``train/global_step``).
 """
 
 from __future__ import annotations
@@ -260,7 +262,17 @@ class FineTunes:
         return json_response({"data": list(reversed(job.checkpoints))})
 
     def metrics(self, request: Request) -> Response:
-        return json_response({"metrics": list(self._job(request.params["id"]).metrics)})
+        """Points in step order, cut by the optional JSON body's ``global_step_from``/``global_step_to``."""
+        job = self._job(request.params["id"])
+        query = request.json() if request.body else {}
+        low, high = query.get("global_step_from"), query.get("global_step_to")
+        points = [
+            point
+            for point in job.metrics
+            if (not isinstance(low, int) or point["train/global_step"] >= low)
+            and (not isinstance(high, int) or point["train/global_step"] <= high)
+        ]
+        return json_response({"metrics": points})
 
     # -- lifecycle -------------------------------------------------------------------------------
     def advance(self, job: TJob, now: float) -> None:
@@ -338,7 +350,6 @@ class FineTunes:
                     "train/loss": loss,
                     "train/learning_rate": job.obj["learning_rate"] * (1 - progress),
                     "train/global_step": step,
-                    "logged_at": round(at, 3),
                 }
             )
             if job.epoch_steps and step % job.epoch_steps == 0 and step < job.total_steps:
@@ -367,7 +378,8 @@ class FineTunes:
         tokens = job.tokens_per_epoch * epochs
         full = str(job.obj["training_type"].get("type")).lower() == "full"
         price = tokens * catalog.training_price_per_1m(job.obj["model"], full) / 1_000_000
-        job.obj.update(model_output_name=name, token_count=tokens, total_price=round(price * 100))
+        # total_price is an integer in 1e-9 USD on the live API (real-payloads/together/job-3: 21368624400).
+        job.obj.update(model_output_name=name, token_count=tokens, total_price=round(price * 1e9))
         job.checkpoints.append(
             {"step": job.total_steps, "created_at": iso(at), "path": f"s3://{name}", "checkpoint_type": "Final"}
         )
@@ -401,7 +413,7 @@ def _event(job: TJob, at: float, kind: str, message: str, *, level: str = "info"
         "created_at": iso(at),
         "level": level,
         "message": message,
-        "type": kind,
+        "type": kind.upper(),
         "param_count": 0,
         "token_count": int(extra.get("token_count", 0)),
         "total_steps": int(extra.get("total_steps", job.total_steps)),
