@@ -6,8 +6,8 @@ timeout.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ftclient.errors import ProviderUnavailable
