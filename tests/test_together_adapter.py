@@ -223,15 +223,16 @@ def test_job_creation_is_never_resent(emu: Emulator, provider: TogetherProvider,
     assert routes(emu)["POST /v1/fine-tunes"] == {"503": 1}
 
 
-def test_a_tuned_model_answers_only_through_its_endpoint(
+def test_a_tuned_model_off_the_serverless_lora_bases_answers_only_through_its_endpoint(
     emu: Emulator, provider: TogetherProvider, train_file: Path
 ) -> None:
-    info = provider.create_job(JobSpec(model=BASE, training_file=provider.upload_file(train_file).id))
+    info = provider.create_job(JobSpec(model="Qwen/Qwen3-8B", training_file=provider.upload_file(train_file).id))
     emu.advance(10_000)
-    tuned = provider.get_job(info.id).fine_tuned_model
-    assert tuned
+    done = provider.get_job(info.id)
+    tuned = done.fine_tuned_model
+    assert tuned and provider.serverless_model(done) is None
     example = classification_examples()[0]["messages"]
-    with pytest.raises(InvalidRequestError) as refused:
+    with pytest.raises(RemoteNotFoundError) as refused:  # 404, as the live API answers (error-404-1)
         chat_once(provider, ChatRequest(model=tuned, messages=example[:-1]))
     assert refused.value.code == "model_not_available"
     endpoint = provider.create_endpoint(tuned, inactive_timeout_min=10)
@@ -241,6 +242,25 @@ def test_a_tuned_model_answers_only_through_its_endpoint(
     answer = chat_once(provider, ChatRequest(model=endpoint.name or "", messages=example[:-1]))
     assert answer.text == example[-1]["content"] and answer.model == endpoint.name
     assert provider.stop_endpoint(endpoint.id).state == "STOPPING"
+
+
+def test_a_lora_adapter_on_a_serverless_lora_base_answers_by_its_name(
+    emu: Emulator, provider: TogetherProvider, train_file: Path
+) -> None:
+    """docs.together.ai/docs/lora-inference: LoRA adapters of some bases (the docs' own example is
+    Meta-Llama-3.1-8B-Instruct-Reference) answer serverless; full fine-tunes of the same base do not."""
+    file_id = provider.upload_file(train_file).id
+    lora = provider.create_job(JobSpec(model=BASE, training_file=file_id))
+    full = provider.create_job(JobSpec(model=BASE, training_file=file_id, hyperparameters={"lora": False}))
+    emu.advance(10_000)
+    lora_done, full_done = provider.get_job(lora.id), provider.get_job(full.id)
+    assert provider.serverless_model(lora_done) == lora_done.fine_tuned_model
+    assert provider.serverless_model(full_done) is None
+    example = classification_examples()[0]["messages"]
+    answer = chat_once(provider, ChatRequest(model=lora_done.fine_tuned_model or "", messages=example[:-1]))
+    assert answer.text == example[-1]["content"]
+    with pytest.raises(RemoteNotFoundError):
+        chat_once(provider, ChatRequest(model=full_done.fine_tuned_model or "", messages=example[:-1]))
 
 
 def test_rate_limit_headers_are_read_in_both_spellings(emu: Emulator, train_file: Path) -> None:

@@ -362,3 +362,14 @@ class PriceConfirmation(Protocol):
     the adapter refuses such a job and says why unless told to proceed (``launch --yes``)."""
 
     def proceed_over_estimate(self) -> None: ...
+
+
+@runtime_checkable
+class ServerlessServing(Protocol):
+    """Providers that serve some tuned models without a dedicated endpoint (Together: LoRA adapters on
+    certain bases), so evaluating them needs no deployment."""
+
+    def serverless_model(self, job: JobInfo) -> str | None:
+        """The model name to ask for ``job``'s tuned model without deploying it; None when it needs an
+        endpoint."""
+        ...

@@ -1,7 +1,8 @@
 """Together's ``/fine-tunes`` routes and how a job moves on the emulated clock.
 
-``pending`` (the files are checked with ftclient's own Together rules) -> ``queued`` -> ``running`` (one
-step every ``STEP_S`` emulated seconds, a metrics point per step, an intermediate checkpoint per epoch)
+``pending`` (the files are checked with the emulator's own reading of Together's rules, rules.py) ->
+``queued`` -> ``running`` (one step every ``STEP_S`` emulated seconds, a metrics point per step, an
+intermediate checkpoint per epoch)
 -> ``compressing`` -> ``uploading`` -> ``completed`` with ``model_output_name`` set. ``cancel`` moves a
 job to ``cancel_requested`` and shortly after to ``cancelled``; bad data ends in ``user_error``, an
 injected fault in ``error``. Event types are UPPER-CASE as the live API sends them (real-payloads/together
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import tempfile
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
@@ -102,14 +101,16 @@ class FineTunes:
             raise ApiError(400, "training_file is required.", param="training_file")
         self.app.files.get(str(training_file))
         model = str(body.get("model") or "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
-        epochs = int(body.get("n_epochs") or 1)
+        epochs = int(body.get("n_epochs") or catalog.DEFAULT_EPOCHS)
         n_evals = int(body.get("n_evals") or 0)
         full = str((body.get("training_type") or {}).get("type", "Lora")).lower() == "full"
+        dpo = (body.get("training_method") or {}).get("method") == "dpo"
+        # The pricing docs: (n_epochs x training tokens) + (n_evals x validation tokens).
         train_tokens = self.app.count_file_tokens(str(training_file)) * epochs
         eval_tokens = 0
         if body.get("validation_file") and n_evals:
             eval_tokens = self.app.count_file_tokens(str(body["validation_file"])) * n_evals
-        price = (train_tokens + eval_tokens) * catalog.training_price_per_1m(model, full) / 1_000_000
+        price = (train_tokens + eval_tokens) * catalog.training_price_per_1m(model, full=full, dpo=dpo) / 1_000_000
         return json_response(
             {
                 "estimated_total_price": round(max(price, 0.0), 6),
@@ -133,15 +134,17 @@ class FineTunes:
         for name in ("training_file", "validation_file"):
             if body.get(name):
                 self.app.files.get(str(body[name]))
-        epochs = body.get("n_epochs", 1)
+        epochs = body.get("n_epochs", catalog.DEFAULT_EPOCHS)
         if not isinstance(epochs, int) or not 1 <= epochs <= limits["max_num_epochs"]:
             raise ApiError(400, f"n_epochs must be between 1 and {limits['max_num_epochs']}.", param="n_epochs")
-        lr = body.get("learning_rate", 1e-5)
+        lr = body.get("learning_rate", catalog.DEFAULT_LEARNING_RATE)
         if not isinstance(lr, int | float) or not limits["min_learning_rate"] <= lr <= limits["max_learning_rate"]:
             raise ApiError(400, "learning_rate is outside the model's range.", param="learning_rate")
         suffix = body.get("suffix")
-        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 40):
-            raise ApiError(400, "suffix must be a string of at most 40 characters.", param="suffix")
+        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > catalog.MAX_SUFFIX_CHARS):
+            raise ApiError(
+                400, f"suffix must be a string of at most {catalog.MAX_SUFFIX_CHARS} characters.", param="suffix"
+            )
         training_type = dict(body.get("training_type") or {"type": "Lora"})
         section = limits["lora_training"] if training_type.get("type", "Lora") == "Lora" else limits["full_training"]
         if training_type.get("type", "Lora") == "Lora":
@@ -150,7 +153,7 @@ class FineTunes:
             training_type.setdefault("lora_dropout", 0.0)
             training_type.setdefault("lora_trainable_modules", "all-linear")
         method = dict(body.get("training_method") or {"method": "sft", "train_on_inputs": "auto"})
-        if method.get("method") == "dpo" and not catalog.FINE_TUNABLE[model][2]:
+        if method.get("method") == "dpo" and not catalog.supports_dpo(model):
             raise ApiError(400, f"Model {model} does not support DPO.", param="training_method")
         batch = body.get("batch_size", "max")
         if batch == "max":
@@ -377,7 +380,11 @@ class FineTunes:
         epochs = int(job.obj["n_epochs"])
         tokens = job.tokens_per_epoch * epochs
         full = str(job.obj["training_type"].get("type")).lower() == "full"
-        price = tokens * catalog.training_price_per_1m(job.obj["model"], full) / 1_000_000
+        evals = int(job.obj.get("n_evals") or 0)
+        validation = job.obj.get("validation_file")
+        eval_tokens = self.app.count_file_tokens(validation) * evals if validation and evals else 0
+        rate = catalog.training_price_per_1m(job.obj["model"], full=full, dpo=job.method == "dpo")
+        price = (tokens + eval_tokens) * rate / 1_000_000
         # total_price is an integer in 1e-9 USD on the live API (real-payloads/together/job-3: 21368624400).
         job.obj.update(model_output_name=name, token_count=tokens, total_price=round(price * 1e9))
         job.checkpoints.append(
@@ -430,21 +437,3 @@ def _event(job: TJob, at: float, kind: str, message: str, *, level: str = "info"
 def _noise(seed: str, step: int) -> float:
     digest = hashlib.sha256(f"{seed}:{step}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 - 0.5
-
-
-def validate_with_rules(data: bytes, model: str, method: str, *, what: str = "training file") -> str | None:
-    """The first error ftclient's own Together rules find in ``data``, as one line, or None. Together itself
-    takes files of any size from one example up, so ftclient's advice about too few examples is not an error
-    here."""
-    from ftclient.dataset.validate import validate
-
-    with tempfile.TemporaryDirectory(prefix="ftclient-emulator-") as folder:
-        path = Path(folder) / "data.jsonl"
-        path.write_bytes(data)
-        report = validate(path, provider="together", model=model, method=method)
-    errors = [p for p in report.errors if p.code != "too-few-examples"]
-    if not errors:
-        return None
-    first = errors[0]
-    where = f"Line {first.line}: " if getattr(first, "line", None) else ""
-    return f"Invalid {what}. {where}{first.message} [{first.code}]"

@@ -247,6 +247,14 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
             hint="launch again with from_checkpoint in the job's extra settings",
         )
 
+    def serverless_model(self, job: JobInfo) -> str | None:
+        """A succeeded LoRA job on a base Together serves LoRA adapters for answers serverless, by its output
+        name; every other tuned model needs a dedicated endpoint."""
+        lora = bool(job.hyperparameters.get("lora", True))
+        if job.status == "succeeded" and job.fine_tuned_model and lora and job.model in wire.SERVERLESS_LORA_BASES:
+            return job.fine_tuned_model
+        return None
+
     def _job(self, data: Mapping[str, Any]) -> JobInfo:
         return wire.job_info_from_dict(data, provider=self.name)
 

@@ -31,6 +31,18 @@ DEFAULT_LR_SCHEDULER: dict[str, Any] = {
 }
 """together 1.6.0 ``create_finetune_request``: ``lr_scheduler_type="cosine"``, ``min_lr_ratio=0.0``,
 ``scheduler_num_cycles=0.5`` (the spec says "none", which its own schema cannot express)."""
+SERVERLESS_LORA_BASES = frozenset(
+    {
+        "meta-llama/Llama-4-Maverick-17B-128E-Instruct",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        "meta-llama/Meta-Llama-3.1-70B-Instruct-Reference",
+        "Qwen/Qwen2.5-72B-Instruct",
+        "Qwen/Qwen3-235B-A22B-Instruct-2507-tput",
+    }
+)
+"""Bases whose LoRA adapters Together serves serverless, by the tuned model's name (docs.together.ai
+/docs/adapter-upload "Supported base models" and /docs/lora-inference, read 2026). Any other tuned model
+answers only from a dedicated endpoint (404 ``model_not_available`` otherwise)."""
 MAX_SUFFIX_CHARS = 40
 """together 1.6.0 ``FinetuneRequest.suffix``: "up to 40 character suffix for output model name"."""
 
