@@ -63,6 +63,8 @@ class RemoteFile:
     """``uploaded``, ``processed`` or ``error`` (providers without processing report ``processed``)."""
     created_at: int
     status_details: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of the provider's file object that ftclient has no name for, kept as sent."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,9 @@ class JobInfo:
     result_files: Sequence[str] = ()
     error_code: str | None = None
     error_message: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of the provider's job object that ftclient has no name for, kept as sent (adapters that
+    fill it say which)."""
 
     @property
     def terminal(self) -> bool:

@@ -230,8 +230,41 @@ def _bound(value: Any) -> str:
     return f"{value:g}" if isinstance(value, int | float) else "any"
 
 
+_JOB_KEYS = frozenset(
+    {
+        "id", "status", "training_method", "n_epochs", "batch_size", "learning_rate", "warmup_ratio",
+        "n_checkpoints", "n_evals", "training_type", "suffix", "events", "updated_at", "model", "created_at",
+        "model_output_name", "output_name", "token_count", "training_file", "validation_file", "random_seed",
+    }
+)  # fmt: skip
+
+
+def _kept(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    """The fields ftclient has no name for, minus credentials: the 2024 create response echoes the caller's
+    W&B key in clear (real-payloads/together/job-2, ``wandb_key``), and a key must never be kept."""
+    return {k: v for k, v in data.items() if k not in known and not _secret(k)}
+
+
+def _secret(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(("_key", "apikey", "api_token", "_secret")) or lowered in {"token", "password"}
+
+
+def _seed(value: Any) -> int | None:
+    """``random_seed`` arrives as 42, ``""`` or the string ``"null"`` (real-payloads/together job-2, job-3)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
 def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "together") -> JobInfo:
-    """A Together job (truncated or full) as ftclient's JobInfo; unknown statuses become ``unknown``."""
+    """A Together job (truncated or full) as ftclient's JobInfo; unknown statuses become ``unknown`` (the
+    word itself stays in ``raw_status``) and every field ftclient has no name for stays in ``extra``
+    (``total_price`` in 1e-9 USD, ``started_at`` null on finished jobs, ``Suffix``, ``job_stats`` ...)."""
     raw = str(data.get("status") or "unknown").lower()
     status = STATUS_MAP.get(raw, "unknown")
     method_obj = data.get("training_method") or {}
@@ -248,7 +281,7 @@ def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "together") -
                 hyper[key] = training_type[key]
     if isinstance(method_obj, Mapping) and method_obj.get("dpo_beta") is not None:
         hyper["beta"] = method_obj["dpo_beta"]
-    suffix = data.get("suffix")
+    suffix = data.get("suffix", data.get("Suffix"))
     metadata: dict[str, str] = {}
     if isinstance(suffix, str) and suffix:
         tail = suffix.rsplit("-", 1)[-1]
@@ -268,20 +301,28 @@ def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "together") -
         raw_status=raw,
         model=str(data.get("model") or ""),
         created_at=iso_to_epoch(data.get("created_at")) or 0,
-        fine_tuned_model=(data.get("model_output_name") or None) if status == "succeeded" else None,
+        # model_output_name on the wire; output_name is together 1.x's attribute name for it (job-3)
+        fine_tuned_model=(data.get("model_output_name") or data.get("output_name") or None)
+        if status == "succeeded"
+        else None,
         finished_at=updated if status in {"succeeded", "failed", "cancelled"} else None,
         estimated_finish=None,
-        trained_tokens=data.get("token_count") if status == "succeeded" else None,
-        training_file=data.get("training_file"),
+        trained_tokens=_whole(data.get("token_count")) if status == "succeeded" else None,
+        training_file=data.get("training_file") or None,
         validation_file=data.get("validation_file") or None,
         method=method,
         hyperparameters=hyper,
         suffix=suffix,
-        seed=data.get("random_seed"),
+        seed=_seed(data.get("random_seed")),
         metadata=metadata,
         error_code=raw if failed else None,
         error_message=message,
+        extra=_kept(data, _JOB_KEYS),
     )
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def event_from_dict(data: Mapping[str, Any], *, event_id: str) -> JobEvent:
@@ -395,7 +436,11 @@ def checkpoint_from_dict(data: Mapping[str, Any], *, job_id: str, final_model: s
     )
 
 
+_FILE_KEYS = frozenset({"id", "bytes", "filename", "purpose", "Processed", "processed", "created_at"})
+
+
 def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
+    """A file object; ``LineCount``/``FileType``/``project_id`` and the rest stay in ``extra``."""
     processed = data.get("Processed", data.get("processed"))
     return RemoteFile(
         id=str(data["id"]),
@@ -404,6 +449,7 @@ def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
         purpose=str(data.get("purpose") or ""),
         status="processed" if processed is not False else "uploaded",
         created_at=iso_to_epoch(data.get("created_at")) or 0,
+        extra=_kept(data, _FILE_KEYS),
     )
 
 
