@@ -64,7 +64,11 @@ def checker_python() -> Path:
     except Exception as exc:  # any failure means: cannot build it here
         raise CheckerUnavailable(f"cannot create a virtualenv at {root}: {exc}") from exc
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", f"together=={TOGETHER_VERSION}"],
+        [
+            *(str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"),
+            *("--timeout", "30", "--retries", "2"),  # without PyPI: give up within a minute or two, and skip
+            f"together=={TOGETHER_VERSION}",
+        ],
         capture_output=True,
         text=True,
         timeout=900,
