@@ -32,6 +32,8 @@ UPLOAD_S = 10.0
 CANCEL_S = 2.0
 DEFAULT_BATCH = 8
 TERMINAL = frozenset({"completed", "error", "user_error", "cancelled"})
+SDK_EVENT_TYPES = {"model_compressing": "COMPRESSING_MODEL"}
+"""Where together 1.6.0's ``FinetuneEventType`` spells a type otherwise than the spec's name in capitals."""
 TRUNCATED_FIELDS = (
     "id",
     "status",
@@ -420,7 +422,7 @@ def _event(job: TJob, at: float, kind: str, message: str, *, level: str = "info"
         "created_at": iso(at),
         "level": level,
         "message": message,
-        "type": kind.upper(),
+        "type": SDK_EVENT_TYPES.get(kind, kind.upper()),
         "param_count": 0,
         "token_count": int(extra.get("token_count", 0)),
         "total_steps": int(extra.get("total_steps", job.total_steps)),
