@@ -223,3 +223,20 @@ def test_every_file_prepare_writes_for_together_passes_check_file(case: str, che
     reports = check_files(checker, written)
     assert [(p.name, r["message"]) for p, r in zip(written, reports, strict=True) if not r["is_check_passed"]] == []
     assert _agree(written, checker) == []
+
+
+def test_the_emulators_own_rules_agree_with_check_file(checker: Path, tmp_path: Path) -> None:
+    """The emulator's Together file rules are written apart from ftclient's; check_file judges both."""
+    from ftclient.emulator.together.rules import first_problem
+
+    paths = sorted((REPO / "fixtures" / "datasets").glob("*.jsonl")) + _edge_files(tmp_path)
+    disagreements = []
+    for path, report in zip(paths, check_files(checker, paths), strict=True):
+        method = "dpo" if path.name.startswith("pref") or "dpo" in path.name else "supervised"
+        problem = first_problem(path.read_bytes(), method=method)
+        line = _oracle_line(report)
+        if report["is_check_passed"] and problem is not None:
+            disagreements.append(f"{path.name}: check_file passes it; the emulator says {problem}")
+        elif not report["is_check_passed"] and (problem is None or (line and f"Line {line}:" not in problem)):
+            disagreements.append(f"{path.name}: check_file rejects line {line}; the emulator says {problem}")
+    assert disagreements == []
