@@ -24,7 +24,7 @@ from ftclient.errors import DatasetError, Problem, UnknownModelError
 from ftclient.pricing import model_limits
 from ftclient.tokens import TokenCounter
 
-MIN_EXAMPLES = 10
+MIN_EXAMPLES = RuleSet.min_examples  # OpenAI's; each rule set holds its provider's own
 RECOMMENDED_EXAMPLES = 50
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """Largest file the Files API takes in one request (larger files go through the Uploads API)."""
