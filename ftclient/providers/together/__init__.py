@@ -18,12 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from ftclient.errors import (
-    InvalidRequestError,
-    PermissionError_,
-    ProviderUnavailable,
-    RemoteNotFoundError,
-)
+from ftclient.errors import InvalidRequestError, PermissionError_, ProviderUnavailable, RemoteNotFoundError
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
