@@ -214,3 +214,29 @@ def test_limits_are_checked_against_the_models_own_figures(provider: TogetherPro
     with pytest.raises(UserInputError, match="lora_r 512"):
         provider.check_spec(spec, online=True)
     provider.check_spec(JobSpec(model=BASE, training_file="f"), online=True)
+
+
+def test_the_log_cursor_loses_nothing_whichever_stream_grows() -> None:
+    """Events only grow at the end, metrics only by higher steps; an id names both positions, so entries
+    that arrive after the cursor in either stream are delivered once, even when they sort before it."""
+    from ftclient.providers.together.wire import merge_log
+
+    def event(step: int, at: str) -> dict[str, Any]:
+        return {"type": "X", "step": step, "created_at": f"2026-01-01T00:00:{at}Z", "message": f"e{step}"}
+
+    events = [event(0, "00"), event(2, "02")]
+    points = [{"train/global_step": 1, "train/loss": 1.0}, {"train/global_step": 2, "train/loss": 0.9}]
+    first = merge_log("ft-1", events, points)
+    assert [(e.type, e.data.get("step")) for e in first] == [
+        ("message", None),
+        ("metrics", 1),
+        ("metrics", 2),
+        ("message", 2),
+    ]
+    # later: a metrics point for step 2 was already delivered; a late event at step 1 and a new step 3 arrive
+    events.append(event(1, "03"))
+    points.append({"train/global_step": 3, "train/loss": 0.8})
+    later = merge_log("ft-1", events, points, after=first[-1].id)
+    assert [(e.type, e.message) for e in later] == [("message", "e1"), ("metrics", "Step 3")]
+    assert merge_log("ft-1", events, points, after=later[-1].id) == []
+    assert all(e.created_at > 0 for e in later)  # metrics take the time of the event before them
