@@ -139,9 +139,7 @@ def test_ctrl_c_during_evaluation_stops_the_endpoint(emu: Emulator, run_cli: Any
     assert emu.stats()["completions"] < 2 * 12  # it really stopped part-way
 
 
-def test_a_serverless_lora_model_is_evaluated_without_an_endpoint(
-    emu: Emulator, run_cli: Any, tmp_path: Path
-) -> None:
+def test_a_serverless_lora_model_is_evaluated_without_an_endpoint(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
     """A LoRA adapter on Meta-Llama-3.1-8B-Instruct-Reference (the lora-inference docs' own example base)
     answers serverless by its name: evaluating it starts no dedicated endpoint and bills no minutes."""
     reference = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
