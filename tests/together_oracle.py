@@ -18,7 +18,8 @@ import os
 import subprocess
 import sys
 import venv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,35 @@ def checker_python() -> Path:
     if given:
         return Path(given)
     root = _cache_dir()
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckerUnavailable(f"cannot create the cache directory {root.parent}: {exc}") from exc
+    with _locked(root.parent / f"{root.name}.lock"):  # two test runs at once build it once
+        return _build(root)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock, the venv is simply built again if two runs race
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(root: Path) -> Path:
     python = root / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     ready = root / ".installed"
     if ready.is_file() and python.is_file():
         return python
     try:
-        root.parent.mkdir(parents=True, exist_ok=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(root)
     except Exception as exc:  # any failure means: cannot build it here
         raise CheckerUnavailable(f"cannot create a virtualenv at {root}: {exc}") from exc
