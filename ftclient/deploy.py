@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ftclient.errors import (
@@ -177,7 +177,10 @@ def deploy(
         )
     target = deploying(provider)
     model, job_id = tuned_model_of(job_or_model, provider, registry)
-    endpoint = target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min)
+    endpoint = _with_timeout(
+        target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min),
+        inactive_timeout_min,
+    )
     api_endpoint = str(getattr(provider, "endpoint", ""))
     if registry is not None:
         registry.record_endpoint(endpoint, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
@@ -190,10 +193,19 @@ def deploy(
         with suppress(FtclientError):
             teardown(provider, endpoint.id, registry=registry)
         raise
+    ready = _with_timeout(ready, inactive_timeout_min)
     if registry is not None:
         registry.record_endpoint(ready, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
         registry.update_endpoint(ready.id, state=ready.state, started_at=time.time())
     return Deployment(ready, provider.name, model, job_id, clock() - began)
+
+
+def _with_timeout(endpoint: Endpoint, asked_min: int) -> Endpoint:
+    """The endpoint with the inactivity timeout ftclient set on it: Together's endpoint object does not
+    carry one (the spec's ``DedicatedEndpoint`` has no such field), but it was accepted with the request."""
+    if endpoint.inactive_timeout_min is not None:
+        return endpoint
+    return replace(endpoint, inactive_timeout_min=asked_min)
 
 
 def teardown(

@@ -53,6 +53,7 @@ def launch(
     wandb_project: str | None = None,
     moderate: bool = False,
     force_new: bool = False,
+    yes: bool = False,
     settings: Settings | None = None,
     registry: Registry | None = None,
     on_step: Callable[[LaunchStep], None] | None = None,
@@ -63,7 +64,8 @@ def launch(
     """Upload and create (or re-attach to) the job(s); returns a ``Job``, or a list for a sweep.
 
     Raises UserInputError/DatasetError before anything is sent when preflight fails, and ProviderError
-    subclasses when the provider refuses (a "not eligible" refusal is never retried).
+    subclasses when the provider refuses (a "not eligible" refusal is never retried). ``yes`` creates the
+    job even when the provider's own price estimate advises against it (Together's ``allowed_to_proceed``).
     """
     settings = settings or resolve()
     registry = open_registry(registry, settings)
@@ -100,6 +102,7 @@ def launch(
         step(LaunchStep("note", note))
     adapter = get_provider(plan.provider, settings)
     try:
+        _provider_checks(plan, adapter, yes=yes)
         return _execute(
             plan,
             adapter,
@@ -116,6 +119,29 @@ def launch(
         if callable(close):
             close()
         raise
+
+
+def _provider_checks(plan: LaunchPlan, adapter: Provider, *, yes: bool) -> None:
+    """The provider's own rules for each new job (e.g. Together's per-model limits), read from the provider
+    before anything is uploaded; and whether to go ahead when its price estimate advises against a job."""
+    from ftclient.launching.plan import job_spec
+    from ftclient.providers.base import PriceConfirmation, SpecChecks
+
+    if isinstance(adapter, SpecChecks):
+        for job in plan.jobs:
+            if job.existing_job_id is None:
+                spec = job_spec(
+                    job.config,
+                    "<training file id>",
+                    "<validation file id>" if job.config.use_validation else None,
+                    run_id="<run id>",
+                    key=job.config_key,
+                    dataset_sha256=plan.dataset.dataset_sha256,
+                    sweep_id=plan.sweep_id,
+                )
+                adapter.check_spec(spec, online=True)
+    if yes and isinstance(adapter, PriceConfirmation):
+        adapter.proceed_over_estimate()
 
 
 def _execute(

@@ -277,8 +277,16 @@ MIN_DEFAULT_EPOCHS = 1
 MAX_DEFAULT_EPOCHS = 25
 
 
-def default_epochs(n_examples: int) -> int:
-    """Epochs OpenAI picks for ``n_epochs="auto"``: aim at 100-25,000 example passes, 3 by default."""
+TOGETHER_DEFAULT_EPOCHS = 1
+"""Together's ``n_epochs`` when none is sent: together-openapi.yaml ``FinetuneRequest.n_epochs`` default 1
+(2026-04-28), the same in together 1.6.0's ``create_finetune_request``."""
+
+
+def default_epochs(n_examples: int, *, provider: str = "openai") -> int:
+    """Epochs the provider picks when none is given: Together 1; OpenAI's ``n_epochs="auto"`` aims at
+    100-25,000 example passes, 3 by default."""
+    if provider == "together":
+        return TOGETHER_DEFAULT_EPOCHS
     if n_examples <= 0:
         return TARGET_EPOCHS
     if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:

@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 EXAMPLES = REPO / "examples"
 SHARED = Path(os.environ.get("FTCLIENT_SHARED_DIR") or REPO.parent / "shared")
+"""Specs, research and captured payloads: ``../shared`` on CI; ``FTCLIENT_SHARED_DIR`` points elsewhere."""
 
 _CREDENTIAL_PREFIXES = ("OPENAI_", "TOGETHER_", "AZURE_OPENAI_", "FIREWORKS_", "FTCLIENT_", "WANDB_")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "NO_PROXY")

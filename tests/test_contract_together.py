@@ -43,11 +43,27 @@ def spec_routes(emu: Emulator) -> list[str]:
 
 
 def relax_known_spec_defects(path: Path) -> None:
-    """One place where the spec contradicts itself and the live API, relaxed here and nowhere else:
-    ``FinetuneResponse.id`` is declared ``format: uuid``, while the same spec's job examples, the API and both
-    SDKs (``^ft-[\\dabcdef-]+``) use ``ft-<uuid>``."""
+    """The places where the spec contradicts itself or the live API, relaxed here and nowhere else:
+
+    - ``FinetuneResponse.id`` is declared ``format: uuid``, while the same spec's job examples, the API and
+      both SDKs (``^ft-[\\dabcdef-]+``) use ``ft-<uuid>``;
+    - ``TrainingMethodSFT.train_on_inputs`` says ``type: boolean`` beside its own ``oneOf: [boolean, "auto"]``
+      and ``default: "auto"``; together 1.6.0 sends ``"auto"`` (and the live API echoes it, job-3);
+    - ``LRScheduler.lr_scheduler_args`` is a ``oneOf`` of the linear and cosine arguments, but cosine's
+      arguments are also valid linear ones (no ``additionalProperties: false``), so the SDK's default cosine
+      schedule matches both: ``anyOf`` is what the spec means;
+    - ``FinetuneEventType`` lists lowercase types; the live API sends them UPPER-CASE (real-payloads/together
+      job-1, job-2: ``JOB_PENDING``) and both SDKs parse them so."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    document["components"]["schemas"]["FinetuneResponse"]["properties"]["id"].pop("format", None)
+    schemas = document["components"]["schemas"]
+    schemas["FinetuneResponse"]["properties"]["id"].pop("format", None)
+    schemas["TrainingMethodSFT"]["properties"]["train_on_inputs"].pop("type", None)
+    args = schemas["LRScheduler"]["properties"]["lr_scheduler_args"]
+    args["anyOf"] = args.pop("oneOf")
+    if "FinetuneEventType" in schemas:
+        kinds = schemas["FinetuneEventType"]
+        upper = {k.upper() for k in kinds.get("enum", [])} | {"COMPRESSING_MODEL"}  # together 1.6.0's spelling
+        kinds["enum"] = sorted({*kinds.get("enum", []), *upper})
     path.write_text(json.dumps(document), encoding="utf-8")
 
 

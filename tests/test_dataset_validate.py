@@ -300,10 +300,10 @@ def test_together_plain_chat_lines_get_the_same_checks_on_both_paths(
     monkeypatch.setattr(RuleSet, "fast_path", False)
     full = validate(path, provider="together", model=model)
     assert fast.model_dump() == full.model_dump()
-    assert [(p.line, p.code) for p in fast.errors if p.line in (11, 12, 13)] == [
-        (11, "conversation-start"),
-        (12, "roles-not-alternating"),
-        (13, "roles-not-alternating"),
+    assert [(p.line, p.code, p.severity) for p in fast.problems if p.line in (11, 12, 13)] == [
+        (11, "conversation-start", "warning"),  # Together's check_file accepts an assistant turn first
+        (12, "roles-not-alternating", "error"),
+        (13, "roles-not-alternating", "error"),
     ]
 
 
@@ -337,3 +337,19 @@ def test_duplicate_log_finds_repeats_and_ignores_bitmap_collisions(
     unique = DuplicateLog()
     unique.add_many([3, 1 << 40, -2], [1, 2, 3])
     assert unique.repeats() == []
+
+
+def test_together_accepts_what_its_own_file_check_accepts(tmp_path: Path) -> None:
+    """together 1.6.0's check_file passes one example, empty messages and an assistant turn first; ftclient
+    used to reject all three for Together (OpenAI's rules). They are warnings now, not errors."""
+    user, assistant = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+    lines = [
+        {"messages": [assistant, user, assistant]},
+        {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]},
+    ]
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    report = validate(path, provider="together", model="meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
+    assert report.ok, [(p.line, p.code) for p in report.errors]
+    assert {(p.line, p.code) for p in report.warnings} >= {(1, "conversation-start"), (2, "empty-content")}
+    assert not validate(path).ok  # OpenAI still refuses all three

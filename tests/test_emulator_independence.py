@@ -14,15 +14,6 @@ import pytest
 
 EMULATOR = Path(__file__).resolve().parent.parent / "ftclient" / "emulator"
 
-# TEMPORARY: the Together dialect still borrows client code while its own rules are written. Only files under
-# emulator/together/ may appear here; delete each entry (and this list) as those imports go.
-TEMPORARY_ALLOWLIST: dict[str, frozenset[str]] = {
-    "together/app.py": frozenset({"ftclient.tokens"}),
-    "together/chat.py": frozenset({"ftclient.tokens"}),
-    "together/finetunes.py": frozenset({"ftclient.dataset.validate"}),
-}
-
-
 def package_of(path: Path) -> str:
     return ".".join(("ftclient", *path.relative_to(EMULATOR.parent).parent.parts))
 
@@ -49,15 +40,7 @@ def client_imports(path: Path, package: str | None = None) -> set[str]:
 @pytest.mark.parametrize("path", sorted(EMULATOR.rglob("*.py")), ids=lambda p: str(p.relative_to(EMULATOR)))
 def test_the_emulator_imports_nothing_of_the_client(path: Path) -> None:
     rel = str(path.relative_to(EMULATOR))
-    allowed = TEMPORARY_ALLOWLIST.get(rel, frozenset())
-    assert client_imports(path) <= allowed, f"emulator/{rel} imports client code: {sorted(client_imports(path))}"
-
-
-def test_the_allowlist_covers_only_together_and_only_what_is_still_imported() -> None:
-    for rel, modules in TEMPORARY_ALLOWLIST.items():
-        assert rel.startswith("together/"), f"{rel}: only the Together dialect may be on the temporary allowlist"
-        path = EMULATOR / rel
-        assert path.exists() and modules <= client_imports(path), f"{rel}: stale allowlist entry, remove it"
+    assert not client_imports(path), f"emulator/{rel} imports client code: {sorted(client_imports(path))}"
 
 
 def test_the_checker_sees_every_import_form(tmp_path: Path) -> None:

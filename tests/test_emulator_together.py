@@ -95,8 +95,8 @@ def test_a_job_walks_together_statuses_with_iso_timestamps(emu: Emulator, http: 
     full = http.get(f"/fine-tunes/{job['id']}").json()
     assert full["model_output_name"].startswith("ftclient-emulator/") and full["token_count"] > 0
     events = http.get(f"/fine-tunes/{job['id']}/events").json()["data"]
-    kinds = [e["type"] for e in events]
-    assert kinds[0] == "job_pending" and kinds[-1] == "job_complete" and "checkpoint_save" in kinds
+    kinds = [e["type"] for e in events]  # UPPER-CASE, as the live API sends them (real-payloads/together/job-1)
+    assert kinds[0] == "JOB_PENDING" and kinds[-1] == "JOB_COMPLETE" and "CHECKPOINT_SAVE" in kinds
     assert all(is_iso(e["created_at"]) and e["object"] == "fine-tune-event" for e in events)
     assert full["events"] == events
     checkpoints = http.get(f"/fine-tunes/{job['id']}/checkpoints").json()["data"]
@@ -126,9 +126,9 @@ def test_cancel_bad_data_and_injected_failures(emu: Emulator, http: httpx2.Clien
     assert emu.stats()["jobs"] == {"cancelled": 1, "user_error": 1, "error": 1}
 
 
-def finished_model(emu: Emulator, http: httpx2.Client) -> str:
+def finished_model(emu: Emulator, http: httpx2.Client, base: str = BASE) -> str:
     file_id = upload(http, training_bytes())["id"]
-    job = http.post("/fine-tunes", json={"model": BASE, "training_file": file_id}).json()
+    job = http.post("/fine-tunes", json={"model": base, "training_file": file_id}).json()
     emu.advance(10_000)
     return str(http.get(f"/fine-tunes/{job['id']}").json()["model_output_name"])
 
@@ -172,13 +172,17 @@ def test_endpoints_start_bill_by_the_minute_and_stop_when_idle(emu: Emulator, ht
 
 
 def test_chat_serves_bases_and_refuses_undeployed_tuned_models(emu: Emulator, http: httpx2.Client) -> None:
-    model = finished_model(emu, http)
+    model = finished_model(emu, http, base="Qwen/Qwen3-8B")  # not a serverless-LoRA base
     messages = classification_examples()[0]["messages"][:-1]
     base = http.post("/chat/completions", json={"model": BASE, "messages": messages})
     assert base.status_code == 200 and base.headers["x-emulator-answer"] == "baseline"
     assert set(base.json()) >= {"id", "object", "created", "model", "choices", "prompt", "usage"}
     direct = http.post("/chat/completions", json={"model": model, "messages": messages})
-    assert direct.status_code == 400 and direct.json()["error"]["code"] == "model_not_available"
+    # as captured from the live API (real-payloads/together/error-404-1): 404, model_not_available
+    assert direct.status_code == 404 and direct.json()["error"]["code"] == "model_not_available"
+    lora = finished_model(emu, http)  # a LoRA adapter on Meta-Llama-3.1-8B-Instruct-Reference: serverless
+    served = http.post("/chat/completions", json={"model": lora, "messages": messages})
+    assert served.status_code == 200 and served.headers["x-emulator-answer"].startswith("nearest-neighbour")
     assert http.post("/chat/completions", json={"model": "acme/nothing", "messages": messages}).status_code == 404
     listed = {m["id"] for m in http.get("/models").json()}
     assert BASE in listed and model in listed

@@ -122,7 +122,12 @@ def test_create_body_maps_ftclient_names_to_together_fields(provider: TogetherPr
     body = provider.preview_create(spec)["json"]
     assert body["learning_rate"] == pytest.approx(2e-5)
     assert body["training_type"] == {"type": "Lora", "lora_r": 16, "lora_alpha": 32}
-    assert body["training_method"] == {"method": "sft", "train_on_inputs": False}
+    # As together 1.6.0's create_finetune_request sends them when the caller says nothing:
+    assert body["training_method"] == {"method": "sft", "train_on_inputs": "auto"}
+    assert body["lr_scheduler"] == {
+        "lr_scheduler_type": "cosine",
+        "lr_scheduler_args": {"min_lr_ratio": 0.0, "num_cycles": 0.5},
+    }
     assert body["suffix"] == "tickets-r01234567"
     assert body["random_seed"] == 7 and body["n_evals"] == 1 and body["wandb_project_name"] == "proj"
     full_dpo = JobSpec(model=BASE, training_file="f", method="dpo", hyperparameters={"beta": 0.2, "lora": False})
@@ -163,12 +168,15 @@ def test_a_job_runs_to_completed_with_events_metrics_and_checkpoints(
     assert provider.find_jobs({"ftclient_run": "run-000000000000000000"}) == []
 
 
-def test_cancel_maps_cancel_requested_to_cancelled(emu: Emulator, provider: TogetherProvider, train_file: Path) -> None:
+def test_cancel_requested_is_not_terminal(emu: Emulator, provider: TogetherProvider, train_file: Path) -> None:
+    """``cancel_requested``: the job still runs (and bills) until Together says ``cancelled``."""
     info = provider.create_job(JobSpec(model=BASE, training_file=provider.upload_file(train_file).id))
     cancelled = provider.cancel_job(info.id)
-    assert cancelled.raw_status == "cancel_requested" and cancelled.status == "cancelled"
+    assert cancelled.raw_status == "cancel_requested" and not cancelled.terminal
+    assert cancelled.status == "running" and cancelled.finished_at is None
     emu.advance(5)
-    assert provider.get_job(info.id).raw_status == "cancelled"
+    done = provider.get_job(info.id)
+    assert done.raw_status == "cancelled" and done.status == "cancelled" and done.terminal
     with pytest.raises(InvalidRequestError):
         provider.pause_job(info.id)
 
@@ -215,15 +223,16 @@ def test_job_creation_is_never_resent(emu: Emulator, provider: TogetherProvider,
     assert routes(emu)["POST /v1/fine-tunes"] == {"503": 1}
 
 
-def test_a_tuned_model_answers_only_through_its_endpoint(
+def test_a_tuned_model_off_the_serverless_lora_bases_answers_only_through_its_endpoint(
     emu: Emulator, provider: TogetherProvider, train_file: Path
 ) -> None:
-    info = provider.create_job(JobSpec(model=BASE, training_file=provider.upload_file(train_file).id))
+    info = provider.create_job(JobSpec(model="Qwen/Qwen3-8B", training_file=provider.upload_file(train_file).id))
     emu.advance(10_000)
-    tuned = provider.get_job(info.id).fine_tuned_model
-    assert tuned
+    done = provider.get_job(info.id)
+    tuned = done.fine_tuned_model
+    assert tuned and provider.serverless_model(done) is None
     example = classification_examples()[0]["messages"]
-    with pytest.raises(InvalidRequestError) as refused:
+    with pytest.raises(RemoteNotFoundError) as refused:  # 404, as the live API answers (error-404-1)
         chat_once(provider, ChatRequest(model=tuned, messages=example[:-1]))
     assert refused.value.code == "model_not_available"
     endpoint = provider.create_endpoint(tuned, inactive_timeout_min=10)
@@ -233,6 +242,25 @@ def test_a_tuned_model_answers_only_through_its_endpoint(
     answer = chat_once(provider, ChatRequest(model=endpoint.name or "", messages=example[:-1]))
     assert answer.text == example[-1]["content"] and answer.model == endpoint.name
     assert provider.stop_endpoint(endpoint.id).state == "STOPPING"
+
+
+def test_a_lora_adapter_on_a_serverless_lora_base_answers_by_its_name(
+    emu: Emulator, provider: TogetherProvider, train_file: Path
+) -> None:
+    """docs.together.ai/docs/lora-inference: LoRA adapters of some bases (the docs' own example is
+    Meta-Llama-3.1-8B-Instruct-Reference) answer serverless; full fine-tunes of the same base do not."""
+    file_id = provider.upload_file(train_file).id
+    lora = provider.create_job(JobSpec(model=BASE, training_file=file_id))
+    full = provider.create_job(JobSpec(model=BASE, training_file=file_id, hyperparameters={"lora": False}))
+    emu.advance(10_000)
+    lora_done, full_done = provider.get_job(lora.id), provider.get_job(full.id)
+    assert provider.serverless_model(lora_done) == lora_done.fine_tuned_model
+    assert provider.serverless_model(full_done) is None
+    example = classification_examples()[0]["messages"]
+    answer = chat_once(provider, ChatRequest(model=lora_done.fine_tuned_model or "", messages=example[:-1]))
+    assert answer.text == example[-1]["content"]
+    with pytest.raises(RemoteNotFoundError):
+        chat_once(provider, ChatRequest(model=full_done.fine_tuned_model or "", messages=example[:-1]))
 
 
 def test_rate_limit_headers_are_read_in_both_spellings(emu: Emulator, train_file: Path) -> None:

@@ -64,7 +64,10 @@ def test_dry_run_and_jobs_commands(emu: Emulator, run_cli: Any, tmp_path: Path) 
     checkpoints = ok(run_cli("jobs", "checkpoints", job_id, "--json"))
     assert shown["fine_tuned_model"] in json.dumps(checkpoints)
     other = ok(run_cli("launch", str(folder), "--detach", "--force-new", "--json"))["jobs"][0]["id"]
-    assert ok(run_cli("jobs", "cancel", other, "--json"))["status"] == "cancelled"
+    cancelling = ok(run_cli("jobs", "cancel", other, "--json"))
+    assert cancelling["status"] == "running" and cancelling["raw_status"] == "cancel_requested"  # still billing
+    emu.advance(60)
+    assert ok(run_cli("jobs", "show", other, "--json"))["status"] == "cancelled"
 
 
 def test_emulator_command_speaks_together(tmp_path: Path) -> None:

@@ -186,3 +186,22 @@ def test_deploy_and_endpoints_commands(emu: Emulator, provider: TogetherProvider
     assert emu.stats()["endpoints"]["running"] == 0
     missing = run_cli("deploy", "ft-00000000-0000-0000-0000-000000000000")
     assert missing.exit_code == 1 and "HTTP 404" in missing.stderr
+
+
+def test_an_endpoint_object_without_inactive_timeout_prints_no_none(
+    emu: Emulator, provider: TogetherProvider, run_cli: Any, tmp_path: Path
+) -> None:
+    """The spec's DedicatedEndpoint has no inactive_timeout: ftclient keeps the one it set, never "None"."""
+    emu.core.services.clock.speed = 1000.0
+    job_id = tuned_job(emu, provider, tmp_path)
+    shown = run_cli("deploy", job_id, "--provider", "together", "--inactive-timeout", "15")
+    assert shown.exit_code == 0, shown.stderr
+    printed = shown.stdout + shown.stderr
+    assert "None" not in printed and "stops after 15 idle minutes" in printed
+    endpoint = provider.list_endpoints()[0]
+    raw = provider._json("reading", "GET", f"/endpoints/{endpoint.id}")
+    assert "inactive_timeout" not in raw  # the emulator answers with the spec's shape
+    assert endpoint.inactive_timeout_min is None  # so the adapter cannot know it from the object alone
+    listed = run_cli("endpoints", "list")
+    table = listed.stdout + listed.stderr
+    assert listed.exit_code == 0 and "None" not in table and "15 min" in table

@@ -17,7 +17,8 @@ from conftest import EXAMPLES, REPO
 
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 
-BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+BASE = "Qwen/Qwen3-8B"
+"""A base whose tuned models Together serves only from a dedicated endpoint (not a serverless-LoRA base)."""
 KEY = "tk-e2e-canary-91c2f7"
 
 
@@ -136,3 +137,18 @@ def test_ctrl_c_during_evaluation_stops_the_endpoint(emu: Emulator, run_cli: Any
     emu.advance(60)
     assert endpoint_states(emu) == ["STOPPED"]
     assert emu.stats()["completions"] < 2 * 12  # it really stopped part-way
+
+
+def test_a_serverless_lora_model_is_evaluated_without_an_endpoint(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    """A LoRA adapter on Meta-Llama-3.1-8B-Instruct-Reference (the lora-inference docs' own example base)
+    answers serverless by its name: evaluating it starts no dedicated endpoint and bills no minutes."""
+    reference = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    folder = tmp_path / "ds"
+    prepare = ["prepare", str(small_csv(tmp_path)), "--provider", "together", "--model", reference]
+    ok(run_cli(*prepare, "--out", str(folder), "--json"))
+    job = ok(run_cli("launch", str(folder), "--provider", "together", "--json"))["jobs"][0]
+    report = ok(run_cli("evaluate", job["id"], "--json"))
+    tuned, _base = report["models"]
+    assert tuned["model"] == job["fine_tuned_model"] and tuned["failed"] == 0
+    assert not report.get("deployments")
+    assert emu.stats()["endpoints"]["list"] == []

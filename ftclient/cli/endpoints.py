@@ -112,9 +112,11 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
         data = deployment.to_dict()
 
         def render(console: Console) -> None:
+            idle = data["inactive_timeout_min"]
             console.print(
                 f"[bold green]STARTED[/] {data['name']} on {data['hardware']}, "
-                f"{_money(data['cost_per_hour_usd'])}/hour, stops after {data['inactive_timeout_min']} idle minutes",
+                f"{_money(data['cost_per_hour_usd'])}/hour"
+                + (f", stops after {idle} idle minutes" if idle else ", no inactivity stop reported"),
                 highlight=False,
             )
             console.print(f"stop it: ftclient endpoints stop {data['endpoint_id']}", highlight=False)
@@ -201,7 +203,7 @@ def list_endpoints(ctx: click.Context, show_all: bool, provider: str | None, jso
                 row["hardware"] or "",
                 _money(row["cost_per_hour_usd"]),
                 _money(row["cost_so_far_usd"]),
-                f"{row['inactive_timeout_min']} min" if row["inactive_timeout_min"] else "never",
+                f"{row['inactive_timeout_min']} min" if row["inactive_timeout_min"] else "not reported",
             )
         console.print(table)
 

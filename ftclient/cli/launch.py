@@ -102,7 +102,7 @@ def _job_row(job: Job) -> dict[str, Any]:
 @click.option("--batch-size", default=None, help="Batch size, 1-256 (list for a sweep). Default: auto.")
 @click.option("--lr-multiplier", default=None, help="Learning-rate multiplier, > 0 (list for a sweep).")
 @click.option("--beta", default=None, help="DPO beta, 0 < beta <= 2 (list for a sweep).")
-@click.option("--suffix", default=None, help="Up to 64 characters in the tuned model's name.")
+@click.option("--suffix", default=None, help="In the tuned model's name: up to 64 characters (30 on Together).")
 @click.option("--seed", type=int, default=None, help="Training seed (0-2147483647).")
 @click.option("--no-validation", is_flag=True, help="Do not send validation.jsonl.")
 @click.option("--wandb-project", default=None, help="Report metrics to this Weights & Biases project.")
@@ -110,6 +110,9 @@ def _job_row(job: Job) -> dict[str, Any]:
 @click.option("--detach", is_flag=True, help="Return as soon as the job exists; print its id.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests and the cost; send nothing.")
 @click.option("--force-new", is_flag=True, help="Create a new job even if an identical one exists.")
+@click.option(
+    "--yes", is_flag=True, help="Create the job even when the provider's own price estimate advises against it."
+)
 @click.option("--timeout", type=float, default=None, help="Stop following after this many seconds (exit 4).")
 @click.option("--poll-interval", type=float, default=None, help="Shortest pause between polls, in seconds.")
 @json_option
@@ -132,6 +135,7 @@ def launch(  # noqa: PLR0917 - click passes options positionally
     detach: bool,
     dry_run: bool,
     force_new: bool,
+    yes: bool,
     timeout: float | None,
     poll_interval: float | None,
     json_mode: bool,
@@ -204,7 +208,12 @@ def launch(  # noqa: PLR0917 - click passes options positionally
 
     try:
         launched = launch_jobs(
-            dataset, moderate=moderate, on_step=_step_printer(out), on_upload_progress=upload_progress, **options
+            dataset,
+            moderate=moderate,
+            yes=yes,
+            on_step=_step_printer(out),
+            on_upload_progress=upload_progress,
+            **options,
         )
     except KeyboardInterrupt:
         raise Interrupted(

@@ -24,7 +24,7 @@ from ftclient.dataset.readers import RawRow, Table, open_table
 from ftclient.dataset.rules import LineResult, RuleContext, rules_for
 from ftclient.dataset.split import DROPPED, SPLIT_NAMES, assign, parse_split
 from ftclient.dataset.stats import CostEstimate, TokenStats, estimate_cost
-from ftclient.dataset.validate import MIN_EXAMPLES, RECOMMENDED_EXAMPLES, rule_context
+from ftclient.dataset.validate import RECOMMENDED_EXAMPLES, rule_context
 from ftclient.errors import DatasetError, Problem, UserInputError
 from ftclient.tokens import BatchEncoder
 
@@ -132,10 +132,11 @@ def prepare(
     ]
     assignment = assign(members, ratios, seed, stratify=plan.task == "classify", size=len(rows.kept))
     n_train = sum(1 for i, _ in members if assignment[i] == 0)
-    if n_train < MIN_EXAMPLES:
+    minimum = run.rules.min_examples  # the provider's own minimum (OpenAI 10, Together 1)
+    if n_train < minimum:
         raise DatasetError(
             f"{table.label}: only {n_train} training example(s) after dropping {len(dropped)} row(s); "
-            f"at least {MIN_EXAMPLES} are needed",
+            f"at least {minimum} are needed",
             hint="fix the dropped rows listed above, add examples, or give training a larger --split share",
             path=table.label,
             problems=dropped,

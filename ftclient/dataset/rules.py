@@ -46,6 +46,10 @@ class RuleSet:
 
     provider = "openai"
     formats: frozenset[str] = frozenset({"chat", "preference", "completion"})
+    min_examples = 10
+    """OpenAI: "Training file has 7 example(s), but must have at least 10 examples" (invalid_n_examples)."""
+    max_file_bytes = 8 * 1024**3
+    """OpenAI's Uploads API takes files up to 8 GB (platform.openai.com/docs/api-reference/uploads)."""
     fast_path = True
     """Plain chat lines take ``plain_chat``: the same checks without a pydantic pass."""
 

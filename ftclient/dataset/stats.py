@@ -130,7 +130,7 @@ def estimate_cost(provider: str, model: str, examples: int, billed_per_epoch: in
         price = price_for(provider, model)
     except UnknownModelError:
         return None
-    epochs = default_epochs(examples)
+    epochs = default_epochs(examples, provider=provider)
     total = billed_per_epoch * epochs
     usd = price.training_cost(total)
     note = None

@@ -24,7 +24,7 @@ from ftclient.errors import DatasetError, Problem, UnknownModelError
 from ftclient.pricing import model_limits
 from ftclient.tokens import TokenCounter
 
-MIN_EXAMPLES = 10
+MIN_EXAMPLES = RuleSet.min_examples  # OpenAI's; each rule set holds its provider's own
 RECOMMENDED_EXAMPLES = 50
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """Largest file the Files API takes in one request (larger files go through the Uploads API)."""
@@ -158,6 +158,7 @@ def validate(
             missing_system=state.missing_system,
             fmt=fmt,
             provider=provider,
+            rules=rules,
         )
     )
     collector.extend(_duplicate_problems(label, state.exact, state.near))
@@ -195,13 +196,14 @@ def _file_problems(
     missing_system: list[int],
     fmt: str | None,
     provider: str,
+    rules: RuleSet,
 ) -> list[Problem]:
     out: list[Problem] = []
-    if examples < MIN_EXAMPLES:
+    if examples < rules.min_examples:
         out.append(
             Problem(
                 "too-few-examples",
-                f"{examples} example(s); at least {MIN_EXAMPLES} are required",
+                f"{examples} example(s); at least {rules.min_examples} are required",
                 "add examples (50-100 good ones are a sensible start)",
                 file=label,
             )
@@ -216,9 +218,14 @@ def _file_problems(
                 severity="warning",
             )
         )
-    if size > MAX_UPLOAD_BYTES:
+    if size > rules.max_file_bytes:
         out.append(
-            Problem("file-too-large", f"{size:,} bytes; uploads take at most 8 GB", "split the file", file=label)
+            Problem(
+                "file-too-large",
+                f"{size:,} bytes; {provider} takes files of at most {rules.max_file_bytes / 1024**3:.1f} GiB",
+                "split the file",
+                file=label,
+            )
         )
     elif size > MAX_FILE_BYTES and provider == "openai":
         out.append(

@@ -82,6 +82,9 @@ def evaluate_job(
         }
         if not client.capabilities.needs_deployment or options.get("model"):
             return evaluate(job_id, **common, **options)
+        direct = _serverless(client, job_id) if options.get("checkpoint") is None else None
+        if direct is not None:
+            return evaluate(job_id, model=direct, **common, **options)
         if options.get("checkpoint") is not None:
             raise UserInputError(
                 f"{name} serves a checkpoint only from its own dedicated endpoint, which ftclient does not deploy",
@@ -111,6 +114,15 @@ def evaluate_job(
             made.close()
         if own:
             registry.close()
+
+
+def _serverless(client: Provider, job_id: str) -> str | None:
+    """The name to ask for ``job_id``'s tuned model when the provider serves it without an endpoint."""
+    from ftclient.providers.base import ServerlessServing
+
+    if not isinstance(client, ServerlessServing) or not job_id.startswith("ft-"):
+        return None
+    return client.serverless_model(client.get_job(job_id))
 
 
 def _deployment_summary(deployment: Deployment, registry: Registry, kept: bool) -> dict[str, Any]:

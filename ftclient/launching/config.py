@@ -27,6 +27,15 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "learning_rate_multiplier": (0, float("inf"), False),
     "beta": (0, 2, False),
 }
+"""OpenAI's documented ranges (fine-tuning API reference: n_epochs 1-50, batch_size 1-256, beta 0-2)."""
+OPEN_RANGES: dict[str, tuple[float, float, bool]] = {
+    "n_epochs": (1, float("inf"), True),
+    "batch_size": (1, float("inf"), True),
+    "learning_rate_multiplier": (0, float("inf"), False),
+    "beta": (0, float("inf"), False),
+}
+"""For other providers only the sign is checked here; each one's per-model limits are its own (Together
+publishes them at ``GET /fine-tunes/models/limits``; the adapter checks them before uploading)."""
 FLAG_NAMES = {
     "n_epochs": "--epochs",
     "batch_size": "--batch-size",
@@ -69,8 +78,9 @@ class LaunchConfig:
         return f"{self.model} ({self.method}{', ' + hyper if hyper else ''})"
 
 
-def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) -> None:
+def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any], *, provider: str = "openai") -> None:
     """Refuse values outside the documented ranges before anything is sent."""
+    ranges = RANGES if provider == "openai" else OPEN_RANGES
     for name, value in hyperparameters.items():
         if value is None:
             continue
@@ -80,9 +90,9 @@ def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any]) -> No
                 f"{flag} applies to DPO only, but the method is {method!r}",
                 hint="drop --beta, or launch with --method dpo on a preference dataset",
             )
-        if name not in RANGES:
+        if name not in ranges:
             continue
-        low, high, inclusive = RANGES[name]
+        low, high, inclusive = ranges[name]
         if name in INTEGER_PARAMS and (isinstance(value, bool) or not isinstance(value, int)):
             raise UserInputError(f"{flag} must be a whole number, got {value!r}", hint=f"e.g. {flag} 3")
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -127,6 +137,7 @@ def expand(
     seed: int | None = None,
     use_validation: bool = True,
     wandb_project: str | None = None,
+    provider: str = "openai",
 ) -> list[LaunchConfig]:
     """Every combination of the given values (a sweep when any of them is a list), each checked."""
     check_suffix_and_seed(suffix, seed)
@@ -146,7 +157,7 @@ def expand(
             }.items()
             if v is not None
         }
-        check_hyperparameters(method, hyper)
+        check_hyperparameters(method, hyper, provider=provider)
         configs.append(
             LaunchConfig(
                 model=str(model),

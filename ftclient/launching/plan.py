@@ -16,7 +16,7 @@ from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KE
 from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, preflight, resolve_dataset
 from ftclient.launching.upload import content_name
 from ftclient.providers import get_provider
-from ftclient.providers.base import JobSpec, RequestPreview
+from ftclient.providers.base import JobSpec, RequestPreview, SpecChecks
 
 if TYPE_CHECKING:
     from ftclient.registry import Registry
@@ -138,6 +138,7 @@ def plan_launch(
         seed=seed,
         use_validation=validation and ref.validation is not None,
         wandb_project=wandb_project,
+        provider=provider_name,
     )
     scans: dict[tuple[str, str], TokenScan] = {}
     shutdowns = _live_shutdown_dates(adapter, [c.model for c in configs]) if ask_shutdown_dates else {}
@@ -189,6 +190,8 @@ def plan_launch(
             sweep_id=sweep_id,
             provider=provider_name,
         )
+        if isinstance(adapter, SpecChecks):
+            adapter.check_spec(spec, online=False)
         request = preview.preview_create(spec) if preview else {"job": spec.__dict__}
         existing = None if force_new else _known_job(registry, provider_name, endpoint, key)
         planned.append(PlannedJob(config, key, check, request, existing))

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
 
-MIN_EXAMPLES = 10
 MAX_PROBLEMS = 200
 
 
@@ -308,12 +307,15 @@ def preflight(
             )
             for line, n in val_scan.over_limit[:MAX_PROBLEMS]
         ]
-    if train_scan.examples < MIN_EXAMPLES:
+    from ftclient.dataset.rules import rules_for
+
+    minimum = rules_for(provider).min_examples
+    if train_scan.examples < minimum:
         problems.append(
             Problem(
                 code="too-few-examples",
                 file=str(dataset.train),
-                message=f"{train_scan.examples} training examples; {provider} needs at least {MIN_EXAMPLES}",
+                message=f"{train_scan.examples} training examples; {provider} needs at least {minimum}",
                 hint="add examples (50-100 is a sensible start)",
             )
         )
@@ -325,7 +327,7 @@ def preflight(
             hint="fix the listed lines (or choose a model with a larger limit), then launch again",
         )
     chosen = config.hyperparameters.get("n_epochs")
-    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples)
+    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples, provider=provider)
     billed = train_scan.tokens * epochs
     cost, as_of = None, None
     try:

@@ -63,6 +63,8 @@ class RemoteFile:
     """``uploaded``, ``processed`` or ``error`` (providers without processing report ``processed``)."""
     created_at: int
     status_details: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of the provider's file object that ftclient has no name for, kept as sent."""
 
 
 @dataclass(frozen=True)
@@ -343,4 +345,34 @@ class NamedFileProvider(Protocol):
                      on_progress: ProgressCallback | None = None) -> RemoteFile: ...
     def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
         """Files with exactly this name and purpose, newest first."""
+        ...
+
+
+@runtime_checkable
+class SpecChecks(Protocol):
+    """Providers with rules of their own that a job spec must meet, checked before anything is uploaded:
+    offline (names, lengths) when a launch is planned, online (the provider's published per-model limits)
+    just before the upload."""
+
+    def check_spec(self, spec: JobSpec, *, online: bool) -> None:
+        """Raise ``UserInputError`` (or a ``ProviderError``) for what the provider would refuse."""
+        ...
+
+
+@runtime_checkable
+class PriceConfirmation(Protocol):
+    """Providers whose own price estimate can advise against a job (Together's ``allowed_to_proceed``);
+    the adapter refuses such a job and says why unless told to proceed (``launch --yes``)."""
+
+    def proceed_over_estimate(self) -> None: ...
+
+
+@runtime_checkable
+class ServerlessServing(Protocol):
+    """Providers that serve some tuned models without a dedicated endpoint (Together: LoRA adapters on
+    certain bases), so evaluating them needs no deployment."""
+
+    def serverless_model(self, job: JobInfo) -> str | None:
+        """The model name to ask for ``job``'s tuned model without deploying it; None when it needs an
+        endpoint."""
         ...

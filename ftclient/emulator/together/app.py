@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import Router
 from ftclient.emulator.openai.learner import NearestNeighbour, content_text, prompt_text, split_example
+from ftclient.emulator.together import rules, tokens
 from ftclient.emulator.together.chat import Chat
 from ftclient.emulator.together.endpoints import Endpoints
 from ftclient.emulator.together.files import STORAGE_PREFIX, Files
-from ftclient.emulator.together.finetunes import FineTunes, plan_steps, validate_with_rules
+from ftclient.emulator.together.finetunes import FineTunes, plan_steps
 from ftclient.emulator.together.state import TJob, TogetherStore
 
 if TYPE_CHECKING:
@@ -68,21 +69,15 @@ class TogetherApp:
 
     # -- training data ---------------------------------------------------------------------------
     def count_file_tokens(self, file_id: str) -> int:
-        """Tokens of a file's lines by the o200k_base stand-in (what the estimate and billing use)."""
-        from ftclient import tokens
-
-        total = 0
-        for line in self.store.content(file_id).decode("utf-8", "replace").splitlines():
-            if line.strip():
-                total += tokens.estimate_text(line)
-        return total
+        """Processed tokens of a file, as the estimate and the bill count them (an estimate, see tokens.py)."""
+        return tokens.file_tokens(self.store.content(file_id))
 
     def count_examples(self, file_id: str) -> int:
         return len(parse_examples(self.store.content(file_id)))
 
     def check_training_data(self, job: TJob) -> str | None:
-        """What ``pending`` does: check the files with ftclient's Together rules, plan the steps and build the
-        tuned model's memory. Returns the job's error message, or None."""
+        """What ``pending`` does: check the files with the emulator's own reading of Together's rules, plan
+        the steps and build the tuned model's memory. Returns the job's error message, or None."""
         obj = job.obj
         for name in ("training_file", "validation_file"):
             file_id = obj.get(name)
@@ -91,7 +86,7 @@ class TogetherApp:
             if file_id not in self.store.files:
                 return f"The {name.replace('_', ' ')} {file_id} was deleted before the job could read it."
             what = name.replace("_", " ")
-            problem = validate_with_rules(self.store.content(file_id), obj["model"], job.method, what=what)
+            problem = rules.first_problem(self.store.content(file_id), method=job.method, what=what)
             if problem is not None:
                 return problem
         data = self.store.content(obj["training_file"])

@@ -1,10 +1,12 @@
 """``/v1/chat/completions`` and ``/v1/models`` in Together's dialect, answered by the honest models.
 
-A base model that Together serves serverless answers with the weak baseline. A tuned model answers only
-through a dedicated endpoint that is ``STARTED`` (``model`` = the endpoint's ``name``), by nearest
-neighbour over its training examples; every answer keeps the endpoint from idling out. Asking for a tuned
-model directly, or for a stopped endpoint, fails like Together does. Token counts use the o200k_base
-stand-in (the emulator has no open-weight tokenizer either).
+A base model that Together serves serverless answers with the weak baseline. A tuned model answers by
+nearest neighbour over its training examples: serverless, by its output name, when it is a LoRA adapter
+on a base the catalogue lists as serving LoRA serverless (docs.together.ai/docs/adapter-upload); otherwise
+only through a dedicated endpoint that is ``STARTED`` (``model`` = the endpoint's ``name``), and every
+answer keeps the endpoint from idling out. Asking for any other tuned model directly answers 404
+``model_not_available`` with the live API's wording (real-payloads/together/error-404-1). Token counts are
+the emulator's own estimate (tokens.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
 from ftclient.emulator.openai.learner import baseline_answer
-from ftclient.emulator.together import catalog
+from ftclient.emulator.together import catalog, tokens
 
 if TYPE_CHECKING:
     from ftclient.emulator.together.app import TogetherApp
@@ -32,8 +34,6 @@ class Chat:
         router.add("GET", "/v1/models", self.models)
 
     def create(self, request: Request) -> Response:
-        from ftclient import tokens
-
         body = request.json()
         model, messages = body.get("model"), body.get("messages")
         if not isinstance(model, str) or not model:
@@ -43,9 +43,7 @@ class Chat:
         if body.get("stream"):
             raise ApiError(400, "The emulator does not stream; send stream=false.", param="stream")
         learner, pool, served = self._resolve(model)
-        prompt_tokens = 3 + sum(
-            4 + tokens.estimate_text(str(m.get("content") or "")) for m in messages if isinstance(m, dict)
-        )
+        prompt_tokens = tokens.message_tokens(messages)
         max_out = body.get("max_tokens")
         admission = self.app.services.limiter.admit(pool, prompt_tokens + int(max_out or DEFAULT_OUTPUT_ESTIMATE))
         if not admission.ok:
@@ -57,11 +55,10 @@ class Chat:
             note = f"nearest-neighbour; similarity={similarity:.3f}"
         else:
             answer, note = baseline_answer(messages), "baseline"
-        completion_tokens = tokens.estimate_text(answer)
+        completion_tokens = tokens.text_tokens(answer)
         finish = "stop"
         if isinstance(max_out, int) and max_out > 0 and completion_tokens > max_out:
-            encoding = tokens.get_encoding(tokens.O200K)
-            answer = encoding.decode(encoding.encode_ordinary(answer)[:max_out])
+            answer = tokens.truncate(answer, max_out)
             completion_tokens, finish = max_out, "length"
         stats = self.app.services.stats
         stats.bump("completions")
@@ -111,12 +108,16 @@ class Chat:
             job = self.app.tuned_job(endpoint.obj["model"])
             learner = self.app.learner(job) if job is not None else None
             return learner, endpoint.obj["name"], endpoint.obj["name"]
-        if self.app.tuned_job(model) is not None:
+        job = self.app.tuned_job(model)
+        if job is not None:
+            lora = str((job.obj.get("training_type") or {}).get("type", "Lora")).lower() == "lora"
+            if lora and catalog.serverless_lora(job.obj["model"]):
+                return self.app.learner(job), model, model
             raise ApiError(
-                400,
-                f"Unable to access non-serverless model {model}. Create and start a new dedicated endpoint for "
-                "the model (POST /endpoints), then send requests to the endpoint's name.",
-                param="model",
+                404,
+                f"Unable to access model {model}. Please visit https://api.together.ai/models to view the list "
+                "of supported models.",
+                type="invalid_request_error",
                 code="model_not_available",
             )
         if model in catalog.SERVERLESS:

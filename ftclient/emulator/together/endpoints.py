@@ -89,7 +89,7 @@ class Endpoints:
             self.app.store.endpoints[endpoint_id] = endpoint
         self.app.services.stats.bump("endpoints_created")
         self.app.changed()
-        return json_response(obj)
+        return json_response(public(obj))
 
     def get(self, endpoint_id: str) -> TEndpoint:
         with self.app.store.lock:
@@ -107,11 +107,11 @@ class Endpoints:
                 if endpoint.deleted or (wanted and endpoint.obj["type"] != wanted):
                     continue
                 self.settle(endpoint, self.app.now())
-                items.append(endpoint.obj)
+                items.append(public(endpoint.obj))
             return json_response({"object": "list", "data": items})
 
     def retrieve(self, request: Request) -> Response:
-        return json_response(self.get(request.params["endpointId"]).obj)
+        return json_response(public(self.get(request.params["endpointId"]).obj))
 
     def update(self, request: Request) -> Response:
         body = request.json()
@@ -130,7 +130,7 @@ class Endpoints:
             elif state not in (None, "STARTED", "STOPPED"):
                 raise ApiError(400, "state must be STARTED or STOPPED.", param="state")
         self.app.changed()
-        return json_response(endpoint.obj)
+        return json_response(public(endpoint.obj))
 
     def delete(self, request: Request) -> Response:
         endpoint = self.get(request.params["endpointId"])
@@ -212,3 +212,9 @@ class Endpoints:
             "cost_usd": round(minutes * endpoint.cents_per_minute / 100.0, 4),
             "history": [state for state, _ in endpoint.history],
         }
+
+
+def public(obj: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint as the API shows it: ``inactive_timeout`` is accepted on create and update and acted on,
+    but the spec's ``DedicatedEndpoint`` has no such field, so it is not sent back."""
+    return {k: v for k, v in obj.items() if k != "inactive_timeout"}

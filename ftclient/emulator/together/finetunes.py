@@ -1,19 +1,20 @@
 """Together's ``/fine-tunes`` routes and how a job moves on the emulated clock.
 
-``pending`` (the files are checked with ftclient's own Together rules) -> ``queued`` -> ``running`` (one
-step every ``STEP_S`` emulated seconds, a metrics point per step, an intermediate checkpoint per epoch)
+``pending`` (the files are checked with the emulator's own reading of Together's rules, rules.py) ->
+``queued`` -> ``running`` (one step every ``STEP_S`` emulated seconds, a metrics point per step, an
+intermediate checkpoint per epoch)
 -> ``compressing`` -> ``uploading`` -> ``completed`` with ``model_output_name`` set. ``cancel`` moves a
 job to ``cancel_requested`` and shortly after to ``cancelled``; bad data ends in ``user_error``, an
-injected fault in ``error``. Events use the spec's lowercase types and levels; timestamps are ISO-8601.
+injected fault in ``error``. Event types are UPPER-CASE as the live API sends them (real-payloads/together
+job-1, job-2: ``JOB_PENDING``; the spec lists them lowercase); levels are the spec's; timestamps are ISO-8601.
+Metrics points carry no timestamp (spec: flat numbers such as ``train/loss``, ``train/global_step``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import tempfile
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
@@ -31,6 +32,8 @@ UPLOAD_S = 10.0
 CANCEL_S = 2.0
 DEFAULT_BATCH = 8
 TERMINAL = frozenset({"completed", "error", "user_error", "cancelled"})
+SDK_EVENT_TYPES = {"model_compressing": "COMPRESSING_MODEL"}
+"""Where together 1.6.0's ``FinetuneEventType`` spells a type otherwise than the spec's name in capitals."""
 TRUNCATED_FIELDS = (
     "id",
     "status",
@@ -100,14 +103,16 @@ class FineTunes:
             raise ApiError(400, "training_file is required.", param="training_file")
         self.app.files.get(str(training_file))
         model = str(body.get("model") or "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference")
-        epochs = int(body.get("n_epochs") or 1)
+        epochs = int(body.get("n_epochs") or catalog.DEFAULT_EPOCHS)
         n_evals = int(body.get("n_evals") or 0)
         full = str((body.get("training_type") or {}).get("type", "Lora")).lower() == "full"
+        dpo = (body.get("training_method") or {}).get("method") == "dpo"
+        # The pricing docs: (n_epochs x training tokens) + (n_evals x validation tokens).
         train_tokens = self.app.count_file_tokens(str(training_file)) * epochs
         eval_tokens = 0
         if body.get("validation_file") and n_evals:
             eval_tokens = self.app.count_file_tokens(str(body["validation_file"])) * n_evals
-        price = (train_tokens + eval_tokens) * catalog.training_price_per_1m(model, full) / 1_000_000
+        price = (train_tokens + eval_tokens) * catalog.training_price_per_1m(model, full=full, dpo=dpo) / 1_000_000
         return json_response(
             {
                 "estimated_total_price": round(max(price, 0.0), 6),
@@ -131,15 +136,17 @@ class FineTunes:
         for name in ("training_file", "validation_file"):
             if body.get(name):
                 self.app.files.get(str(body[name]))
-        epochs = body.get("n_epochs", 1)
+        epochs = body.get("n_epochs", catalog.DEFAULT_EPOCHS)
         if not isinstance(epochs, int) or not 1 <= epochs <= limits["max_num_epochs"]:
             raise ApiError(400, f"n_epochs must be between 1 and {limits['max_num_epochs']}.", param="n_epochs")
-        lr = body.get("learning_rate", 1e-5)
+        lr = body.get("learning_rate", catalog.DEFAULT_LEARNING_RATE)
         if not isinstance(lr, int | float) or not limits["min_learning_rate"] <= lr <= limits["max_learning_rate"]:
             raise ApiError(400, "learning_rate is outside the model's range.", param="learning_rate")
         suffix = body.get("suffix")
-        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 40):
-            raise ApiError(400, "suffix must be a string of at most 40 characters.", param="suffix")
+        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > catalog.MAX_SUFFIX_CHARS):
+            raise ApiError(
+                400, f"suffix must be a string of at most {catalog.MAX_SUFFIX_CHARS} characters.", param="suffix"
+            )
         training_type = dict(body.get("training_type") or {"type": "Lora"})
         section = limits["lora_training"] if training_type.get("type", "Lora") == "Lora" else limits["full_training"]
         if training_type.get("type", "Lora") == "Lora":
@@ -148,7 +155,7 @@ class FineTunes:
             training_type.setdefault("lora_dropout", 0.0)
             training_type.setdefault("lora_trainable_modules", "all-linear")
         method = dict(body.get("training_method") or {"method": "sft", "train_on_inputs": "auto"})
-        if method.get("method") == "dpo" and not catalog.FINE_TUNABLE[model][2]:
+        if method.get("method") == "dpo" and not catalog.supports_dpo(model):
             raise ApiError(400, f"Model {model} does not support DPO.", param="training_method")
         batch = body.get("batch_size", "max")
         if batch == "max":
@@ -260,7 +267,17 @@ class FineTunes:
         return json_response({"data": list(reversed(job.checkpoints))})
 
     def metrics(self, request: Request) -> Response:
-        return json_response({"metrics": list(self._job(request.params["id"]).metrics)})
+        """Points in step order, cut by the optional JSON body's ``global_step_from``/``global_step_to``."""
+        job = self._job(request.params["id"])
+        query = request.json() if request.body else {}
+        low, high = query.get("global_step_from"), query.get("global_step_to")
+        points = [
+            point
+            for point in job.metrics
+            if (not isinstance(low, int) or point["train/global_step"] >= low)
+            and (not isinstance(high, int) or point["train/global_step"] <= high)
+        ]
+        return json_response({"metrics": points})
 
     # -- lifecycle -------------------------------------------------------------------------------
     def advance(self, job: TJob, now: float) -> None:
@@ -338,7 +355,6 @@ class FineTunes:
                     "train/loss": loss,
                     "train/learning_rate": job.obj["learning_rate"] * (1 - progress),
                     "train/global_step": step,
-                    "logged_at": round(at, 3),
                 }
             )
             if job.epoch_steps and step % job.epoch_steps == 0 and step < job.total_steps:
@@ -366,8 +382,13 @@ class FineTunes:
         epochs = int(job.obj["n_epochs"])
         tokens = job.tokens_per_epoch * epochs
         full = str(job.obj["training_type"].get("type")).lower() == "full"
-        price = tokens * catalog.training_price_per_1m(job.obj["model"], full) / 1_000_000
-        job.obj.update(model_output_name=name, token_count=tokens, total_price=round(price * 100))
+        evals = int(job.obj.get("n_evals") or 0)
+        validation = job.obj.get("validation_file")
+        eval_tokens = self.app.count_file_tokens(validation) * evals if validation and evals else 0
+        rate = catalog.training_price_per_1m(job.obj["model"], full=full, dpo=job.method == "dpo")
+        price = (tokens + eval_tokens) * rate / 1_000_000
+        # total_price is an integer in 1e-9 USD on the live API (real-payloads/together/job-3: 21368624400).
+        job.obj.update(model_output_name=name, token_count=tokens, total_price=round(price * 1e9))
         job.checkpoints.append(
             {"step": job.total_steps, "created_at": iso(at), "path": f"s3://{name}", "checkpoint_type": "Final"}
         )
@@ -401,7 +422,7 @@ def _event(job: TJob, at: float, kind: str, message: str, *, level: str = "info"
         "created_at": iso(at),
         "level": level,
         "message": message,
-        "type": kind,
+        "type": SDK_EVENT_TYPES.get(kind, kind.upper()),
         "param_count": 0,
         "token_count": int(extra.get("token_count", 0)),
         "total_steps": int(extra.get("total_steps", job.total_steps)),
@@ -418,21 +439,3 @@ def _event(job: TJob, at: float, kind: str, message: str, *, level: str = "info"
 def _noise(seed: str, step: int) -> float:
     digest = hashlib.sha256(f"{seed}:{step}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 - 0.5
-
-
-def validate_with_rules(data: bytes, model: str, method: str, *, what: str = "training file") -> str | None:
-    """The first error ftclient's own Together rules find in ``data``, as one line, or None. Together itself
-    takes files of any size from one example up, so ftclient's advice about too few examples is not an error
-    here."""
-    from ftclient.dataset.validate import validate
-
-    with tempfile.TemporaryDirectory(prefix="ftclient-emulator-") as folder:
-        path = Path(folder) / "data.jsonl"
-        path.write_bytes(data)
-        report = validate(path, provider="together", model=model, method=method)
-    errors = [p for p in report.errors if p.code != "too-few-examples"]
-    if not errors:
-        return None
-    first = errors[0]
-    where = f"Line {first.line}: " if getattr(first, "line", None) else ""
-    return f"Invalid {what}. {where}{first.message} [{first.code}]"

@@ -56,7 +56,9 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         job_metadata=True,  # a run token in the suffix, see find_jobs
         moderation=False,
         max_file_bytes=MULTIPART_THRESHOLD,
-        max_upload_bytes=100 * 1024**3,
+        # together 1.6.0 constants.MAX_FILE_SIZE_GB = 50.1 (GiB): the SDK refuses larger uploads (the 2026
+        # data-preparation docs say 100 GB; ftclient keeps to what the SDK sends).
+        max_upload_bytes=int(50.1 * 1024**3),
     )
 
     def __init__(
@@ -84,6 +86,8 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         self.part_size_bytes = part_size_bytes
         self._wandb_key = wandb_key
         self._hourly = {}
+        self._limits: dict[str, dict[str, Any]] = {}
+        self._over_estimate_ok = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> TogetherProvider:
@@ -109,10 +113,10 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         body: dict[str, Any] = {"training_file": spec.training_file, "model": spec.model}
         if spec.validation_file:
             body["validation_file"] = spec.validation_file
-        epochs = spec.hyperparameters.get("n_epochs")
-        if epochs is not None:
-            body["n_epochs"] = epochs
         full = wire.create_body(self._with_lora_rank(spec))
+        body["n_epochs"] = full.get("n_epochs", wire.DEFAULT_EPOCHS)
+        # Evaluation tokens are priced too: the estimate must know how many evaluations will run.
+        body["n_evals"] = full.get("n_evals", 0)
         body["training_method"] = full["training_method"]
         body["training_type"] = full["training_type"]
         result: dict[str, Any] = self._json(
@@ -132,28 +136,45 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         return replace(spec, hyperparameters=hyper)
 
     def model_limits(self, model: str) -> dict[str, Any]:
-        """``GET /fine-tunes/models/limits``: epochs, batch sizes, learning rates, LoRA ranks (404: not tunable)."""
-        result: dict[str, Any] = self._json(
-            f"reading the fine-tuning limits of {model}",
-            "GET",
-            "/fine-tunes/models/limits",
-            params={"model_name": model},
-        )
-        return result
+        """``GET /fine-tunes/models/limits``: epochs, batch sizes, learning rates, LoRA ranks (404: not tunable).
+        Read once per model and adapter."""
+        if model not in self._limits:
+            self._limits[model] = self._json(
+                f"reading the fine-tuning limits of {model}",
+                "GET",
+                "/fine-tunes/models/limits",
+                params={"model_name": model},
+            )
+        return self._limits[model]
+
+    def check_spec(self, spec: JobSpec, *, online: bool) -> None:
+        """Together's rules for ``spec``: the suffix (with the run token) within 40 characters, offline; the
+        hyperparameters within the model's published limits, online (``GET /fine-tunes/models/limits``)."""
+        wire.check_suffix(spec.suffix, with_token=bool(spec.metadata.get(RUN_KEY)))
+        if online:
+            wire.check_limits(wire.create_body(spec), self.model_limits(spec.model), method=spec.method)
+
+    def proceed_over_estimate(self) -> None:
+        """Create jobs even when Together's estimate says the account may not proceed (``launch --yes``)."""
+        self._over_estimate_ok = True
 
     def create_job(self, spec: JobSpec) -> JobInfo:
         """Ask for Together's price estimate, refuse when it says the account may not proceed, then create
         the job with one request (never resent here, see the module docstring)."""
         spec = self._with_lora_rank(_with_token(spec))
         estimate = self.estimate_price(spec)
-        if estimate.get("allowed_to_proceed") is False:
+        if estimate.get("allowed_to_proceed") is False and not self._over_estimate_ok:
+            # Together's SDK only prints a warning here ("It will likely get cancelled due to insufficient
+            # funds"); ftclient stops, says why, and lets `launch --yes` go ahead anyway.
             price = estimate.get("estimated_total_price")
             limit = estimate.get("user_limit")
             raise PermissionError_(
-                f"Together estimates this job at ${price} and says the account may not proceed (credit limit ${limit})",
+                f"Together estimates this job at ${price}, above what the account can pay (credit limit ${limit}); "
+                "it says the job may not proceed and would likely be cancelled for insufficient funds",
                 provider=self.name,
                 code="not_allowed_to_proceed",
-                hint="add credits on together.ai, or train fewer epochs / a smaller model",
+                hint="add credits on together.ai, train fewer epochs or a smaller model, "
+                "or launch again with --yes to create the job anyway",
             )
         body = wire.create_body(spec, wandb_key=self._wandb_key)
         obj = self._json(f"creating a fine-tuning job on {spec.model}", "POST", "/fine-tunes", retry=False, json=body)
@@ -180,24 +201,22 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         return jobs[:limit]
 
     def list_events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
-        """The job's event log and its training metrics as ``metrics`` events, oldest first. Together sends
-        the whole log every time; ``after`` cuts it at an event id ftclient gave earlier."""
+        """The job's event log and its training metrics (as ``metrics`` events), ordered by training step,
+        after the entry ``after`` (see ``wire.log_cursor``). Together sends the whole event log every time;
+        metrics are asked for from the first step not yet seen (``global_step_from``), as the spec allows."""
         raw = self._json(f"reading events of job {job_id}", "GET", f"/fine-tunes/{job_id}/events").get("data") or []
-        events = [wire.event_from_dict(e, event_id=f"{job_id}:event:{i}") for i, e in enumerate(raw)]
-        total = max((int(e.data.get("total_steps") or 0) for e in events), default=0) or None
+        _, last_step = wire.log_cursor(after)
+        query = {"global_step_from": last_step + 1} if last_step >= 0 else None
         try:
             points = (
-                self._json(f"reading metrics of job {job_id}", "GET", f"/fine-tunes/{job_id}/metrics").get("metrics")
+                self._json(f"reading metrics of job {job_id}", "GET", f"/fine-tunes/{job_id}/metrics", json=query).get(
+                    "metrics"
+                )
                 or []
             )
         except RemoteNotFoundError:
             points = []
-        metrics = [m for p in points if (m := wire.metrics_event(p, job_id=job_id, total_steps=total))]
-        merged = sorted(events + metrics, key=lambda e: e.created_at)
-        if after is None:
-            return merged
-        ids = [e.id for e in merged]
-        return merged[ids.index(after) + 1 :] if after in ids else merged
+        return wire.merge_log(job_id, list(raw), list(points), after=after)
 
     def list_checkpoints(self, job_id: str) -> list[Checkpoint]:
         info = self.get_job(job_id)
@@ -222,6 +241,14 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
             provider=self.name,
             hint="launch again with from_checkpoint in the job's extra settings",
         )
+
+    def serverless_model(self, job: JobInfo) -> str | None:
+        """A succeeded LoRA job on a base Together serves LoRA adapters for answers serverless, by its output
+        name; every other tuned model needs a dedicated endpoint."""
+        lora = bool(job.hyperparameters.get("lora", True))
+        if job.status == "succeeded" and job.fine_tuned_model and lora and job.model in wire.SERVERLESS_LORA_BASES:
+            return job.fine_tuned_model
+        return None
 
     def _job(self, data: Mapping[str, Any]) -> JobInfo:
         return wire.job_info_from_dict(data, provider=self.name)

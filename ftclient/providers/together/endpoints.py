@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ftclient.errors import ProviderUnavailable
@@ -57,7 +58,11 @@ class TogetherEndpoints(TogetherHTTP):
             "inactive_timeout": max(1, int(inactive_timeout_min)),
         }
         obj = self._json(f"creating an endpoint for {model}", "POST", "/endpoints", retry=False, json=body)
-        return self._endpoint(obj)
+        endpoint = self._endpoint(obj)
+        if endpoint.inactive_timeout_min is None:
+            # The endpoint object has no inactive_timeout (spec DedicatedEndpoint); it took the one sent.
+            endpoint = replace(endpoint, inactive_timeout_min=max(1, int(inactive_timeout_min)))
+        return endpoint
 
     def get_endpoint(self, endpoint_id: str) -> Endpoint:
         return self._endpoint(self._json(f"reading endpoint {endpoint_id}", "GET", f"/endpoints/{endpoint_id}"))

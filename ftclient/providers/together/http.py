@@ -157,7 +157,7 @@ class TogetherHTTP:
             provider=self.name,
             status=response.status_code,
             code=code,
-            request_id=request_id(response),
+            request_id=request_id(response) or _body_request_id(response),
             retry_after_s=retry_after_seconds(response.headers),
             hints=HINTS,
         )
@@ -169,6 +169,17 @@ def request_id(response: httpx2.Response) -> str | None:
         if value:
             return value
     return None
+
+
+def _body_request_id(response: httpx2.Response) -> str | None:
+    """The live API's error envelope names the request beside ``error``: ``{"id": "...", "error": {...}}``
+    (real-payloads/together/error-*)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    found = body.get("id") if isinstance(body, dict) else None
+    return str(found) if isinstance(found, str) and found else None
 
 
 def _error_body(response: httpx2.Response) -> tuple[str | None, str]:
