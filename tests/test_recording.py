@@ -65,7 +65,10 @@ def test_recording_with_a_canary_key_leaves_no_secret(tmp_path: Path, monkeypatc
         assert interaction["response"]["headers"]["x-request-id"].startswith("req_recorded_")
     assert interactions[1]["request"]["body"]["json"]["metadata"] == {"api_key": "REDACTED"}
     assert interactions[1]["response"]["body"]["json"]["status"] == "validating_files"
-    assert "my key REDACTED stopped working" in interactions[0]["request"]["body"]["text"]
+    fields = {field["name"]: field for field in interactions[0]["request"]["body"]["multipart"]}
+    assert sorted(fields) == ["file", "purpose"] and fields["file"]["filename"] == "train.jsonl"
+    assert "my key REDACTED stopped working" in fields["file"]["text"]
+    assert len(fields["file"]["sha256"]) == 64 and fields["purpose"]["text"] == "fine-tune"
     assert interactions[3]["response"]["body"]["json"]["usage"]["prompt_tokens"] > 0
 
     # what was recorded replays through the real SDK

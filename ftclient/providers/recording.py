@@ -8,20 +8,31 @@ What is kept is decided by allowlists, not blocklists: only the headers named be
 string in URLs and bodies goes through ``Scrubber``, which replaces the key, organisation and project
 ids the client actually sent (and any other ``sk-``/``org-``/``proj_``/``Bearer``-looking token, and the
 values of fields named like ``api_key`` or ``secret``) with fixed placeholders. Request ids become
-``req_recorded_N``.
+``req_recorded_N``; the signature, credential and token parameters of signed URLs (a ``location``
+redirect to storage, the upload that follows it) become ``REDACTED``.
+
+Request bodies are stored so that the replay server can tell whether a later run sends the same thing:
+JSON as (scrubbed) JSON; multipart forms as their fields, each with its file name, size and a SHA-256 of
+its content (the boundary is random); URL-encoded forms as fields; anything else as text or base64 with
+its SHA-256. A hash of the content is kept, never the secrets in it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import json
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx2
 
@@ -33,6 +44,13 @@ CASSETTE_FORMAT = "ftclient-cassette/1"
 REQUEST_HEADERS = frozenset({"content-type", "accept", "openai-beta", "x-stainless-retry-count"})
 RESPONSE_HEADERS = frozenset({
     "content-type",
+    "location",
+    "x-together-file-id",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-tokenlimit-limit",
+    "x-tokenlimit-remaining",
     "openai-version",
     "openai-processing-ms",
     "retry-after",
@@ -61,6 +79,8 @@ _PATTERNS = (
     (re.compile(r"\btgp_v1_[A-Za-z0-9_\-]{6,}"), "tgp_v1_REDACTED"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "JWT-REDACTED"),
 )
+# Query parameters of signed URLs (S3, GCS, the emulator's storage) that carry a signature or credential.
+_SIGNED_PARAM = re.compile(r"(signature|credential|token|^sig$|key)", re.IGNORECASE)
 _SECRET_FIELD = re.compile(r"(api[_-]?key|secret|password|token|authorization|credential)", re.IGNORECASE)
 _SAFE_TOKEN_FIELDS = frozenset({
     "prompt_tokens", "completion_tokens", "total_tokens", "trained_tokens", "max_tokens", "max_completion_tokens",
@@ -88,6 +108,17 @@ class Scrubber:
         for pattern, placeholder in _PATTERNS:
             value = pattern.sub(placeholder, value)
         return value
+
+    def query(self, query: str) -> str:
+        """A query string with signature-like parameters replaced, the rest scrubbed as text."""
+        if not query:
+            return ""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return self.text(urlencode([(k, "REDACTED" if _SIGNED_PARAM.search(k) else v) for k, v in pairs]))
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        return self.text(urlunsplit((parts.scheme, parts.netloc, parts.path, self.query(parts.query), "")))
 
     def data(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
@@ -127,9 +158,9 @@ class Cassette:
             "request": {
                 "method": request.method,
                 "path": self.scrubber.text(request.url.path),
-                "query": self.scrubber.text(request.url.query.decode("ascii", "replace")),
+                "query": self.scrubber.query(request.url.query.decode("ascii", "replace")),
                 "headers": self._headers(request.headers, REQUEST_HEADERS),
-                "body": self._body(request.content, request.headers.get("content-type", "")),
+                "body": self._request_body(request.content, request.headers.get("content-type", "")),
             },
             "response": {
                 "status": status,
@@ -150,8 +181,33 @@ class Cassette:
             shown = value
             if lower == "x-request-id":
                 shown = self._request_ids.setdefault(value, f"req_recorded_{len(self._request_ids) + 1}")
-            kept[lower] = self.scrubber.text(shown)
+            kept[lower] = self.scrubber.url(shown) if lower == "location" else self.scrubber.text(shown)
         return kept
+
+    def _request_body(self, content: bytes, content_type: str) -> dict[str, Any]:
+        kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+        if content and kind == "multipart/form-data":
+            fields = _multipart_fields(content, content_type)
+            if fields is not None:
+                return {"multipart": [self._field(*field) for field in fields]}
+        if content and kind == "application/x-www-form-urlencoded":
+            form: dict[str, list[str]] = {}
+            for name, value in parse_qsl(content.decode("utf-8", "replace"), keep_blank_values=True):
+                form.setdefault(name, []).append(value)
+            return {"form": self.scrubber.data(form)}
+        stored = self._body(content, content_type)
+        if stored and "json" not in stored:
+            stored.update(sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
+        return stored
+
+    def _field(self, name: str, filename: str | None, data: bytes) -> dict[str, Any]:
+        field: dict[str, Any] = {"name": name}
+        if filename is not None:
+            field["filename"] = self.scrubber.text(filename)
+        field.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        with contextlib.suppress(UnicodeDecodeError):
+            field["text"] = self.scrubber.text(data.decode("utf-8"))
+        return field
 
     def _body(self, content: bytes, content_type: str) -> dict[str, Any]:
         if not content:
@@ -177,6 +233,22 @@ class Cassette:
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def _multipart_fields(content: bytes, content_type: str) -> list[tuple[str, str | None, bytes]] | None:
+    """(name, file name, content) of each part of a multipart/form-data body; None if it is not one."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+                                                  + content)
+    if not message.is_multipart():
+        return None
+    fields: list[tuple[str, str | None, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            return None
+        fields.append((name, part.get_filename(), payload))
+    return fields
 
 
 _DROPPED_ON_REBUILD = ("content-encoding", "content-length", "transfer-encoding")
