@@ -234,6 +234,7 @@ def test_the_connection_cap_answers_503_and_frees_up() -> None:
                 third.sendall(MODELS)
                 status, _, body = read_response(third)
                 assert status == 503 and json.loads(body)["error"]["code"] == "too_many_connections"
+        assert emu.stats()["refused_connections"] == 1
         assert wait_until(lambda: emu._server.open_connections == 0)
         with raw(emu) as fourth:
             fourth.sendall(MODELS)

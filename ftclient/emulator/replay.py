@@ -15,7 +15,7 @@ interaction that was never asked for, so a test cannot pass by swallowing the er
 A recorded ``location`` header that points at another origin (a signed upload URL) is served pointing
 at the replay server, path and query unchanged, so the client's follow-up request comes here too.
 
-    with ReplayServer("fixtures/cassettes/openai-finetune-flow.json") as replay:
+    with ReplayServer("fixtures/spec-examples/openai-finetune-flow.json") as replay:
         client = openai.OpenAI(base_url=replay.base_url, api_key="sk-test")
         ...
 """

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx2
@@ -137,7 +137,26 @@ def _secrets_from_env() -> list[str]:
 
 
 class Cassette:
-    """A cassette file being written: one interaction appended (and the file rewritten) per exchange."""
+    """A cassette file being written: one interaction appended (and the file rewritten) per exchange.
+
+    Transports recording into the same file share one ``Cassette`` (``Cassette.shared``): an adapter's
+    sync and async clients each have a transport, and two writers of one file would overwrite each
+    other's interactions and number request ids twice.
+    """
+
+    _open: ClassVar[dict[Path, Cassette]] = {}
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> Cassette:
+        """The cassette being written to ``path`` in this process (made on first use), knowing ``secrets``."""
+        key = Path(path).resolve()
+        with cls._open_lock:
+            cassette = cls._open.get(key)
+            if cassette is None or not cassette.path.exists():  # a new file, or one removed since
+                cassette = cls._open[key] = cls(path)
+        cassette.scrubber.learn(*_secrets_from_env(), *secrets)
+        return cassette
 
     def __init__(self, path: str | os.PathLike[str], scrubber: Scrubber | None = None) -> None:
         self.path = Path(path)
@@ -267,7 +286,7 @@ class RecordingTransport(httpx2.BaseTransport):
     def __init__(self, inner: httpx2.BaseTransport, cassette_path: str | os.PathLike[str],
                  *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
-        self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
+        self.cassette = Cassette.shared(cassette_path, secrets)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
@@ -289,7 +308,7 @@ class AsyncRecordingTransport(httpx2.AsyncBaseTransport):
     def __init__(self, inner: httpx2.AsyncBaseTransport, cassette_path: str | os.PathLike[str],
                  *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
-        self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
+        self.cassette = Cassette.shared(cassette_path, secrets)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
