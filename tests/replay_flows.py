@@ -6,17 +6,17 @@ and drive the replay tests, so a change in what an adapter sends shows up as a r
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ftclient.providers.base import ChatRequest, ChatResult, JobSpec
+from ftclient.providers.base import ChatRequest, JobSpec
 from ftclient.providers.openai import OpenAIProvider
 from ftclient.providers.together import TogetherProvider
+from tests.test_together_adapter import chat_once  # one chat in its own loop, the async client closed with it
 
 REPO = Path(__file__).resolve().parent.parent
 RECORDED = REPO / "fixtures" / "recorded"
@@ -29,25 +29,16 @@ SYSTEM = "Classify the support ticket. Answer with one of: billing, technical, a
 Provider = OpenAIProvider | TogetherProvider
 
 
-def make_provider(dialect: str, base_url: str, key: str, **account: str) -> Provider:
+def make_provider(dialect: str, base_url: str, key: str, organization: str | None = None,
+                  project: str | None = None) -> Provider:
     """The adapter as the CLI builds it, pointed at ``base_url``, with no retries (a replay never fails)."""
     if dialect == "openai":
-        return OpenAIProvider(api_key=key, base_url=base_url, max_retries=0, organization=account.get("organization"),
-                              project=account.get("project"))
+        return OpenAIProvider(api_key=key, base_url=base_url, max_retries=0, organization=organization,
+                              project=project)
     return TogetherProvider(api_key=key, base_url=base_url, max_retries=0)
 
 
-def _chat(provider: Provider, request: ChatRequest) -> ChatResult:
-    async def ask() -> ChatResult:
-        try:
-            return await provider.chat(request)
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(ask())
-
-
-def run_flow(dialect: str, provider: Provider, train: Path, advance: Callable[[float], None],
+def run_flow(dialect: str, provider: Provider, train: Path, advance: Callable[[float], object],
              epochs: int = 2) -> dict[str, Any]:
     """Upload, create, follow, read events, cancel, list and ask: what the adapter made of each answer."""
     remote = provider.upload_file(train)
@@ -60,7 +51,7 @@ def run_flow(dialect: str, provider: Provider, train: Path, advance: Callable[[f
     events = provider.list_events(created.id)
     cancelled = provider.cancel_job(created.id)
     listed = provider.list_jobs(limit=5)
-    answer = _chat(provider, ChatRequest(model=model, messages=[
+    answer = chat_once(cast(Any, provider), ChatRequest(model=model, messages=[
         {"role": "system", "content": SYSTEM}, {"role": "user", "content": "I was charged twice for my plan."}]))
     final = provider.get_job(created.id)  # the sync client again, after the async one recorded the chat
     return {
@@ -91,14 +82,14 @@ def recording(cassette: Path) -> Iterator[None]:
             os.environ["FTCLIENT_RECORD"] = before
 
 
-def record(dialect: str, cassette: Path, train: Path = TRAIN, key: str = "sk-emulator",
-           **account: str) -> dict[str, Any]:
+def record(dialect: str, cassette: Path, *, train: Path = TRAIN, key: str = "sk-emulator",
+           organization: str | None = None, project: str | None = None) -> dict[str, Any]:
     """Run the flow against a fresh emulator of ``dialect`` with the recorder on; label the cassette."""
     from ftclient.emulator import EmulatorConfig, run_in_thread
 
     cassette.unlink(missing_ok=True)
     with run_in_thread(EmulatorConfig(provider=dialect, seed=11, speed=1.0)) as emu, recording(cassette):
-        provider = make_provider(dialect, emu.base_url, key, **account)
+        provider = make_provider(dialect, emu.base_url, key, organization, project)
         try:
             summary = run_flow(dialect, provider, train, emu.advance)
         finally:

@@ -49,8 +49,10 @@ def test_the_recorded_cassette_replays_through_the_adapter(dialect: str) -> None
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_recording_either_dialect_through_the_adapter_is_scrubbed_and_replays(dialect: str, tmp_path: Path) -> None:
     cassette = tmp_path / f"{dialect}.json"
-    account = {"organization": CANARY_ORG, "project": CANARY_PROJECT} if dialect == "openai" else {}
-    live = record(dialect, cassette, key=CANARY_KEY, **account)
+    if dialect == "openai":
+        live = record(dialect, cassette, key=CANARY_KEY, organization=CANARY_ORG, project=CANARY_PROJECT)
+    else:
+        live = record(dialect, cassette, key=CANARY_KEY)
     text = cassette.read_text(encoding="utf-8")
     for canary in (CANARY_KEY, CANARY_ORG, CANARY_PROJECT, "CANARY", "Bearer", "authorization", "user-agent"):
         assert canary not in text
