@@ -104,6 +104,10 @@ def test_scrubber_patterns() -> None:
     assert scrub.text("key sk-abcdefghijkl and my-literal-secret") == "key sk-REDACTED and REDACTED"
     assert scrub.text("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer REDACTED"
     assert scrub.text("org-AbCdEf123456 / proj_AbCdEf123456") == "org-REDACTED / proj_REDACTED"
+    assert scrub.text("ft:gpt-4o-mini-2024-07-18:acme-corp:tickets:AbC12345:ckpt-step-10") == (
+        "ft:gpt-4o-mini-2024-07-18:REDACTED:tickets:AbC12345:ckpt-step-10")
+    assert scrub.text("ft:gpt-4.1-mini-2025-04-14:personal::AbC12345") == (
+        "ft:gpt-4.1-mini-2025-04-14:REDACTED::AbC12345")
     assert scrub.data({"password": "hunter2", "usage": {"prompt_tokens": 3}, "token": "Hi"}) == {
         "password": "REDACTED", "usage": {"prompt_tokens": 3}, "token": "Hi"}
 

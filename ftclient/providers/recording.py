@@ -8,7 +8,8 @@ What is kept is decided by allowlists, not blocklists: only the headers named be
 string in URLs and bodies goes through ``Scrubber``, which replaces the key, organisation and project
 ids the client actually sent (and any other ``sk-``/``org-``/``proj_``/``Bearer``-looking token, and the
 values of fields named like ``api_key`` or ``secret``) with fixed placeholders. Request ids become
-``req_recorded_N``; the signature, credential and token parameters of signed URLs (a ``location``
+``req_recorded_N``, the organisation's name in a tuned model's name (``ft:<base>:<organisation>:…``)
+becomes ``REDACTED``, and the signature, credential and token parameters of signed URLs (a ``location``
 redirect to storage, the upload that follows it) become ``REDACTED``.
 
 Request bodies are stored so that the replay server can tell whether a later run sends the same thing:
@@ -78,6 +79,8 @@ _PATTERNS = (
     (re.compile(r"\bproj_[A-Za-z0-9]{6,}"), "proj_REDACTED"),
     (re.compile(r"\btgp_v1_[A-Za-z0-9_\-]{6,}"), "tgp_v1_REDACTED"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "JWT-REDACTED"),
+    # OpenAI's tuned model names carry the organisation's name: ft:<base>:<organisation>:<suffix>:<id>
+    (re.compile(r"\b(ft:[A-Za-z0-9._\-]+:)[A-Za-z0-9_\-]+(?=:)"), r"\1REDACTED"),
 )
 # Query parameters of signed URLs (S3, GCS, the emulator's storage) that carry a signature or credential.
 _SIGNED_PARAM = re.compile(r"(signature|credential|token|^sig$|key)", re.IGNORECASE)
