@@ -276,3 +276,14 @@ def test_expect_100_continue_is_answered_before_the_body() -> None:
         sock.sendall(body)
         status, _, answer = read_response(sock)
         assert status == 200 and json.loads(answer)["choices"][0]["message"]["content"] == "Hi."
+
+
+def test_a_failing_handler_answers_500_and_the_connection_carries_on() -> None:
+    with run_in_thread(EmulatorConfig()) as emu, raw(emu) as sock:
+        body = b'{"advance": "soon"}'  # float("soon") raises inside the handler
+        sock.sendall(b"POST /_emulator/clock HTTP/1.1\r\nHost: e\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status, _, answer = read_response(sock)  # the old server dropped the connection without a word
+        assert status == 500 and "ValueError" in json.loads(answer)["error"]["message"]
+        sock.sendall(MODELS)
+        assert read_response(sock)[0] == 200

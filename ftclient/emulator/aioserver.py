@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 import h11
 
 from ftclient.emulator.http import ApiError, Request, Response
+from ftclient.emulator.server import Outcome
 
 if TYPE_CHECKING:
-    from ftclient.emulator.server import EmulatorCore, Outcome
+    from ftclient.emulator.server import EmulatorCore
 
 INLINE_ROUTES = frozenset({"POST /v1/chat/completions", "POST /v1/moderations", "GET /v1/models"})
 """Handlers quick enough to run on the loop itself; everything else goes to the thread pool."""
@@ -224,10 +225,16 @@ class AsyncEmulatorServer:
         body = await wire.body()
         request = Request.build(head.method.decode("ascii"), head.target.decode("latin-1"), headers, body)
         route = self.core.router.match(request.method, request.path)
-        if route is not None and route[0] in INLINE_ROUTES:
-            outcome = self.core.dispatch(request)
-        else:
-            outcome = await asyncio.get_running_loop().run_in_executor(self._pool, self.core.dispatch, request)
+        try:
+            if route is not None and route[0] in INLINE_ROUTES:
+                outcome = self.core.dispatch(request)
+            else:
+                outcome = await asyncio.get_running_loop().run_in_executor(self._pool, self.core.dispatch, request)
+        except Exception as exc:  # a fault in a handler: answer as a server would, and keep serving
+            self.core.services.stats.record("<failed>", 500)
+            failure = ApiError(500, f"The emulator failed on {request.method} {request.path}: "
+                               f"{type(exc).__name__}: {exc}", type="server_error")
+            outcome = Outcome(failure.response())
         return await self._send(wire, outcome)
 
     async def _send(self, wire: _Wire, outcome: Outcome) -> bool:
