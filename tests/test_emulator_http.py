@@ -208,7 +208,7 @@ def test_keep_alive_serves_several_requests_within_the_idle_timeout() -> None:
 
 
 def test_hundreds_of_slow_connections_are_capped_and_released() -> None:
-    limits = ServerLimits(header_timeout_s=1.0, idle_timeout_s=1.0, io_timeout_s=1.0, linger_s=0.2,
+    limits = ServerLimits(header_timeout_s=0.5, idle_timeout_s=0.5, io_timeout_s=0.5, linger_s=0.2,
                           max_connections=50)
     with run_in_thread(EmulatorConfig(), limits) as emu, ExitStack() as stack:
         socks = [stack.enter_context(raw(emu)) for _ in range(200)]
