@@ -65,7 +65,10 @@ def test_recording_with_a_canary_key_leaves_no_secret(tmp_path: Path, monkeypatc
         assert interaction["response"]["headers"]["x-request-id"].startswith("req_recorded_")
     assert interactions[1]["request"]["body"]["json"]["metadata"] == {"api_key": "REDACTED"}
     assert interactions[1]["response"]["body"]["json"]["status"] == "validating_files"
-    assert "my key REDACTED stopped working" in interactions[0]["request"]["body"]["text"]
+    fields = {field["name"]: field for field in interactions[0]["request"]["body"]["multipart"]}
+    assert sorted(fields) == ["file", "purpose"] and fields["file"]["filename"] == "train.jsonl"
+    assert "my key REDACTED stopped working" in fields["file"]["text"]
+    assert len(fields["file"]["sha256"]) == 64 and fields["purpose"]["text"] == "fine-tune"
     assert interactions[3]["response"]["body"]["json"]["usage"]["prompt_tokens"] > 0
 
     # what was recorded replays through the real SDK
@@ -101,6 +104,10 @@ def test_scrubber_patterns() -> None:
     assert scrub.text("key sk-abcdefghijkl and my-literal-secret") == "key sk-REDACTED and REDACTED"
     assert scrub.text("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer REDACTED"
     assert scrub.text("org-AbCdEf123456 / proj_AbCdEf123456") == "org-REDACTED / proj_REDACTED"
+    assert scrub.text("ft:gpt-4o-mini-2024-07-18:acme-corp:tickets:AbC12345:ckpt-step-10") == (
+        "ft:gpt-4o-mini-2024-07-18:REDACTED:tickets:AbC12345:ckpt-step-10")
+    assert scrub.text("ft:gpt-4.1-mini-2025-04-14:personal::AbC12345") == (
+        "ft:gpt-4.1-mini-2025-04-14:REDACTED::AbC12345")
     assert scrub.data({"password": "hunter2", "usage": {"prompt_tokens": 3}, "token": "Hi"}) == {
         "password": "REDACTED", "usage": {"prompt_tokens": 3}, "token": "Hi"}
 

@@ -8,8 +8,8 @@ import pytest
 from ftclient.emulator.replay import ReplayError, ReplayServer
 from tests.conftest import FIXTURES
 
-FINETUNE = FIXTURES / "cassettes" / "openai-finetune-flow.json"
-BATCH = FIXTURES / "cassettes" / "openai-batch-flow.json"
+FINETUNE = FIXTURES / "spec-examples" / "openai-finetune-flow.json"
+BATCH = FIXTURES / "spec-examples" / "openai-batch-flow.json"
 
 
 def _finetune_flow(client: openai.OpenAI) -> None:

@@ -12,21 +12,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ftclient.emulator.aioserver import AsyncEmulatorServer
+from ftclient.emulator.aioserver import AsyncEmulatorServer, ServerLimits
 from ftclient.emulator.config import EmulatorConfig
 from ftclient.emulator.faults import FAULTS, Fault
 from ftclient.emulator.server import BANNER, EmulatorCore
 
-__all__ = ["BANNER", "FAULTS", "Emulator", "EmulatorConfig", "run_in_thread"]
+__all__ = ["BANNER", "FAULTS", "Emulator", "EmulatorConfig", "ServerLimits", "run_in_thread"]
 
 
 class Emulator:
     """A running emulator: its URLs, statistics, faults and clock."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, limits: ServerLimits | None = None) -> None:
         self.config = config
         self.core = EmulatorCore(config)
-        self._server = AsyncEmulatorServer(self.core)
+        self._server = AsyncEmulatorServer(self.core, limits)
+        self.limits = self._server.limits
         self._thread: threading.Thread | None = None
         host, port = self._server.server_address[:2]
         self.host = str(host)
@@ -76,9 +77,12 @@ class Emulator:
 
 
 @contextmanager
-def run_in_thread(config: EmulatorConfig | None = None) -> Iterator[Emulator]:
-    """Start the emulator on a free loopback port in a background thread; stop it on exit."""
-    emulator = Emulator(config or EmulatorConfig()).start()
+def run_in_thread(config: EmulatorConfig | None = None, limits: ServerLimits | None = None) -> Iterator[Emulator]:
+    """Start the emulator on a free loopback port in a background thread; stop it on exit.
+
+    ``limits`` (body cap, timeouts, connection cap) default to ``ServerLimits()``.
+    """
+    emulator = Emulator(config or EmulatorConfig(), limits).start()
     try:
         yield emulator
     finally:

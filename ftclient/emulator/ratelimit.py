@@ -4,6 +4,11 @@ Buckets refill continuously at ``limit / 60`` per second and hold ``limit * burs
 default ``burst_s = 1`` a 600 RPM limit admits 10 requests in any second (OpenAI enforces limits over
 short windows, not per whole minute). A request is charged at admission: one request, and its prompt
 tokens plus the completion tokens it asks for, as OpenAI estimates. A rejected request is not charged.
+
+Only a request above the per-minute limit itself is "too large" (a 429 without ``retry-after``: waiting
+cannot help; OpenAI words it "Request too large ... Limit L, Requested N"). One that fits the minute but
+not the burst window (``--tpm 4000``: 66 tokens per second; a 108-token request) is admitted once the
+bucket is full and leaves it in debt, so the minute's average still holds.
 Fine-tuned models share their base model's pool, as on OpenAI.
 """
 
@@ -117,8 +122,11 @@ class RateLimiter:
                         "be reduced in order to run successfully."
                     ),
                 )
-            elif token_bucket and token_bucket.level < tokens:
-                wait = token_bucket.wait_for(tokens)
+            elif token_bucket and token_bucket.level < min(tokens, token_bucket.capacity):
+                # A request larger than the burst window but within the per-minute limit waits for a full
+                # bucket, then goes through and leaves the bucket in debt: refusing it until the bucket
+                # holds more than it ever can would refuse it forever.
+                wait = token_bucket.wait_for(min(tokens, token_bucket.capacity))
                 refusal = Admission(
                     False, {}, "tokens", wait, _message(pool, "tokens per min (TPM)", token_bucket, tokens, wait)
                 )

@@ -42,5 +42,6 @@ class Stats:
             "prompt_tokens": counters.get("prompt_tokens", 0),
             "completion_tokens": counters.get("completion_tokens", 0),
             "dropped_connections": counters.get("dropped_connections", 0),
+            "refused_connections": counters.get("refused_connections", 0),
             "uptime_s": round(time.monotonic() - self._started, 3),
         }

@@ -8,20 +8,32 @@ What is kept is decided by allowlists, not blocklists: only the headers named be
 string in URLs and bodies goes through ``Scrubber``, which replaces the key, organisation and project
 ids the client actually sent (and any other ``sk-``/``org-``/``proj_``/``Bearer``-looking token, and the
 values of fields named like ``api_key`` or ``secret``) with fixed placeholders. Request ids become
-``req_recorded_N``.
+``req_recorded_N``, the organisation's name in a tuned model's name (``ft:<base>:<organisation>:…``)
+becomes ``REDACTED``, and the signature, credential and token parameters of signed URLs (a ``location``
+redirect to storage, the upload that follows it) become ``REDACTED``.
+
+Request bodies are stored so that the replay server can tell whether a later run sends the same thing:
+JSON as (scrubbed) JSON; multipart forms as their fields, each with its file name, size and a SHA-256 of
+its content (the boundary is random); URL-encoded forms as fields; anything else as text or base64 with
+its SHA-256. A hash of the content is kept, never the secrets in it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import json
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx2
 
@@ -33,6 +45,13 @@ CASSETTE_FORMAT = "ftclient-cassette/1"
 REQUEST_HEADERS = frozenset({"content-type", "accept", "openai-beta", "x-stainless-retry-count"})
 RESPONSE_HEADERS = frozenset({
     "content-type",
+    "location",
+    "x-together-file-id",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-tokenlimit-limit",
+    "x-tokenlimit-remaining",
     "openai-version",
     "openai-processing-ms",
     "retry-after",
@@ -60,7 +79,11 @@ _PATTERNS = (
     (re.compile(r"\bproj_[A-Za-z0-9]{6,}"), "proj_REDACTED"),
     (re.compile(r"\btgp_v1_[A-Za-z0-9_\-]{6,}"), "tgp_v1_REDACTED"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "JWT-REDACTED"),
+    # OpenAI's tuned model names carry the organisation's name: ft:<base>:<organisation>:<suffix>:<id>
+    (re.compile(r"\b(ft:[A-Za-z0-9._\-]+:)[A-Za-z0-9_\-]+(?=:)"), r"\1REDACTED"),
 )
+# Query parameters of signed URLs (S3, GCS, the emulator's storage) that carry a signature or credential.
+_SIGNED_PARAM = re.compile(r"(signature|credential|token|^sig$|key)", re.IGNORECASE)
 _SECRET_FIELD = re.compile(r"(api[_-]?key|secret|password|token|authorization|credential)", re.IGNORECASE)
 _SAFE_TOKEN_FIELDS = frozenset({
     "prompt_tokens", "completion_tokens", "total_tokens", "trained_tokens", "max_tokens", "max_completion_tokens",
@@ -89,6 +112,17 @@ class Scrubber:
             value = pattern.sub(placeholder, value)
         return value
 
+    def query(self, query: str) -> str:
+        """A query string with signature-like parameters replaced, the rest scrubbed as text."""
+        if not query:
+            return ""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return self.text(urlencode([(k, "REDACTED" if _SIGNED_PARAM.search(k) else v) for k, v in pairs]))
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        return self.text(urlunsplit((parts.scheme, parts.netloc, parts.path, self.query(parts.query), "")))
+
     def data(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
             return {k: self.data(v, k) for k, v in value.items()}
@@ -106,7 +140,26 @@ def _secrets_from_env() -> list[str]:
 
 
 class Cassette:
-    """A cassette file being written: one interaction appended (and the file rewritten) per exchange."""
+    """A cassette file being written: one interaction appended (and the file rewritten) per exchange.
+
+    Transports recording into the same file share one ``Cassette`` (``Cassette.shared``): an adapter's
+    sync and async clients each have a transport, and two writers of one file would overwrite each
+    other's interactions and number request ids twice.
+    """
+
+    _open: ClassVar[dict[Path, Cassette]] = {}
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str], secrets: Iterable[str] = ()) -> Cassette:
+        """The cassette being written to ``path`` in this process (made on first use), knowing ``secrets``."""
+        key = Path(path).resolve()
+        with cls._open_lock:
+            cassette = cls._open.get(key)
+            if cassette is None or not cassette.path.exists():  # a new file, or one removed since
+                cassette = cls._open[key] = cls(path)
+        cassette.scrubber.learn(*_secrets_from_env(), *secrets)
+        return cassette
 
     def __init__(self, path: str | os.PathLike[str], scrubber: Scrubber | None = None) -> None:
         self.path = Path(path)
@@ -127,9 +180,9 @@ class Cassette:
             "request": {
                 "method": request.method,
                 "path": self.scrubber.text(request.url.path),
-                "query": self.scrubber.text(request.url.query.decode("ascii", "replace")),
+                "query": self.scrubber.query(request.url.query.decode("ascii", "replace")),
                 "headers": self._headers(request.headers, REQUEST_HEADERS),
-                "body": self._body(request.content, request.headers.get("content-type", "")),
+                "body": self._request_body(request.content, request.headers.get("content-type", "")),
             },
             "response": {
                 "status": status,
@@ -150,8 +203,33 @@ class Cassette:
             shown = value
             if lower == "x-request-id":
                 shown = self._request_ids.setdefault(value, f"req_recorded_{len(self._request_ids) + 1}")
-            kept[lower] = self.scrubber.text(shown)
+            kept[lower] = self.scrubber.url(shown) if lower == "location" else self.scrubber.text(shown)
         return kept
+
+    def _request_body(self, content: bytes, content_type: str) -> dict[str, Any]:
+        kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+        if content and kind == "multipart/form-data":
+            fields = _multipart_fields(content, content_type)
+            if fields is not None:
+                return {"multipart": [self._field(*field) for field in fields]}
+        if content and kind == "application/x-www-form-urlencoded":
+            form: dict[str, list[str]] = {}
+            for name, value in parse_qsl(content.decode("utf-8", "replace"), keep_blank_values=True):
+                form.setdefault(name, []).append(value)
+            return {"form": self.scrubber.data(form)}
+        stored = self._body(content, content_type)
+        if stored and "json" not in stored:
+            stored.update(sha256=hashlib.sha256(content).hexdigest(), bytes=len(content))
+        return stored
+
+    def _field(self, name: str, filename: str | None, data: bytes) -> dict[str, Any]:
+        field: dict[str, Any] = {"name": name}
+        if filename is not None:
+            field["filename"] = self.scrubber.text(filename)
+        field.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        with contextlib.suppress(UnicodeDecodeError):
+            field["text"] = self.scrubber.text(data.decode("utf-8"))
+        return field
 
     def _body(self, content: bytes, content_type: str) -> dict[str, Any]:
         if not content:
@@ -179,6 +257,22 @@ class Cassette:
         os.replace(tmp, self.path)
 
 
+def _multipart_fields(content: bytes, content_type: str) -> list[tuple[str, str | None, bytes]] | None:
+    """(name, file name, content) of each part of a multipart/form-data body; None if it is not one."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
+                                                  + content)
+    if not message.is_multipart():
+        return None
+    fields: list[tuple[str, str | None, bytes]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            return None
+        fields.append((name, part.get_filename(), payload))
+    return fields
+
+
 _DROPPED_ON_REBUILD = ("content-encoding", "content-length", "transfer-encoding")
 
 
@@ -195,7 +289,7 @@ class RecordingTransport(httpx2.BaseTransport):
     def __init__(self, inner: httpx2.BaseTransport, cassette_path: str | os.PathLike[str],
                  *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
-        self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
+        self.cassette = Cassette.shared(cassette_path, secrets)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
@@ -217,7 +311,7 @@ class AsyncRecordingTransport(httpx2.AsyncBaseTransport):
     def __init__(self, inner: httpx2.AsyncBaseTransport, cassette_path: str | os.PathLike[str],
                  *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
-        self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
+        self.cassette = Cassette.shared(cassette_path, secrets)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
