@@ -24,7 +24,7 @@ from ftclient.evaluate import compare as cmp
 from ftclient.evaluate import metrics
 from ftclient.evaluate.costs import Pricer, usage_summary
 from ftclient.evaluate.ratelimit import RateLimiter
-from ftclient.evaluate.report import write_reports
+from ftclient.evaluate.report import claim_report_folder, write_reports
 from ftclient.evaluate.resolve import Request, Target, resolve, training_curve
 from ftclient.evaluate.runner import Call, Progress, Runner, RunnerConfig
 from ftclient.evaluate.types import Answer, EvaluationReport, Example, ModelResult
@@ -173,6 +173,8 @@ def evaluate(
     own_registry = registry is None
     registry = registry or Registry(settings.registry_path)
     client: Provider | None = None
+    if out is not None:
+        claim_report_folder(Path(out))  # before anything is paid for
     try:
         client = provider_client or get_provider(provider_name, settings)
         target, info = resolve(
