@@ -119,7 +119,7 @@ def test_the_context_manager_stops_the_endpoint_on_errors_and_ctrl_c(
             raise error
     emu.advance(60)
     assert emulator_states(emu) == ["STOPPED", "STOPPED"]
-    assert all(r.state == "STOPPING" and r.stopped_at for r in registry.list_endpoints())
+    assert all(r.state == "STOPPED" and r.stopped_at for r in registry.list_endpoints())
     with deployed(job_id, provider=provider, registry=registry, keep=True, clock=fake.clock, sleep=fake.sleep) as kept:
         pass
     assert provider.get_endpoint(kept.endpoint.id).state == "STARTED"
@@ -182,7 +182,42 @@ def test_deploy_and_endpoints_commands(emu: Emulator, provider: TogetherProvider
     assert cli_json(run_cli("endpoints", "delete", shown["endpoint_id"], "--json"))["state"] == "DELETED"
     assert cli_json(run_cli("endpoints", "list", "--json"))["endpoints"] == []
     everything = cli_json(run_cli("endpoints", "list", "--all", "--json"))["endpoints"]
-    assert sorted(e["state"] for e in everything) == ["DELETED", "STOPPING"]
+    assert sorted(e["state"] for e in everything) == ["DELETED", "STOPPED"]
     assert emu.stats()["endpoints"]["running"] == 0
     missing = run_cli("deploy", "ft-00000000-0000-0000-0000-000000000000")
     assert missing.exit_code == 1 and "HTTP 404" in missing.stderr
+
+
+@pytest.mark.parametrize("verb", ["stop", "delete"])
+def test_stopping_or_deleting_an_endpoint_that_does_not_exist_is_an_error(
+    emu: Emulator, run_cli: Any, verb: str
+) -> None:
+    missing = "endpoint-00000000-0000-4000-8000-000000000000"
+    result = run_cli("endpoints", verb, missing, "--provider", "together")
+    assert result.exit_code == 1
+    assert f"endpoint {missing} does not exist at together" in result.stderr
+    assert "endpoints list --all" in result.stderr
+    assert "DELETED" not in result.stdout + result.stderr
+
+
+def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
+    emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
+) -> None:
+    from ftclient.deploy import endpoint_billing, endpoint_cost_usd
+    from ftclient.evaluate.jobs import _deployment_summary
+
+    job_id = tuned_job(emu, provider, tmp_path, registry)
+    fake = FakeTime(emu)
+    emulated = emu.core.services.clock.now  # the provider's clock, which its timestamps are on
+    with deployed(
+        job_id, provider=provider, registry=registry, poll_s=5, clock=fake.clock, sleep=fake.sleep, wall=emulated
+    ) as deployment:
+        emu.advance(600)  # ten minutes of serving
+    record = registry.get_endpoint(deployment.endpoint.id)
+    assert record is not None and record.state == "STOPPED"
+    billed = next(e for e in emu.stats()["endpoints"]["list"] if e["id"] == deployment.endpoint.id)
+    assert billed["billed_minutes"] == 12  # 60 s STARTING + 600 s STARTED + 10 s STOPPING, rounded up
+    assert endpoint_billing(record) == (billed["billed_minutes"], billed["cost_usd"])
+    assert endpoint_cost_usd(record) == billed["cost_usd"]  # what `endpoints list` shows
+    summary = _deployment_summary(deployment, registry, kept=False)  # what evaluate and its report show
+    assert (summary["billed_minutes"], summary["cost_usd"]) == (billed["billed_minutes"], billed["cost_usd"])

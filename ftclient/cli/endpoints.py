@@ -223,7 +223,7 @@ def _change(ctx: click.Context, endpoint_id: str, provider: str | None, json_mod
 def _stop_or_delete(out: Output, registry: Registry, client: Provider, endpoint_id: str, *, delete: bool) -> None:
     from ftclient.deploy import teardown
 
-    stopped = teardown(client, endpoint_id, registry=registry, delete=delete)
+    stopped = teardown(client, endpoint_id, registry=registry, delete=delete, missing_ok=False)
     state = "DELETED" if delete else (stopped.state if stopped else "DELETED")
     out.result(
         {"endpoint_id": endpoint_id, "state": state},
