@@ -10,7 +10,6 @@ file is removed, so nothing half-written and no ``.*.tmp`` debris is left behind
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
@@ -71,14 +70,12 @@ def cannot_write(path: Path, exc: OSError) -> UserInputError:
 
 def sha256_of(path: Path) -> str | None:
     """The file's sha256, or None when it cannot be read."""
-    digest = hashlib.sha256()
+    from ftclient.dataset.manifest import file_sha256
+
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def foreign_files(folder: Path, names: Iterable[str], owned: Mapping[str, str | None]) -> list[str]:

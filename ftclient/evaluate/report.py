@@ -167,6 +167,12 @@ def render_markdown(report: EvaluationReport) -> str:
     notes = [m.cost_note for m in report.models if m.cost_note]
     if notes:
         lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
+    if report.failures:
+        lines += ["", f"## Failed answers ({len(report.failures)}, each scored as wrong)", ""]
+        lines += ["| # | role | model | error |", "|---|---|---|---|"]
+        lines += [
+            f"| {f['index'] + 1} | {f['role']} | {f['model']} | {_md_cell(str(f['error']))} |" for f in report.failures
+        ]
     lines += _deployments_markdown(report)
     for model in report.models:
         if model.per_class:
@@ -361,6 +367,15 @@ def render_html(report: EvaluationReport) -> str:
     ]
     for note in dict.fromkeys(m.cost_note for m in report.models if m.cost_note):
         parts.append(f'<p class="note">{escape(note)}</p>')
+    if report.failures:
+        parts += [
+            f"<h2>Failed answers ({len(report.failures)}, each scored as wrong)</h2>",
+            _table(
+                ["#", "role", "model", "error"],
+                [[str(f["index"] + 1), f["role"], f["model"], _clip(str(f["error"]))] for f in report.failures],
+                numeric=(0,),
+            ),
+        ]
     if report.deployments:
         dep_head, dep_rows = _deployments_table(report)
         parts += ["<h2>Dedicated endpoints</h2>", _table(dep_head, dep_rows, numeric=(3, 4, 5))]
