@@ -221,3 +221,21 @@ def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
     assert endpoint_cost_usd(record) == billed["cost_usd"]  # what `endpoints list` shows
     summary = _deployment_summary(deployment, registry, kept=False)  # what evaluate and its report show
     assert (summary["billed_minutes"], summary["cost_usd"]) == (billed["billed_minutes"], billed["cost_usd"])
+
+
+def test_a_lost_endpoint_create_response_is_found_by_its_name_recorded_and_stopped(
+    emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
+) -> None:
+    job_id = tuned_job(emu, provider, tmp_path, registry)
+    provider.retry_backoff_s = 0.0
+    fake = FakeTime(emu)
+    emu.inject("POST /v1/endpoints", "lose_response_after_commit", times=1)
+    with (
+        pytest.raises(RuntimeError),
+        deployed(job_id, provider=provider, registry=registry, poll_s=5, clock=fake.clock, sleep=fake.sleep) as d,
+    ):
+        raise RuntimeError("the evaluation broke")
+    assert len(emu.stats()["endpoints"]["list"]) == 1  # found by its display name, not created again
+    assert [r.endpoint_id for r in registry.list_endpoints()] == [d.endpoint.id]
+    assert d.endpoint.display_name and d.endpoint.display_name.startswith("ftclient-")
+    assert emulator_states(emu) == ["STOPPED"]  # and stopped when the block failed
