@@ -368,10 +368,5 @@ def endpoint_billing(record: EndpointRecord, *, now: float | None = None) -> tup
     return minutes, cost
 
 
-def endpoint_cost_usd(record: EndpointRecord, *, now: float | None = None) -> float | None:
-    """What the endpoint has cost so far (None when the price is unknown); see ``endpoint_billing``."""
-    return endpoint_billing(record, now=now)[1]
-
-
 def settings_poll_s(settings: Settings | None) -> float:
     return settings.poll_interval_s if settings is not None else 5.0

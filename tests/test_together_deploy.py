@@ -203,7 +203,8 @@ def test_stopping_or_deleting_an_endpoint_that_does_not_exist_is_an_error(
 def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
     emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
 ) -> None:
-    from ftclient.deploy import endpoint_billing, endpoint_cost_usd
+    from ftclient.cli.endpoints import _row
+    from ftclient.deploy import endpoint_billing
     from ftclient.evaluate.jobs import _deployment_summary
 
     job_id = tuned_job(emu, provider, tmp_path, registry)
@@ -218,7 +219,8 @@ def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
     billed = next(e for e in emu.stats()["endpoints"]["list"] if e["id"] == deployment.endpoint.id)
     assert billed["billed_minutes"] == 12  # 60 s STARTING + 600 s STARTED + 10 s STOPPING, rounded up
     assert endpoint_billing(record) == (billed["billed_minutes"], billed["cost_usd"])
-    assert endpoint_cost_usd(record) == billed["cost_usd"]  # what `endpoints list` shows
+    listed = _row(record)  # what `endpoints list` shows
+    assert (listed["billed_minutes"], listed["cost_so_far_usd"]) == (billed["billed_minutes"], billed["cost_usd"])
     summary = _deployment_summary(deployment, registry, kept=False)  # what evaluate and its report show
     assert (summary["billed_minutes"], summary["cost_usd"]) == (billed["billed_minutes"], billed["cost_usd"])
 

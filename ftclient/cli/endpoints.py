@@ -137,8 +137,9 @@ def endpoints() -> None:
 
 
 def _row(record: EndpointRecord) -> dict[str, Any]:
-    from ftclient.deploy import endpoint_cost_usd
+    from ftclient.deploy import endpoint_billing
 
+    minutes, cost = endpoint_billing(record)
     return {
         "endpoint_id": record.endpoint_id,
         "provider": record.provider,
@@ -150,7 +151,8 @@ def _row(record: EndpointRecord) -> dict[str, Any]:
         "cost_per_hour_usd": record.cost_per_hour_usd,
         "inactive_timeout_min": record.inactive_timeout_min,
         "kept": record.keep,
-        "cost_so_far_usd": endpoint_cost_usd(record),
+        "billed_minutes": minutes,
+        "cost_so_far_usd": cost,
     }
 
 
