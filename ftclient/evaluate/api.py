@@ -397,8 +397,13 @@ def _record_failures(
             raise EvaluationError(
                 f"every request to {name} failed ({len(failed)} of {len(examples)}); nothing could be scored. "
                 f"The first error: {failed[0].error}",
-                hint="check the model name and the provider's status, then run the same command again "
-                "(answers that did succeed are cached)",
+                hint=(
+                    "pick another baseline with --baseline MODEL, or --no-baseline; the tuned model's answers "
+                    "are cached"
+                    if role == "baseline"
+                    else "check the model name and the provider's status, then run the same command again "
+                    "(answers that did succeed are cached)"
+                ),
             )
     if report.failures:
         total = len(examples) * len(roles)
