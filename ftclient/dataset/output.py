@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from ftclient.dataset.prepare import PrepareReport
-
 from ftclient._version import __version__
 from ftclient.dataset import presets
 from ftclient.dataset.manifest import (
@@ -35,6 +32,9 @@ from ftclient.dataset.split import DROPPED, SPLIT_NAMES
 from ftclient.dataset.stats import CostEstimate, TokenStats, TokenTally
 from ftclient.errors import FtclientError, Problem, UserInputError
 from ftclient.outputs import cannot_write, foreign_files, open_temp, refuse_foreign, same_file, write_atomic
+
+if TYPE_CHECKING:
+    from ftclient.dataset.prepare import PrepareReport
 
 LATEST_NAME = ".latest"
 REPORT_NAME = "report.md"
