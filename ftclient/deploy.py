@@ -301,16 +301,21 @@ def deployed(
     """``deploy`` for the length of a ``with`` block: the endpoint stops when the block ends, however it
     ends (an exception, Ctrl-C), unless ``keep``."""
     deployment = deploy(job_or_model, provider=provider, registry=registry, keep=keep, **options)
+    interrupted = False
     try:
         yield deployment
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if not keep:
             timing = {k: v for k, v in options.items() if k in {"poll_s", "clock", "sleep", "wall"}}
             teardown(
                 provider, deployment.endpoint.id, registry=registry, delete=delete, wall=timing.get("wall", time.time)
             )
-            with suppress(FtclientError):
-                wait_stopped(provider, deployment.endpoint.id, registry=registry, **timing)
+            if not interrupted:  # Ctrl-C means "now": the stop is sent, `endpoints list` follows it later
+                with suppress(FtclientError):
+                    wait_stopped(provider, deployment.endpoint.id, registry=registry, **timing)
 
 
 def running_endpoints(
