@@ -16,6 +16,7 @@ while it runs, whether or not anyone asks it anything. So:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -27,6 +28,7 @@ from ftclient.errors import (
     JobFailedError,
     ProviderError,
     ProviderUnavailable,
+    RemoteNotFoundError,
     UserInputError,
     WaitTimeout,
 )
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INACTIVE_TIMEOUT_MIN = 30
 DEFAULT_START_TIMEOUT_S = 30 * 60.0
+DEFAULT_STOP_TIMEOUT_S = 5 * 60.0
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
 
 
@@ -163,6 +166,7 @@ def deploy(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     on_state: Callable[[Endpoint], None] | None = None,
+    wall: Callable[[], float] = time.time,
 ) -> Deployment:
     """Create a dedicated endpoint for the job's tuned model and wait until it is ``STARTED``.
 
@@ -191,12 +195,12 @@ def deploy(
         )
     except BaseException:
         with suppress(FtclientError):
-            teardown(provider, endpoint.id, registry=registry)
+            teardown(provider, endpoint.id, registry=registry, wall=wall)
         raise
     ready = _with_timeout(ready, inactive_timeout_min)
     if registry is not None:
         registry.record_endpoint(ready, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
-        registry.update_endpoint(ready.id, state=ready.state, started_at=time.time())
+        registry.update_endpoint(ready.id, state=ready.state, started_at=wall())
     return Deployment(ready, provider.name, model, job_id, clock() - began)
 
 
@@ -209,9 +213,19 @@ def _with_timeout(endpoint: Endpoint, asked_min: int) -> Endpoint:
 
 
 def teardown(
-    provider: Provider, endpoint_id: str, *, registry: Registry | None = None, delete: bool = False
+    provider: Provider,
+    endpoint_id: str,
+    *,
+    registry: Registry | None = None,
+    delete: bool = False,
+    missing_ok: bool = True,
+    wall: Callable[[], float] = time.time,
 ) -> Endpoint | None:
-    """Stop the endpoint (and delete it with ``delete``); tried twice, since this is what stops the billing."""
+    """Stop the endpoint (and delete it with ``delete``); tried twice, since this is what stops the billing.
+
+    An endpoint the provider does not know (404) is already gone: fine when cleaning up after an
+    evaluation (``missing_ok``), an error when the user named it (a mistyped id must not "stop").
+    """
     target = deploying(provider)
     last: ProviderError | None = None
     for _ in range(2):
@@ -222,6 +236,8 @@ def teardown(
             break
         except ProviderError as exc:
             if exc.status == 404:
+                if not missing_ok:
+                    _not_found(provider, endpoint_id, registry, exc, wall())
                 stopped = None
                 break
             last = exc
@@ -231,8 +247,57 @@ def teardown(
         raise last
     if registry is not None:
         state = "DELETED" if delete or stopped is None else stopped.state
-        registry.update_endpoint(endpoint_id, state=state, stopped_at=time.time())
+        done = state in {"DELETED", "STOPPED"}  # STOPPING still holds the hardware, and bills
+        registry.update_endpoint(endpoint_id, state=state, stopped_at=wall() if done else None)
     return stopped
+
+
+def wait_stopped(
+    provider: Provider,
+    endpoint_id: str,
+    *,
+    registry: Registry | None = None,
+    timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
+    poll_s: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    wall: Callable[[], float] = time.time,
+) -> str:
+    """Follow a stopping endpoint until it is STOPPED (or gone), so its billed time is known; the last
+    state seen. Gives up quietly after ``timeout_s``: the endpoint stops anyway, and ``endpoints list``
+    picks up the rest."""
+    target = deploying(provider)
+    began = clock()
+    while True:
+        try:
+            state = target.get_endpoint(endpoint_id).state
+        except ProviderError as exc:
+            if exc.status != 404:
+                return "unknown"
+            state = "DELETED"
+        if state not in {"STOPPING", "PENDING", "STARTING", "STARTED"}:
+            if registry is not None:
+                registry.update_endpoint(endpoint_id, state=state, stopped_at=wall())
+            return state
+        waited = clock() - began
+        if waited >= timeout_s:
+            return state
+        sleep(min(poll_s, max(0.0, timeout_s - waited)))
+
+
+def _not_found(provider: Provider, endpoint_id: str, registry: Registry | None, exc: ProviderError, now: float) -> None:
+    known = registry.get_endpoint(endpoint_id) if registry is not None else None
+    if known is not None and registry is not None:
+        registry.update_endpoint(endpoint_id, state="DELETED", stopped_at=now)
+    raise RemoteNotFoundError(
+        f"endpoint {endpoint_id} does not exist at {provider.name}"
+        + (" (any more; it is marked deleted in the local history)" if known is not None else ""),
+        provider=provider.name,
+        status=404,
+        code=exc.code,
+        request_id=exc.request_id,
+        hint="check the id: `ftclient endpoints list --all` shows the endpoints ftclient started",
+    ) from exc
 
 
 @contextmanager
@@ -248,20 +313,36 @@ def deployed(
     """``deploy`` for the length of a ``with`` block: the endpoint stops when the block ends, however it
     ends (an exception, Ctrl-C), unless ``keep``."""
     deployment = deploy(job_or_model, provider=provider, registry=registry, keep=keep, **options)
+    interrupted = False
     try:
         yield deployment
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         if not keep:
-            teardown(provider, deployment.endpoint.id, registry=registry, delete=delete)
+            timing = {k: v for k, v in options.items() if k in {"poll_s", "clock", "sleep", "wall"}}
+            teardown(
+                provider, deployment.endpoint.id, registry=registry, delete=delete, wall=timing.get("wall", time.time)
+            )
+            if not interrupted:  # Ctrl-C means "now": the stop is sent, `endpoints list` follows it later
+                with suppress(FtclientError):
+                    wait_stopped(provider, deployment.endpoint.id, registry=registry, **timing)
 
 
 def running_endpoints(
-    registry: Registry, *, provider: Provider | None = None, refresh: bool = True
+    registry: Registry,
+    *,
+    provider: Provider | None = None,
+    refresh: bool = True,
+    wall: Callable[[], float] = time.time,
 ) -> list[EndpointRecord]:
     """Endpoints ftclient started that are still running (refreshed from the provider when it is given)."""
     records = registry.list_endpoints(provider=provider.name if provider else None, running_only=True)
     if provider is None or not refresh or not isinstance(provider, DeployingProvider):
         return records
+    stopping = [r for r in registry.list_endpoints(provider=provider.name) if r.state == "STOPPING"]
+    records = records + stopping  # refreshed so the moment they stop (and stop billing) is recorded
     api_endpoint = str(getattr(provider, "endpoint", ""))
     still: list[EndpointRecord] = []
     for record in records:
@@ -272,23 +353,36 @@ def running_endpoints(
             current = provider.get_endpoint(record.endpoint_id)
         except ProviderError as exc:
             if exc.status == 404:
-                registry.update_endpoint(record.endpoint_id, state="DELETED", stopped_at=time.time())
+                registry.update_endpoint(record.endpoint_id, state="DELETED", stopped_at=wall())
                 continue
-            still.append(record)
+            if record.running:
+                still.append(record)
             continue
-        registry.update_endpoint(record.endpoint_id, state=current.state)
+        ended = current.state not in {"PENDING", "STARTING", "STARTED", "STOPPING"}
+        registry.update_endpoint(record.endpoint_id, state=current.state, stopped_at=wall() if ended else None)
         if current.state in {"PENDING", "STARTING", "STARTED"}:
             refreshed = registry.get_endpoint(record.endpoint_id)
             still.append(refreshed or record)
     return still
 
 
-def endpoint_cost_usd(record: EndpointRecord, *, now: float | None = None) -> float | None:
-    """What the endpoint has cost so far at its hourly price (None when the price is unknown)."""
-    if record.cost_per_hour_usd is None or record.started_at is None:
-        return None
-    end = record.stopped_at or (time.time() if now is None else now)
-    return round(max(0.0, end - record.started_at) / 3600.0 * record.cost_per_hour_usd, 4)
+def endpoint_billing(record: EndpointRecord, *, now: float | None = None) -> tuple[int | None, float | None]:
+    """(whole minutes billed, their cost in USD) so far: the one figure ``evaluate``, its report and
+    ``endpoints list`` all show.
+
+    The provider bills while the endpoint holds hardware: STARTING and STOPPING as well as STARTED
+    (Together, docs.together.ai/docs/dedicated-endpoints, 2026-11: "bill per minute even when idle").
+    The start is the provider's own ``created_at`` (its only timestamp; a short PENDING is counted too, so
+    the figure errs high, never low); the end is when ftclient saw the endpoint STOPPED or deleted it, and
+    until then it is still billing. Minutes are rounded up, as billed.
+    """
+    start = record.created_at or record.started_at
+    if start is None:
+        return None, None
+    end = record.stopped_at if record.stopped_at is not None else (time.time() if now is None else now)
+    minutes = max(1, math.ceil(max(0.0, end - start) / 60.0 - 1e-9))
+    cost = None if record.cost_per_hour_usd is None else round(minutes * record.cost_per_hour_usd / 60.0, 4)
+    return minutes, cost
 
 
 def settings_poll_s(settings: Settings | None) -> float:

@@ -256,7 +256,7 @@ class PermissionError_(ProviderError):
 
 
 class RemoteNotFoundError(ProviderError):
-    """The provider does not know this file, job or model (404)."""
+    """The provider does not know this file, job, model or endpoint (404)."""
 
     reference = "provider-not-found"
 

@@ -26,8 +26,15 @@ from typing import TYPE_CHECKING
 from ftclient.config import Settings, resolve
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, new_run_id
 from ftclient.launching.follow import Follower, JobProgress
+from ftclient.launching.lock import launch_lock, lock_paths
 from ftclient.launching.plan import LaunchPlan, LaunchStep, PlannedJob, open_registry, plan_launch
-from ftclient.launching.steps import create_job, find_existing_jobs, screen_training_data, upload_files
+from ftclient.launching.steps import (
+    attach_if_launched_elsewhere,
+    create_job,
+    find_existing_jobs,
+    screen_training_data,
+    upload_files,
+)
 from ftclient.providers import get_provider
 
 if TYPE_CHECKING:
@@ -101,19 +108,24 @@ def launch(
     for note in plan.notes:
         step(LaunchStep("note", note))
     adapter = get_provider(plan.provider, settings)
+
+    def waiting() -> None:
+        step(LaunchStep("wait", "another launch of this dataset is under way; waiting for it to create its job"))
+
     try:
         _provider_checks(plan, adapter, yes=yes)
-        return _execute(
-            plan,
-            adapter,
-            registry,
-            settings,
-            step=step,
-            moderate=moderate,
-            force_new=force_new,
-            on_upload_progress=on_upload_progress,
-            sleep=sleep,
-        )
+        with launch_lock(lock_paths(settings.home, plan.endpoint, plan.dataset.dataset_sha256), on_wait=waiting):
+            return _execute(
+                plan,
+                adapter,
+                registry,
+                settings,
+                step=step,
+                moderate=moderate,
+                force_new=force_new,
+                on_upload_progress=on_upload_progress,
+                sleep=sleep,
+            )
     except BaseException:
         close = getattr(adapter, "close", None)
         if callable(close):
@@ -173,6 +185,7 @@ def _execute(
                 for j in plan.jobs
             ],
         )
+
     existing, pending_runs = ({}, {}) if force_new else find_existing_jobs(plan, adapter, registry, step)
     files: dict[str, str] = {}
     if any(j.config_key not in existing for j in plan.jobs):
@@ -181,8 +194,12 @@ def _execute(
         files = upload_files(plan, adapter, registry, settings, step=step, on_progress=on_upload_progress, sleep=sleep)
     handles: list[Job] = []
     for job in plan.jobs:
-        reused = job.config_key in existing
         run_id: str | None = None
+        if job.config_key not in existing and not force_new:
+            other = attach_if_launched_elsewhere(plan, job, adapter, registry, step)
+            if other is not None:
+                existing[job.config_key] = other
+        reused = job.config_key in existing
         if reused:
             info = existing[job.config_key]
         else:

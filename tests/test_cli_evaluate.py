@@ -7,16 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, launch_and_wait, ticket_rows, write_dataset
-
-from ftclient.emulator import EmulatorConfig, run_in_thread
+from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, launch_and_wait, openai_emulator, ticket_rows, write_dataset
 
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    with run_in_thread(EmulatorConfig(speed=100_000.0, latency_ms=0, seed=3)) as emu:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+    with openai_emulator(monkeypatch, seed=3) as emu:
         yield emu
 
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, launch_and_wait, ticket_rows, write_dataset
+from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, launch_and_wait, openai_emulator, ticket_rows, write_dataset
 
 import ftclient
-from ftclient.emulator import EmulatorConfig, run_in_thread
 from ftclient.errors import QuotaExhaustedError
 from ftclient.evaluate.runner import RunnerConfig
 
@@ -25,9 +24,7 @@ FAST_RETRIES = RunnerConfig(backoff_base_s=0.01, backoff_max_s=0.05, max_attempt
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    with run_in_thread(EmulatorConfig(speed=100_000.0, latency_ms=0, seed=5)) as emu:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+    with openai_emulator(monkeypatch, seed=5) as emu:
         yield emu
 
 

@@ -6,11 +6,16 @@ import csv
 import hashlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from conftest import FIXTURES
+
+if TYPE_CHECKING:
+    from ftclient.emulator import Emulator
 
 TICKETS_CSV = FIXTURES / "eval" / "tickets.csv"
 TICKET_LABELS = ["billing", "technical", "account", "shipping"]
@@ -73,6 +78,17 @@ def write_dataset(
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
+
+
+@contextmanager
+def openai_emulator(monkeypatch: pytest.MonkeyPatch, *, seed: int) -> Iterator[Emulator]:
+    """A fast OpenAI emulator (no latency) with the environment pointing ftclient at it."""
+    from ftclient.emulator import EmulatorConfig, run_in_thread
+
+    with run_in_thread(EmulatorConfig(speed=100_000.0, latency_ms=0, seed=seed)) as emu:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+        yield emu
 
 
 def launch_and_wait(dataset: Path) -> str:

@@ -252,6 +252,17 @@ def test_a_lost_create_response_is_found_by_run_id_not_created_again(emu, tmp_pa
     assert route_count(emu, "POST /v1/fine_tuning/jobs") - before == 3  # max_attempts, then stop
 
 
+def test_a_lost_upload_response_is_found_by_name_not_uploaded_twice(emu, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    emu.inject("POST /v1/files", "lose_response_after_commit", times=1)
+    done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    assert route_count(emu, "POST /v1/files") == 1  # the retry looked first and found it
+    named = provider.find_files(content_name(ref.train, ref.train_sha256))
+    assert [f.id for f in named] == [done.file.id]
+
+
 def test_a_file_that_reached_the_provider_before_a_crash_is_found_by_its_content_name(emu, tmp_path: Path) -> None:
     provider = OpenAIProvider.from_settings(resolve())
     registry = Registry(tmp_path / "r.db")

@@ -119,7 +119,8 @@ def test_the_context_manager_stops_the_endpoint_on_errors_and_ctrl_c(
             raise error
     emu.advance(60)
     assert emulator_states(emu) == ["STOPPED", "STOPPED"]
-    assert all(r.state == "STOPPING" and r.stopped_at for r in registry.list_endpoints())
+    states = sorted((r.state, r.stopped_at is not None) for r in registry.list_endpoints())
+    assert states == [("STOPPED", True), ("STOPPING", False)]  # after Ctrl-C the stop is sent, not waited for
     with deployed(job_id, provider=provider, registry=registry, keep=True, clock=fake.clock, sleep=fake.sleep) as kept:
         pass
     assert provider.get_endpoint(kept.endpoint.id).state == "STARTED"
@@ -182,7 +183,7 @@ def test_deploy_and_endpoints_commands(emu: Emulator, provider: TogetherProvider
     assert cli_json(run_cli("endpoints", "delete", shown["endpoint_id"], "--json"))["state"] == "DELETED"
     assert cli_json(run_cli("endpoints", "list", "--json"))["endpoints"] == []
     everything = cli_json(run_cli("endpoints", "list", "--all", "--json"))["endpoints"]
-    assert sorted(e["state"] for e in everything) == ["DELETED", "STOPPING"]
+    assert sorted(e["state"] for e in everything) == ["DELETED", "STOPPED"]
     assert emu.stats()["endpoints"]["running"] == 0
     missing = run_cli("deploy", "ft-00000000-0000-0000-0000-000000000000")
     assert missing.exit_code == 1 and "HTTP 404" in missing.stderr
@@ -205,3 +206,58 @@ def test_an_endpoint_object_without_inactive_timeout_prints_no_none(
     listed = run_cli("endpoints", "list")
     table = listed.stdout + listed.stderr
     assert listed.exit_code == 0 and "None" not in table and "15 min" in table
+
+
+@pytest.mark.parametrize("verb", ["stop", "delete"])
+def test_stopping_or_deleting_an_endpoint_that_does_not_exist_is_an_error(
+    emu: Emulator, run_cli: Any, verb: str
+) -> None:
+    missing = "endpoint-00000000-0000-4000-8000-000000000000"
+    result = run_cli("endpoints", verb, missing, "--provider", "together")
+    assert result.exit_code == 1
+    assert f"endpoint {missing} does not exist at together" in result.stderr
+    assert "endpoints list --all" in result.stderr
+    assert "DELETED" not in result.stdout + result.stderr
+
+
+def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
+    emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
+) -> None:
+    from ftclient.cli.endpoints import _row
+    from ftclient.deploy import endpoint_billing
+    from ftclient.evaluate.jobs import _deployment_summary
+
+    job_id = tuned_job(emu, provider, tmp_path, registry)
+    fake = FakeTime(emu)
+    emulated = emu.core.services.clock.now  # the provider's clock, which its timestamps are on
+    with deployed(
+        job_id, provider=provider, registry=registry, poll_s=5, clock=fake.clock, sleep=fake.sleep, wall=emulated
+    ) as deployment:
+        emu.advance(600)  # ten minutes of serving
+    record = registry.get_endpoint(deployment.endpoint.id)
+    assert record is not None and record.state == "STOPPED"
+    billed = next(e for e in emu.stats()["endpoints"]["list"] if e["id"] == deployment.endpoint.id)
+    assert billed["billed_minutes"] == 12  # 60 s STARTING + 600 s STARTED + 10 s STOPPING, rounded up
+    assert endpoint_billing(record) == (billed["billed_minutes"], billed["cost_usd"])
+    listed = _row(record)  # what `endpoints list` shows
+    assert (listed["billed_minutes"], listed["cost_so_far_usd"]) == (billed["billed_minutes"], billed["cost_usd"])
+    summary = _deployment_summary(deployment, registry, kept=False)  # what evaluate and its report show
+    assert (summary["billed_minutes"], summary["cost_usd"]) == (billed["billed_minutes"], billed["cost_usd"])
+
+
+def test_a_lost_endpoint_create_response_is_found_by_its_name_recorded_and_stopped(
+    emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
+) -> None:
+    job_id = tuned_job(emu, provider, tmp_path, registry)
+    provider.retry_backoff_s = 0.0
+    fake = FakeTime(emu)
+    emu.inject("POST /v1/endpoints", "lose_response_after_commit", times=1)
+    with (
+        pytest.raises(RuntimeError),
+        deployed(job_id, provider=provider, registry=registry, poll_s=5, clock=fake.clock, sleep=fake.sleep) as d,
+    ):
+        raise RuntimeError("the evaluation broke")
+    assert len(emu.stats()["endpoints"]["list"]) == 1  # found by its display name, not created again
+    assert [r.endpoint_id for r in registry.list_endpoints()] == [d.endpoint.id]
+    assert d.endpoint.display_name and d.endpoint.display_name.startswith("ftclient-")
+    assert emulator_states(emu) == ["STOPPED"]  # and stopped when the block failed

@@ -139,8 +139,9 @@ def endpoints() -> None:
 
 
 def _row(record: EndpointRecord) -> dict[str, Any]:
-    from ftclient.deploy import endpoint_cost_usd
+    from ftclient.deploy import endpoint_billing
 
+    minutes, cost = endpoint_billing(record)
     return {
         "endpoint_id": record.endpoint_id,
         "provider": record.provider,
@@ -152,7 +153,8 @@ def _row(record: EndpointRecord) -> dict[str, Any]:
         "cost_per_hour_usd": record.cost_per_hour_usd,
         "inactive_timeout_min": record.inactive_timeout_min,
         "kept": record.keep,
-        "cost_so_far_usd": endpoint_cost_usd(record),
+        "billed_minutes": minutes,
+        "cost_so_far_usd": cost,
     }
 
 
@@ -225,7 +227,7 @@ def _change(ctx: click.Context, endpoint_id: str, provider: str | None, json_mod
 def _stop_or_delete(out: Output, registry: Registry, client: Provider, endpoint_id: str, *, delete: bool) -> None:
     from ftclient.deploy import teardown
 
-    stopped = teardown(client, endpoint_id, registry=registry, delete=delete)
+    stopped = teardown(client, endpoint_id, registry=registry, delete=delete, missing_ok=False)
     state = "DELETED" if delete else (stopped.state if stopped else "DELETED")
     out.result(
         {"endpoint_id": endpoint_id, "state": state},

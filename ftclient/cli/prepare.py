@@ -44,6 +44,9 @@ def _column_options(func: Any) -> Any:
 @click.option("--model", "-m", default=None, help="Target model whose rules, limits and price apply.")
 @click.option("--provider", "-p", default=None, help="Target provider: openai (default) or together.")
 @click.option("--out", "-o", "out", default=None, type=click.Path(file_okay=False), help="Dataset folder to write.")
+@click.option(
+    "--force", is_flag=True, help="Replace files in --out that ftclient did not write (never the input itself)."
+)
 @click.option("--split", "split", default="80/10/10", show_default=True, help="Train/validation/test shares.")
 @click.option("--seed", type=int, default=None, help="Seed of the split (default 42 or the configured seed).")
 @click.option("--encoding", default=None, help="Text encoding of a CSV/TSV (default: detected).")

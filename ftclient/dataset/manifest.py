@@ -77,6 +77,8 @@ class Manifest(BaseModel):
     """Every input row left out, with its line and reason."""
     leakage: dict[str, Any] = Field(default_factory=dict)
     cost: dict[str, Any] | None = None
+    written_files: dict[str, str] = Field(default_factory=dict)
+    """Every file prepare wrote beside the manifest, with its sha256: what a later prepare may replace."""
 
     @classmethod
     def load(cls, dir_or_file: str | Path) -> Manifest:
@@ -98,8 +100,10 @@ class Manifest(BaseModel):
             ) from exc
 
     def write(self, folder: Path) -> Path:
+        from ftclient.outputs import write_atomic
+
         path = folder / MANIFEST_NAME
-        path.write_text(json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_atomic(path, json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
         return path
 
 

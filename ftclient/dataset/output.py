@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,12 +10,14 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from pydantic import BaseModel
 
 from ftclient._version import __version__
 from ftclient.dataset import presets
 from ftclient.dataset.manifest import (
+    MANIFEST_NAME,
     FileInfo,
     Languages,
     Manifest,
@@ -28,8 +31,13 @@ from ftclient.dataset.readers import Table
 from ftclient.dataset.split import DROPPED, SPLIT_NAMES
 from ftclient.dataset.stats import CostEstimate, TokenStats, TokenTally
 from ftclient.errors import FtclientError, Problem, UserInputError
+from ftclient.outputs import cannot_write, foreign_files, open_temp, refuse_foreign, same_file, write_atomic
+
+if TYPE_CHECKING:
+    from ftclient.dataset.prepare import PrepareReport
 
 LATEST_NAME = ".latest"
+REPORT_NAME = "report.md"
 
 
 class SplitSummary(BaseModel):
@@ -71,12 +79,17 @@ def write_folder(job: FolderJob) -> tuple[dict[str, SplitSummary], dict[str, Fil
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserInputError(f"cannot create {out_dir}: {exc.strerror}", hint="pass another --out folder") from exc
-    temps = [out_dir / f".{name}.jsonl.tmp" for name in SPLIT_NAMES]
-    handles = [path.open("wb") for path in temps]
+    temps: list[Path] = []
+    handles: list[BinaryIO] = []
     digests = [hashlib.sha256() for _ in SPLIT_NAMES]
     tallies = [TokenTally(encoding_name, exact=exact, limit=limit) for _ in SPLIT_NAMES]
     label_counts: list[Counter[str]] = [Counter() for _ in SPLIT_NAMES]
+    finals = [out_dir / f"{name}.jsonl" for name in SPLIT_NAMES]
     try:
+        for final in finals:
+            temp, handle = open_temp(final)
+            temps.append(temp)
+            handles.append(handle)
         for raw in table.rows():
             if raw.ordinal >= len(assignment) or assignment[raw.ordinal] == DROPPED or raw.values is None:
                 continue
@@ -90,14 +103,23 @@ def write_folder(job: FolderJob) -> tuple[dict[str, SplitSummary], dict[str, Fil
             tallies[split_index].add(tokens[raw.ordinal], assistant[raw.ordinal])
             if label_of[raw.ordinal] >= 0:
                 label_counts[split_index][labels[label_of[raw.ordinal]]] += 1
-    finally:
         for handle in handles:
             handle.close()
+        for temp, final in zip(temps, finals, strict=True):
+            os.replace(temp, final)
+    except BaseException as exc:
+        for handle in handles:
+            with contextlib.suppress(OSError):
+                handle.close()
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(out_dir, exc) from exc
+        raise
     splits: dict[str, SplitSummary] = {}
     files: dict[str, FileInfo] = {}
     for index, name in enumerate(SPLIT_NAMES):
-        final = out_dir / f"{name}.jsonl"
-        os.replace(temps[index], final)
+        final = finals[index]
         tally = tallies[index]
         splits[name] = SplitSummary(
             examples=tally.examples,
@@ -176,11 +198,68 @@ def _rows(dropped: list[Problem], splits: dict[str, SplitSummary]) -> int:
     return sum(s.examples for s in splits.values()) + len(dropped) - blank
 
 
+OUTPUT_NAMES = (*(f"{name}.jsonl" for name in SPLIT_NAMES), MANIFEST_NAME, REPORT_NAME)
+
+
+def claim_folder(out_dir: Path, source: Path, *, force: bool) -> None:
+    """Refuse to write where the input itself or files ftclient did not write would be replaced.
+
+    What ftclient wrote is what the folder's ``manifest.json`` lists with its sha256 (``written_files``;
+    a manifest from before that field vouches for the split files it lists and report.md). The input is
+    never replaced, ``force`` or not.
+    """
+    for name in OUTPUT_NAMES:
+        if same_file(source, out_dir / name):
+            raise UserInputError(
+                f"the input {source} is {out_dir / name}, which prepare would replace with its own {name}",
+                hint="pass another --out folder (or move the input out of it)",
+            )
+    if force or not out_dir.is_dir():
+        return
+    refuse_foreign(
+        out_dir,
+        foreign_files(out_dir, OUTPUT_NAMES, _owned(out_dir)),
+        what="prepare",
+        force_flag="--force",
+    )
+
+
+def _owned(out_dir: Path) -> dict[str, str | None]:
+    try:
+        manifest = Manifest.load(out_dir)
+    except FtclientError:
+        return {}
+    owned: dict[str, str | None] = {MANIFEST_NAME: None}
+    if manifest.written_files:
+        owned.update(manifest.written_files)
+    else:
+        owned.update({info.path: info.sha256 for info in manifest.files.values()})
+        owned[REPORT_NAME] = None
+    return owned
+
+
+def write_outputs(report: PrepareReport, data_dir: Path) -> None:
+    """Record the dataset, then write report.md and, last, manifest.json (which vouches for every file)."""
+    from ftclient.dataset.report import markdown
+
+    manifest, out_dir = report.manifest, report.out_dir
+    notes = record_latest(manifest, out_dir, data_dir)
+    report.warnings.extend(Problem("registry", note, "", severity="warning") for note in notes)
+    text = markdown(report).encode("utf-8")
+    manifest.written_files = {info.path: info.sha256 for info in manifest.files.values()}
+    manifest.written_files[REPORT_NAME] = hashlib.sha256(text).hexdigest()
+    write_atomic(out_dir / REPORT_NAME, text)
+    manifest.write(out_dir)
+
+
 def record_latest(manifest: Manifest, out_dir: Path, data_dir: Path) -> list[str]:
     """Write ``<data_dir>/.latest`` and record the dataset in the registry; returns notes on failures."""
     notes: list[str] = []
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / LATEST_NAME).write_text(str(out_dir.resolve()) + "\n", encoding="utf-8")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(data_dir, exc) from exc
+    write_atomic(data_dir / LATEST_NAME, str(out_dir.resolve()) + "\n")
     from ftclient.registry import Registry
 
     try:

@@ -19,7 +19,14 @@ from pydantic import BaseModel, ConfigDict
 from ftclient.dataset import presets
 from ftclient.dataset.dedup import key64, normalize
 from ftclient.dataset.manifest import Manifest
-from ftclient.dataset.output import FolderJob, SplitSummary, build_manifest, record_latest, write_folder
+from ftclient.dataset.output import (
+    FolderJob,
+    SplitSummary,
+    build_manifest,
+    claim_folder,
+    write_folder,
+    write_outputs,
+)
 from ftclient.dataset.readers import RawRow, Table, open_table
 from ftclient.dataset.rules import LineResult, RuleContext, rules_for
 from ftclient.dataset.split import DROPPED, SPLIT_NAMES, assign, parse_split
@@ -96,12 +103,15 @@ def prepare(
     source_lang: str | None = None,
     target_lang: str | None = None,
     data_dir: str | Path | None = None,
+    force: bool = False,
     **column_flags: str | None,
 ) -> PrepareReport:
     """Turn ``input`` (CSV/TSV/JSONL/JSON/Parquet) into a dataset folder; see docs/data-formats.md.
 
     Column flags: text_col, label_col, input_col, output_col, source_col, target_col, prompt_col,
     chosen_col, rejected_col, messages_col. Raises UserInputError/DatasetError with what to fix.
+    The input is never overwritten; files in ``out`` that ftclient did not write are replaced only with
+    ``force=True``.
     """
     from ftclient.config import resolve
 
@@ -148,6 +158,7 @@ def prepare(
 
     settings = resolve({"data_dir": str(data_dir) if data_dir else None})
     out_dir = Path(out) if out else settings.data_dir / Path(table.label).stem
+    claim_folder(out_dir, table.path, force=force)
     splits, file_infos = write_folder(
         FolderJob(
             out_dir=out_dir,
@@ -182,9 +193,6 @@ def prepare(
         dropped=dropped,
         cost=cost,
     )
-    manifest.write(out_dir)
-    notes = record_latest(manifest, out_dir, settings.data_dir)
-    warnings.extend(Problem("registry", note, "", severity="warning") for note in notes)
     report = PrepareReport(
         out_dir=out_dir,
         manifest=manifest,
@@ -196,9 +204,7 @@ def prepare(
         tokens=splits["train"].tokens,
         cost=cost,
     )
-    from ftclient.dataset.report import write_markdown
-
-    write_markdown(report, out_dir / "report.md")
+    write_outputs(report, settings.data_dir)
     return report
 
 

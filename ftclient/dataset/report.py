@@ -84,7 +84,3 @@ def markdown(report: PrepareReport) -> str:
             fix = f" — {_cell(problem.hint)}" if problem.hint else ""
             lines.append(f"- {where}{_cell(problem.message)}{fix}")
     return "\n".join(lines) + "\n"
-
-
-def write_markdown(report: PrepareReport, path: Path) -> None:
-    path.write_text(markdown(report), encoding="utf-8")

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ftclient.errors import FtclientError, Interrupted
+from ftclient.errors import EvaluationError, FtclientError, Interrupted
 from ftclient.evaluate import compare as cmp
 from ftclient.evaluate import metrics
 from ftclient.evaluate.costs import Pricer, usage_summary
 from ftclient.evaluate.ratelimit import RateLimiter
-from ftclient.evaluate.report import write_reports
+from ftclient.evaluate.report import claim_report_folder, write_reports
 from ftclient.evaluate.resolve import Request, Target, resolve, training_curve
 from ftclient.evaluate.runner import Call, Progress, Runner, RunnerConfig
 from ftclient.evaluate.types import Answer, EvaluationReport, Example, ModelResult
@@ -173,6 +173,8 @@ def evaluate(
     own_registry = registry is None
     registry = registry or Registry(settings.registry_path)
     client: Provider | None = None
+    if out is not None:
+        claim_report_folder(Path(out))  # before anything is paid for
     try:
         client = provider_client or get_provider(provider_name, settings)
         target, info = resolve(
@@ -376,7 +378,37 @@ def build_report(
         report.moved = {"better": len(fixed), "worse": len(broken)}
         report.fixed, report.broken = fixed[: cmp.MAX_DIFFS], broken[: cmp.MAX_DIFFS]
         report.verdict = cmp.overall_verdict(report.comparisons, roles[0][1], roles[1][1])
+    _record_failures(report, roles, examples, answers)
     return report
+
+
+def _record_failures(
+    report: EvaluationReport,
+    roles: Sequence[tuple[str, str]],
+    examples: Sequence[Example],
+    answers: Mapping[tuple[str, int], Answer],
+) -> None:
+    """Every failed answer goes into the report and the verdict says how many; a model none of whose
+    requests succeeded is an evaluation error, since its scores would be nothing but failures."""
+    for role, name in roles:
+        failed = [a for a in _answers_for(role, examples, answers) if a.error]
+        report.failures.extend({"role": role, "model": name, "index": a.index, "error": a.error} for a in failed)
+        if examples and len(failed) == len(examples):
+            raise EvaluationError(
+                f"every request to {name} failed ({len(failed)} of {len(examples)}); nothing could be scored. "
+                f"The first error: {failed[0].error}",
+                hint=(
+                    "pick another baseline with --baseline MODEL, or --no-baseline; the tuned model's answers "
+                    "are cached"
+                    if role == "baseline"
+                    else "check the model name and the provider's status, then run the same command again "
+                    "(answers that did succeed are cached)"
+                ),
+            )
+    if report.failures:
+        total = len(examples) * len(roles)
+        note = f"{len(report.failures)} of {total} answers failed and were scored as wrong"
+        report.verdict = f"{report.verdict} ({note})" if report.verdict else note[0].upper() + note[1:]
 
 
 def summary_of(report: EvaluationReport) -> dict[str, Any]:

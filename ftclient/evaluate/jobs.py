@@ -14,7 +14,6 @@ report, with per-example diffs and significance tests, is kept next to it.
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -126,16 +125,12 @@ def _serverless(client: Provider, job_id: str) -> str | None:
 
 
 def _deployment_summary(deployment: Deployment, registry: Registry, kept: bool) -> dict[str, Any]:
-    """The endpoint's price and billed minutes (whole minutes, as billed) from its recorded start and stop."""
+    """The endpoint's price, billed minutes and cost, by the same rule as ``endpoints list`` (``endpoint_billing``)."""
+    from ftclient.deploy import endpoint_billing
+
     summary = deployment.to_dict()
     record = registry.get_endpoint(deployment.endpoint.id)
-    minutes = None
-    cost = None
-    if record is not None and record.started_at is not None:
-        end = record.stopped_at or time.time()
-        minutes = max(1, math.ceil((end - record.started_at) / 60.0))
-        if record.cost_per_hour_usd is not None:
-            cost = round(minutes * record.cost_per_hour_usd / 60.0, 4)
+    minutes, cost = endpoint_billing(record) if record is not None else (None, None)
     summary.update(
         billed_minutes=minutes,
         cost_usd=cost,

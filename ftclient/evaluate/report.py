@@ -15,18 +15,46 @@ from ftclient.evaluate import svg
 from ftclient.evaluate.compare import LABELS, RATE_METRICS
 from ftclient.evaluate.significance import format_p
 from ftclient.evaluate.types import EvaluationReport, ExampleDiff, JudgeResult, ModelResult
+from ftclient.outputs import cannot_write, foreign_files, refuse_foreign, write_atomic
 
 MAX_TEXT = 400
 
 
+REPORT_FILES = ("report.json", "report.md", "report.html")
+
+
+def claim_report_folder(out_dir: Path) -> None:
+    """Refuse a folder whose report files ftclient's evaluation did not write (a dataset's report.md, say).
+
+    An earlier evaluation's reports are recognised by its report.json (an object with an ``eval_id``)
+    and may be replaced; anything else under those names is the user's.
+    """
+    if not out_dir.is_dir():
+        return
+    owned: dict[str, str | None] = dict.fromkeys(REPORT_FILES) if _is_ours(out_dir / "report.json") else {}
+    refuse_foreign(out_dir, foreign_files(out_dir, REPORT_FILES, owned), what="the evaluation report", force_flag=None)
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("eval_id"), str) and "verdict" in data
+
+
 def write_reports(report: EvaluationReport, out_dir: Path) -> dict[str, Path]:
-    """Write the three report files into ``out_dir`` (created) and return their paths by kind."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the three report files into ``out_dir`` (created), each atomically; return their paths by kind."""
+    claim_report_folder(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(out_dir, exc) from exc
     report.out_dir = str(out_dir)
     paths = report.report_paths
-    paths["json"].write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(render_markdown(report), encoding="utf-8")
-    paths["html"].write_text(render_html(report), encoding="utf-8")
+    write_atomic(paths["json"], json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    write_atomic(paths["md"], render_markdown(report))
+    write_atomic(paths["html"], render_html(report))
     return paths
 
 
@@ -139,6 +167,12 @@ def render_markdown(report: EvaluationReport) -> str:
     notes = [m.cost_note for m in report.models if m.cost_note]
     if notes:
         lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
+    if report.failures:
+        lines += ["", f"## Failed answers ({len(report.failures)}, each scored as wrong)", ""]
+        lines += ["| # | role | model | error |", "|---|---|---|---|"]
+        lines += [
+            f"| {f['index'] + 1} | {f['role']} | {f['model']} | {_md_cell(str(f['error']))} |" for f in report.failures
+        ]
     lines += _deployments_markdown(report)
     for model in report.models:
         if model.per_class:
@@ -333,6 +367,15 @@ def render_html(report: EvaluationReport) -> str:
     ]
     for note in dict.fromkeys(m.cost_note for m in report.models if m.cost_note):
         parts.append(f'<p class="note">{escape(note)}</p>')
+    if report.failures:
+        parts += [
+            f"<h2>Failed answers ({len(report.failures)}, each scored as wrong)</h2>",
+            _table(
+                ["#", "role", "model", "error"],
+                [[str(f["index"] + 1), f["role"], f["model"], _clip(str(f["error"]))] for f in report.failures],
+                numeric=(0,),
+            ),
+        ]
     if report.deployments:
         dep_head, dep_rows = _deployments_table(report)
         parts += ["<h2>Dedicated endpoints</h2>", _table(dep_head, dep_rows, numeric=(3, 4, 5))]

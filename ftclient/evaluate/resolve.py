@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftclient.dataset.manifest import file_sha256
 from ftclient.errors import EvaluationError, JobFailedError, NotFoundLocallyError, UserInputError
 from ftclient.evaluate.metrics import TASKS, detect_language, parse_json_object
 from ftclient.evaluate.types import Example
@@ -285,6 +286,7 @@ def resolve(
     elif found.dataset_dir is not None:
         test_path = found.dataset_dir / "test.jsonl"
         manifest = load_manifest(found.dataset_dir)
+        check_test_split(found.job_id, found.dataset_sha256, test_path, manifest, registry)
     else:
         raise UserInputError(
             f"no test split known for {req.job_or_model or found.model}",
@@ -320,6 +322,51 @@ def resolve(
         target_language=target_language,
         task_inferred=inferred,
     ), found.info
+
+
+def check_test_split(
+    job_id: str | None, job_dataset: str | None, test_path: Path, manifest: Mapping[str, Any], registry: Any
+) -> None:
+    """Refuse a dataset folder whose test split is no longer the one the job was launched with.
+
+    Re-preparing the folder after the launch (another input, seed or split) would evaluate the tuned model
+    on examples it may have trained on, under the old dataset's name. The job's own split is known by the
+    sha256 recorded when it was prepared (the registry's copy of its manifest, or the folder's manifest if
+    it is still the same dataset); the file on disk must still have it.
+    """
+    if not job_dataset:
+        return
+    recorded = registry.get_dataset(job_dataset) if registry is not None else None
+    then: Mapping[str, Any] = recorded.manifest if recorded is not None and recorded.manifest else {}
+    if not then and manifest.get("dataset_sha256") == job_dataset:
+        then = manifest
+    expected = ((then.get("files") or {}).get("test") or {}).get("sha256")
+    actual = file_sha256(test_path) if test_path.is_file() else None
+    if actual is not None and actual == expected:
+        return
+    now_sha = str(manifest.get("dataset_sha256") or "unknown")
+    changes = [f"job {job_id} was trained on dataset {job_dataset[:16]}"]
+    if now_sha != job_dataset:
+        prepared = f", prepared {manifest['created_at']}" if manifest.get("created_at") else ""
+        changes.append(f"the folder now holds dataset {now_sha[:16]}{prepared}")
+    elif expected is not None:
+        changes.append("test.jsonl was changed after it was prepared")
+    then_sizes = (then.get("split") or {}).get("sizes") or {}
+    now_sizes = (manifest.get("split") or {}).get("sizes") or {}
+    if then_sizes and now_sizes and then_sizes != now_sizes:
+        changes.append(f"split sizes then {_sizes(then_sizes)}, now {_sizes(now_sizes)}")
+    if expected is None:
+        changes.append("the job's test split is not recorded, so it cannot be checked")
+    raise EvaluationError(
+        f"{test_path} is not the test split job {job_id} was launched with: " + "; ".join(changes),
+        hint="its examples may have been in the job's training data. Prepare the original input again "
+        "(same options and seed) into another folder and pass --test FOLDER/test.jsonl, or pass --test "
+        f"{test_path} to evaluate on it anyway",
+    )
+
+
+def _sizes(sizes: Mapping[str, Any]) -> str:
+    return "/".join(str(sizes.get(name, 0)) for name in ("train", "validation", "test"))
 
 
 def _job_info_or_none(provider: Provider, job_id: str) -> JobInfo | None:

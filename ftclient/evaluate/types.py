@@ -147,6 +147,8 @@ class EvaluationReport:
     deployments: list[dict[str, Any]] = field(default_factory=list)
     """Dedicated endpoints started to serve a model for this evaluation: hardware, price, minutes, cost, and
     the state they were left in (providers whose tuned models must be deployed)."""
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    """Every answer that failed after its retries: ``{"role", "model", "index", "error"}``; each counts as wrong."""
     runs: list[dict[str, Any]] = field(default_factory=list)
     """For a comparison of several jobs: one row per job (provider, tuned and base model, primary metric,
     training, inference and endpoint costs, its own report)."""

@@ -115,6 +115,17 @@ def find_existing(
     return Existing(run_id=pending, previous_failed=failed)
 
 
+def launched_elsewhere(provider: Provider, config_key: str) -> JobInfo | None:
+    """A live job of this configuration that another launch created after ours looked (``find_existing``):
+    from another ``FTCLIENT_HOME`` or machine, which no local lock reaches. Asked just before create."""
+    if not provider.capabilities.job_metadata:
+        return None
+    for job in provider.find_jobs({CONFIG_KEY: config_key}):
+        if job.status not in UNFINISHED_OK:
+            return job
+    return None
+
+
 def create_idempotent(
     provider: Provider,
     spec: JobSpec,

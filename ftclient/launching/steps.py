@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftclient.config import Settings
 from ftclient.errors import ProviderError
-from ftclient.launching.create import create_idempotent, find_existing
+from ftclient.launching.create import RUN_KEY, create_idempotent, find_existing, launched_elsewhere
 from ftclient.launching.plan import LaunchPlan, LaunchStep, PlannedJob, job_spec
 from ftclient.launching.preflight import moderation_error
 from ftclient.launching.preflight import screen as moderation_screen
@@ -107,6 +107,34 @@ def upload_files(
             )
         )
     return files
+
+
+def attach_if_launched_elsewhere(
+    plan: LaunchPlan, job: PlannedJob, adapter: Provider, registry: Registry, step: Callable[[LaunchStep], None]
+) -> JobInfo | None:
+    """The job another launch just created for this configuration (looked up right before create), recorded
+    here and announced; None when there is none and ours must be created."""
+    other = launched_elsewhere(adapter, job.config_key)
+    if other is None:
+        return None
+    registry.record_job(
+        other,
+        endpoint=plan.endpoint,
+        run_id=other.metadata.get(RUN_KEY),
+        sweep_id=plan.sweep_id,
+        config_key=job.config_key,
+        dataset_sha256=plan.dataset.dataset_sha256,
+        dataset_path=str(plan.dataset.path),
+    )
+    step(
+        LaunchStep(
+            "attach",
+            f"{job.config.describe()}: another launch has just created {other.id} ({other.status}); "
+            "re-attaching to it instead of creating a second job",
+            {"job_id": other.id},
+        )
+    )
+    return other
 
 
 def create_job(

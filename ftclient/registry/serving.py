@@ -105,7 +105,7 @@ class RegistryServing(RegistryBase):
         with self._write() as conn:
             conn.execute(
                 "UPDATE endpoints SET state = COALESCE(?, state), keep = COALESCE(?, keep),"
-                " started_at = COALESCE(started_at, ?), stopped_at = COALESCE(?, stopped_at), updated_at = ?"
+                " started_at = COALESCE(started_at, ?), stopped_at = COALESCE(stopped_at, ?), updated_at = ?"
                 " WHERE endpoint_id = ?",
                 (state, None if keep is None else int(keep), started_at, stopped_at, time.time(), endpoint_id),
             )

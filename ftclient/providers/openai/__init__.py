@@ -272,23 +272,35 @@ class OpenAIProvider(ModelsAndBatches):
         if size > self.capabilities.max_file_bytes:
             return self._upload_in_parts(path, filename, purpose, on_progress)
         data = path.read_bytes()  # bytes: a retry sends the same body again
-        obj = self._call(
-            f"uploading {path.name}",
-            lambda: self._client().files.create(
+        sent = 0
+
+        def send() -> RemoteFile:
+            # A retry after a lost response first looks for the file the first try may have created
+            # (same name, which carries the content hash, and same size): OpenAI keeps both otherwise.
+            nonlocal sent
+            if sent:
+                earlier = [f for f in self._named(filename, purpose) if f.bytes == size and f.status != "error"]
+                if earlier:
+                    return earlier[0]
+            sent += 1
+            created = self._client().files.create(
                 file=(filename, data, "application/jsonl"),
                 purpose=purpose,  # type: ignore[arg-type]
-            ),
-        )
+            )
+            return remote_file_from_dict(created.to_dict())
+
+        remote = self._call(f"uploading {path.name}", send)
         if on_progress:
             on_progress(size, size)
-        return remote_file_from_dict(obj.to_dict())
+        return remote
 
     def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
-        def read() -> list[RemoteFile]:
-            found = self._client().files.list(purpose=purpose, order="desc")
-            return [remote_file_from_dict(f.to_dict()) for f in found.data if f.filename == filename]
+        return self._call(f"looking for {filename} on {self.name}", lambda: self._named(filename, purpose))
 
-        return self._call(f"looking for {filename} on {self.name}", read)
+    def _named(self, filename: str, purpose: str) -> list[RemoteFile]:
+        """Files called ``filename``, newest first (one request; the caller translates errors)."""
+        found = self._client().files.list(purpose=purpose, order="desc")
+        return [remote_file_from_dict(f.to_dict()) for f in found.data if f.filename == filename]
 
     def _upload_in_parts(
         self, path: Path, filename: str, purpose: str, on_progress: ProgressCallback | None

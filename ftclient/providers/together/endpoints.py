@@ -6,16 +6,20 @@ timeout.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ftclient.errors import ProviderUnavailable
+from ftclient.errors import ProviderError, ProviderUnavailable, RateLimitError
 from ftclient.providers.base import Endpoint
 from ftclient.providers.together import wire
 from ftclient.providers.together.http import TogetherHTTP
 
 DEFAULT_INACTIVE_TIMEOUT_MIN = 30
+DISPLAY_PREFIX = "ftclient-"
+"""Display names of endpoints ftclient creates: the prefix, a token unique to the create, the model."""
+CREATE_ATTEMPTS = 3
 
 
 class TogetherEndpoints(TogetherHTTP):
@@ -36,8 +40,9 @@ class TogetherEndpoints(TogetherHTTP):
         self, model: str, *, hardware: str | None = None, inactive_timeout_min: int = DEFAULT_INACTIVE_TIMEOUT_MIN
     ) -> Endpoint:
         """A dedicated endpoint for ``model`` on ``hardware`` (default: the cheapest available), one replica,
-        stopped by Together after ``inactive_timeout_min`` idle minutes (always set: at least 1). Sent once,
-        never retried: a second endpoint bills twice."""
+        stopped by Together after ``inactive_timeout_min`` idle minutes (always set: at least 1). Never resent
+        blindly, since a second endpoint bills twice: its display name carries a token, and after an unclear
+        outcome (a lost response, a 5xx) the endpoint is looked up by that name before another try."""
         options = self.list_hardware(model)
         if hardware is None:
             usable = [h for h in options if (h.get("availability") or {}).get("status", "available") == "available"]
@@ -49,20 +54,53 @@ class TogetherEndpoints(TogetherHTTP):
                 )
             usable.sort(key=lambda h: wire.hourly_usd(h) or math.inf)
             hardware = str(usable[0]["id"])
+        label = f"{DISPLAY_PREFIX}{uuid.uuid4().hex[:12]} {model.rsplit('/', 1)[-1]}"[:100]
         body = {
             "model": model,
             "hardware": hardware,
             "autoscaling": {"min_replicas": 1, "max_replicas": 1},
-            "display_name": f"ftclient {model.rsplit('/', 1)[-1]}"[:100],
+            "display_name": label,
             "state": "STARTED",
             "inactive_timeout": max(1, int(inactive_timeout_min)),
         }
-        obj = self._json(f"creating an endpoint for {model}", "POST", "/endpoints", retry=False, json=body)
-        endpoint = self._endpoint(obj)
-        if endpoint.inactive_timeout_min is None:
-            # The endpoint object has no inactive_timeout (spec DedicatedEndpoint); it took the one sent.
-            endpoint = replace(endpoint, inactive_timeout_min=max(1, int(inactive_timeout_min)))
-        return endpoint
+        last: ProviderError | None = None
+        for attempt in range(CREATE_ATTEMPTS):
+            if attempt:
+                # The outcome of the last try is unknown (a lost response, a 5xx): the endpoint may exist and
+                # bill. Look for it by the token in its display name before sending again.
+                self._sleep(self.retry_backoff_s * 2.0 ** (attempt - 1))
+                found = self._labelled(label)
+                if found is not None:
+                    return found
+            try:
+                obj = self._json(f"creating an endpoint for {model}", "POST", "/endpoints", retry=False, json=body)
+            except (ProviderUnavailable, RateLimitError) as exc:
+                last = exc
+                continue
+            endpoint = self._endpoint(obj)
+            if endpoint.inactive_timeout_min is None:
+                # The endpoint object has no inactive_timeout (spec DedicatedEndpoint); it took the one sent.
+                endpoint = replace(endpoint, inactive_timeout_min=max(1, int(inactive_timeout_min)))
+            return endpoint
+        assert last is not None
+        found = self._labelled(label)
+        if found is not None:
+            return found
+        last.hint = (
+            f"the endpoint may still have been created (display name {label!r}): check `ftclient endpoints "
+            "list` or the provider's console, and stop it there if it is running"
+        )
+        raise last
+
+    def _labelled(self, label: str) -> Endpoint | None:
+        """The endpoint whose display name is ``label`` (a create's token), if the provider has one."""
+        data = self._json(
+            "looking for an endpoint ftclient just created", "GET", "/endpoints", params={"type": "dedicated"}
+        )
+        for item in data.get("data") or []:
+            if item.get("display_name") == label:
+                return self._endpoint(item)
+        return None
 
     def get_endpoint(self, endpoint_id: str) -> Endpoint:
         return self._endpoint(self._json(f"reading endpoint {endpoint_id}", "GET", f"/endpoints/{endpoint_id}"))
