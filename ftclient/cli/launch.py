@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ def _numbers(value: str | None, kind: type, flag: str) -> Any:
         raise click.BadParameter(
             f"{value!r} is not a comma-separated list of {kind.__name__} values", param_hint=flag
         ) from None
+    if any(not math.isfinite(item) for item in parsed):
+        raise click.BadParameter(f"{value!r}: every value must be a finite number (not nan or inf)", param_hint=flag)
     return parsed if len(parsed) > 1 else parsed[0]
 
 

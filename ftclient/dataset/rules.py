@@ -332,6 +332,17 @@ class RuleSet:
                         path=f"{path}.function.arguments" if "tool_calls" in path else f"{path}.arguments",
                     )
                 )
+            except ValueError:  # an integer of more than 4,300 digits
+                result.problems.append(
+                    problem(
+                        ctx,
+                        result.line,
+                        "tool-arguments-not-json",
+                        "the arguments string holds a number too long to read (over 4,300 digits)",
+                        "write such a value as a string",
+                        path=f"{path}.function.arguments" if "tool_calls" in path else f"{path}.arguments",
+                    )
+                )
 
     def _check_image(
         self, part: dict[str, Any], path: str, role: Any, result: LineResult, ctx: RuleContext, *, preference: bool

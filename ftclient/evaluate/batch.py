@@ -21,6 +21,7 @@ from ftclient.errors import EvaluationError, InvalidRequestError, ProviderUnavai
 from ftclient.evaluate.runner import Call, ResponseCache, answer_from_cache, request_hash
 from ftclient.evaluate.types import Answer
 from ftclient.providers.base import BatchInfo, BatchProvider, Provider
+from ftclient.providers.credentials import checked_api_key, without_userinfo
 
 BATCH_ENDPOINT = "/v1/chat/completions"
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
@@ -110,7 +111,7 @@ class HTTPBatches:
             )
         except httpx2.HTTPError as exc:
             raise ProviderUnavailable(
-                f"cannot reach {self.base_url} ({type(exc).__name__})",
+                f"cannot reach {without_userinfo(self.base_url)} ({type(exc).__name__})",
                 provider=self.provider,
                 hint="check the network, then run the same command again: answers already collected are cached",
             ) from exc
@@ -165,7 +166,8 @@ def batches_for(provider: Provider, provider_name: str) -> BatchProvider:
     endpoint = getattr(provider, "endpoint", None)
     api_key = os.environ.get("OPENAI_API_KEY")
     if provider_name == "openai" and endpoint and api_key:
-        return HTTPBatches(str(endpoint), api_key, provider=provider_name)
+        key = checked_api_key(api_key, "OPENAI_API_KEY", provider=provider_name)
+        return HTTPBatches(str(endpoint), key, provider=provider_name)
     raise UserInputError(
         f"{provider_name} has no batch inference API that ftclient can use", hint="run the evaluation without --batch"
     )

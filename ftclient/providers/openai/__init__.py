@@ -44,6 +44,7 @@ from ftclient.providers.base import (
     RemoteFile,
     UploadSessionInfo,
 )
+from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.headers import rate_limit_state, retry_after_seconds
 from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
@@ -143,7 +144,7 @@ class OpenAIProvider:
                 provider=self.name,
                 hint="export OPENAI_API_KEY=... (ftclient reads it from the environment and never stores it)",
             )
-        return self._api_key
+        return checked_api_key(self._api_key, "OPENAI_API_KEY", provider=self.name)
 
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
@@ -250,6 +251,8 @@ class OpenAIProvider:
             request_id=exc.request_id,
             retry_after_s=retry_after_seconds(exc.response.headers),
             hints=HINTS,
+            endpoint=self.endpoint,
+            base_url_var="OPENAI_BASE_URL",
         )
         if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
             error.hint = "the daily fine-tuning quota for this model is used up; try tomorrow or another model"
