@@ -283,6 +283,18 @@ class RegistryError(FtclientError):
     reference = "registry-error"
 
 
+class LocalFileError(FtclientError):
+    """A file or folder on this machine could not be written or read: no permission, a read-only or full
+    disk, a missing folder. Make room, or pick another place (``--out``, ``FTCLIENT_HOME``), and run the
+    same command again."""
+
+    reference = "local-file"
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class EvaluationError(FtclientError):
     """An evaluation could not run or finish (no test split, no model to evaluate, every request failed)."""
 
