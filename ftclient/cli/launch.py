@@ -239,7 +239,7 @@ def launch(  # noqa: PLR0917 - click passes options positionally
                     highlight=False,
                 )
 
-    out.result({"jobs": rows, "sweep_id": jobs[0].sweep_id}, render)
+    out.report({"jobs": rows, "sweep_id": jobs[0].sweep_id}, render)
     if detach:
         for job in jobs:
             out.line(job.id)
