@@ -31,6 +31,7 @@ from ftclient.errors import (
     WaitTimeout,
 )
 from ftclient.providers.base import DeployingProvider, Endpoint
+from ftclient.providers.credentials import without_userinfo
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -133,12 +134,24 @@ def wait_started(
         last_state = endpoint.state
         if endpoint.state == "STARTED":
             return endpoint
-        if endpoint.state in {"ERROR", *STOPPED_STATES}:
+        if endpoint.state == "ERROR":
             raise ProviderUnavailable(
                 f"endpoint {endpoint_id} ended {endpoint.state} instead of starting",
                 provider=getattr(provider, "name", "provider"),
                 code=endpoint.state.lower(),
                 hint="try other hardware with --hardware, or deploy again later",
+            )
+        if endpoint.state in STOPPED_STATES:
+            # Stopped, not broken: its inactivity timeout passed, or someone stopped it. Other hardware
+            # would not help; a longer timeout (or not stopping it) would.
+            idle = endpoint.inactive_timeout_min
+            after = f"its inactivity timeout ({idle} min without requests)" if idle else "its inactivity timeout"
+            raise ProviderUnavailable(
+                f"endpoint {endpoint_id} was stopped ({endpoint.state}) instead of starting: {after} passed, "
+                "or it was stopped from outside ftclient",
+                provider=getattr(provider, "name", "provider"),
+                code="stopped",
+                hint="deploy again; pass a longer --inactive-timeout if starting takes longer than the timeout",
             )
         waited = clock() - started
         if waited >= timeout_s:
@@ -178,7 +191,7 @@ def deploy(
     target = deploying(provider)
     model, job_id = tuned_model_of(job_or_model, provider, registry)
     endpoint = target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min)
-    api_endpoint = str(getattr(provider, "endpoint", ""))
+    api_endpoint = without_userinfo(str(getattr(provider, "endpoint", "")))  # stored: never a password
     if registry is not None:
         registry.record_endpoint(endpoint, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
     began = clock()
@@ -250,7 +263,7 @@ def running_endpoints(
     records = registry.list_endpoints(provider=provider.name if provider else None, running_only=True)
     if provider is None or not refresh or not isinstance(provider, DeployingProvider):
         return records
-    api_endpoint = str(getattr(provider, "endpoint", ""))
+    api_endpoint = without_userinfo(str(getattr(provider, "endpoint", "")))  # stored: never a password
     still: list[EndpointRecord] = []
     for record in records:
         if record.api_endpoint and api_endpoint and record.api_endpoint != api_endpoint:

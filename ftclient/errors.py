@@ -260,6 +260,13 @@ class JobFailedError(FtclientError):
         self.detail = detail
 
 
+class JobCancelledError(JobFailedError):
+    """A fine-tuning job ended ``cancelled``: someone cancelled it (``ftclient jobs cancel``, the provider's
+    console or API). Nothing needs fixing; launch again to train anew. The CLI exits 3."""
+
+    reference = "job-cancelled"
+
+
 class WaitTimeout(FtclientError):
     """A wait gave up; the remote work goes on. The CLI exits 4."""
 

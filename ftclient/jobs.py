@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftclient.config import Settings, resolve
+from ftclient.errors import InvalidRequestError, UserInputError
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, new_run_id
 from ftclient.launching.follow import Follower, JobProgress
 from ftclient.launching.plan import LaunchPlan, LaunchStep, PlannedJob, open_registry, plan_launch
@@ -291,7 +292,24 @@ class Job:
         return self.provider.list_checkpoints(self.id)
 
     def cancel(self) -> JobInfo:
-        return self._record(self.provider.cancel_job(self.id))
+        """Cancel the job. Idempotent: a job already cancelled (before, or by a request racing this one)
+        comes back as it is; a job that already succeeded or failed is a UserInputError saying so."""
+        current = self.provider.get_job(self.id)
+        if current.status == "cancelled":
+            return self._record(current)
+        if current.status in {"succeeded", "failed"}:
+            self._record(current)
+            raise UserInputError(
+                f"job {self.id} already ended {current.status}; there is nothing to cancel",
+                hint=f"`ftclient jobs show {self.id}` shows how it ended",
+            )
+        try:
+            return self._record(self.provider.cancel_job(self.id))
+        except InvalidRequestError:
+            after = self.provider.get_job(self.id)
+            if after.status == "cancelled":
+                return self._record(after)
+            raise
 
     def pause(self) -> JobInfo:
         return self._record(self.provider.pause_job(self.id))
