@@ -109,7 +109,7 @@ def render_comparison(report: EvaluationReport, console: Console) -> None:
         title=f"{report.task}: {report.examples} test examples, {len(report.runs)} jobs", title_justify="left"
     )
     for column in head:
-        table.add_column(column, justify="right" if head.index(column) >= 4 else "left", overflow="fold")
+        table.add_column(column, justify="right" if head.index(column) >= 5 else "left", overflow="fold")
     for row in rows:
         table.add_row(*row)
     console.print(table)
