@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftclient.config import Settings, resolve
-from ftclient.errors import InvalidRequestError, UserInputError
+from ftclient.errors import InvalidRequestError
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, new_run_id
 from ftclient.launching.follow import Follower, JobProgress
 from ftclient.launching.plan import LaunchPlan, LaunchStep, PlannedJob, open_registry, plan_launch
@@ -189,6 +189,10 @@ def _execute(
     return handles if plan.sweep_id else handles[0]
 
 
+ENDED = frozenset({"cancelled", "succeeded", "failed"})
+"""Statuses a job never leaves."""
+
+
 class Job:
     """A handle on one fine-tuning job: refresh it, follow it, cancel, pause or resume it."""
 
@@ -292,22 +296,16 @@ class Job:
         return self.provider.list_checkpoints(self.id)
 
     def cancel(self) -> JobInfo:
-        """Cancel the job. Idempotent: a job already cancelled (before, or by a request racing this one)
-        comes back as it is; a job that already succeeded or failed is a UserInputError saying so."""
+        """Cancel the job. Idempotent: a job that has already ended (cancelled, succeeded or failed, before
+        or during this call) comes back as it is, so the caller sees how it ended; nothing is sent."""
         current = self.provider.get_job(self.id)
-        if current.status == "cancelled":
+        if current.status in ENDED:
             return self._record(current)
-        if current.status in {"succeeded", "failed"}:
-            self._record(current)
-            raise UserInputError(
-                f"job {self.id} already ended {current.status}; there is nothing to cancel",
-                hint=f"`ftclient jobs show {self.id}` shows how it ended",
-            )
         try:
             return self._record(self.provider.cancel_job(self.id))
         except InvalidRequestError:
             after = self.provider.get_job(self.id)
-            if after.status == "cancelled":
+            if after.status in ENDED:
                 return self._record(after)
             raise
 

@@ -400,8 +400,11 @@ def _lifecycle(ctx: click.Context, job_id: str, provider: str | None, json_mode:
     job = _job(ctx, job_id, provider)
     before = job.info.status if job.info else None
     info: JobInfo = getattr(job, action)()
-    already = action == "cancel" and before == "cancelled"
-    note = " (it already was; nothing to do)" if already else ""
+    already = action == "cancel" and before in {"cancelled", "succeeded", "failed"}
+    note = ""
+    if already:
+        ended = "it already was; nothing to do" if before == "cancelled" else "it had already ended; nothing to cancel"
+        note = f" ({ended})"
     data = {**job_dict(info), "already": already}
     out.result(data, lambda console: console.print(f"{job_id}: {info.status}{note}", highlight=False))
 
