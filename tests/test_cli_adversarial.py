@@ -292,3 +292,12 @@ def test_a_registry_that_cannot_be_written_is_a_clear_error(run_cli, monkeypatch
     result = run_cli("runs")
     _no_traceback(result)
     assert "error[local-file]" in result.stderr and "FTCLIENT_HOME" in result.stderr
+
+
+def test_a_file_with_no_readable_record_says_why_not_no_columns(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"messages": ' + "[" * 200_000 + "]" * 200_000 + "}\n", encoding="utf-8")
+    result = run_cli("prepare", str(path), "--out", str(tmp_path / "ds"))
+    _no_traceback(result)
+    assert "not one record can be read" in result.stderr and "deep.jsonl:1: the line nests" in result.stderr
+    assert "columns" not in result.stderr

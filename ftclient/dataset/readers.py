@@ -295,11 +295,22 @@ def _problem(table: Table, line: int, code: str, message: str, hint: str, *, war
 
 def _json_columns(table: Table) -> None:
     seen: dict[str, None] = {}
+    first_problem: Problem | None = None
     for index, row in enumerate(table.rows()):
         if row.values:
             seen.update(dict.fromkeys(row.values))
+        elif row.problem is not None and first_problem is None:
+            first_problem = row.problem
         if index >= 200:
             break
+    if not seen and first_problem is not None:
+        # Not one readable record: say why the first one is not, rather than "no columns".
+        raise DatasetError(
+            f"{table.label}: not one record can be read (the first problem is below)",
+            hint="fix the file (`ftclient validate` lists every problem), then run the same command again",
+            path=table.label,
+            problems=[first_problem],
+        )
     table.columns = list(seen)
 
 
