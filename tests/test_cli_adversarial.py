@@ -301,3 +301,21 @@ def test_a_file_with_no_readable_record_says_why_not_no_columns(run_cli, tmp_pat
     _no_traceback(result)
     assert "not one record can be read" in result.stderr and "deep.jsonl:1: the line nests" in result.stderr
     assert "columns" not in result.stderr
+
+
+def test_a_huge_integer_inside_tool_arguments_is_a_problem(run_cli, tmp_path: Path) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"n": ' + "7" * 5000 + "}"}}
+    odd = json.dumps(
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
+                {"role": "assistant", "content": "done"},
+            ]
+        }
+    )
+    result = run_cli("validate", str(_jsonl(tmp_path / "tools.jsonl", odd)), "--json")
+    _no_traceback(result)
+    found = [p for p in result.json()["problems"] if p["code"] == "tool-arguments-not-json"]
+    assert [p["line"] for p in found] == [3] and "4,300 digits" in found[0]["message"]
