@@ -31,7 +31,7 @@ from ftclient.errors import (
     WaitTimeout,
 )
 from ftclient.providers.base import DeployingProvider, Endpoint
-from ftclient.providers.credentials import without_userinfo
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -191,7 +191,7 @@ def deploy(
     target = deploying(provider)
     model, job_id = tuned_model_of(job_or_model, provider, registry)
     endpoint = target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min)
-    api_endpoint = without_userinfo(str(getattr(provider, "endpoint", "")))  # stored: never a password
+    api_endpoint = endpoint_identity(provider)
     if registry is not None:
         registry.record_endpoint(endpoint, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
     began = clock()
@@ -263,7 +263,7 @@ def running_endpoints(
     records = registry.list_endpoints(provider=provider.name if provider else None, running_only=True)
     if provider is None or not refresh or not isinstance(provider, DeployingProvider):
         return records
-    api_endpoint = without_userinfo(str(getattr(provider, "endpoint", "")))  # stored: never a password
+    api_endpoint = endpoint_identity(provider)
     still: list[EndpointRecord] = []
     for record in records:
         if record.api_endpoint and api_endpoint and record.api_endpoint != api_endpoint:

@@ -30,7 +30,7 @@ from ftclient.launching.follow import Follower, JobProgress
 from ftclient.launching.plan import LaunchPlan, LaunchStep, PlannedJob, open_registry, plan_launch
 from ftclient.launching.steps import create_job, find_existing_jobs, screen_training_data, upload_files
 from ftclient.providers import get_provider
-from ftclient.providers.credentials import without_userinfo
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.providers.base import Checkpoint, JobEvent, JobInfo, Provider
@@ -242,7 +242,7 @@ class Job:
         if registry.get_job(job_id) is None:
             registry.record_job(
                 info,
-                endpoint=without_userinfo(str(getattr(job.provider, "endpoint", ""))),
+                endpoint=endpoint_identity(job.provider),
                 run_id=info.metadata.get(RUN_KEY),
                 sweep_id=info.metadata.get(SWEEP_KEY),
                 config_key=info.metadata.get(CONFIG_KEY),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,6 +230,17 @@ def test_credentials_in_the_base_url_are_never_echoed(
     assert planned.exit_code == 0 and human.exit_code == 0, planned.stderr
     assert "SECRETPART" not in planned.stdout + planned.stderr + human.stdout + human.stderr
     assert "***@127.0.0.1" in planned.stdout
+    launched = run_cli("launch", str(ds), "--detach")  # whatever the emulator makes of the userinfo
+    assert "SECRETPART" not in launched.stdout + launched.stderr
+    home = Path(os.environ["FTCLIENT_HOME"])
+    stored = b"".join(f.read_bytes() for f in home.rglob("*") if f.is_file())
+    assert b"SECRETPART" not in stored, launched.stderr
+    from ftclient.providers.credentials import endpoint_identity
+    from ftclient.providers.openai import OpenAIProvider
+
+    # What the registry keys uploads, runs, jobs and endpoints by.
+    adapter = OpenAIProvider(api_key="sk-x", base_url="https://alice:pw-SECRETPART@proxy.example/v1")
+    assert endpoint_identity(adapter) == "https://***@proxy.example/v1"
 
 
 def test_a_base_url_without_v1_gets_a_hint_that_says_so(emu, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, prefl
 from ftclient.launching.upload import content_name
 from ftclient.providers import get_provider
 from ftclient.providers.base import JobSpec, RequestPreview
-from ftclient.providers.credentials import without_userinfo
+from ftclient.providers.credentials import endpoint_identity, without_userinfo
 
 if TYPE_CHECKING:
     from ftclient.registry import Registry
@@ -134,7 +134,7 @@ def plan_launch(
     target = ref.manifest.get("target") or {}
     provider_name = provider or target.get("provider") or settings.provider
     adapter = get_provider(provider_name, settings)
-    endpoint = without_userinfo(str(getattr(adapter, "endpoint", "")))  # shown and stored: no password
+    endpoint = endpoint_identity(adapter)
     official = bool(getattr(adapter, "is_official", True))
     configs = expand(
         models=model or target.get("model") or settings.model,

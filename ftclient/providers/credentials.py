@@ -34,6 +34,12 @@ def without_userinfo(text: str) -> str:
     return _USERINFO_RE.sub(r"\1***@", text)
 
 
+def endpoint_identity(provider: object) -> str:
+    """The adapter's base URL as the registry stores it and the user sees it: without any password, so
+    the same value is written and looked up everywhere (uploads, runs, jobs, endpoints)."""
+    return without_userinfo(str(getattr(provider, "endpoint", "")))
+
+
 def checked_api_key(key: str, variable: str, *, provider: str) -> str:
     """``key`` if it can be sent as a bearer token: printable ASCII without spaces; else an AuthError
     that says what is wrong and where, without showing the key."""
