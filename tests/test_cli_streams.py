@@ -133,3 +133,14 @@ def test_results_fold_rather_than_cut_on_a_narrow_terminal() -> None:
     narrow.print(table)
     text = narrow.file.getvalue()  # type: ignore[attr-defined]
     assert "…" not in text and "".join(line.strip("│ ") for line in text.splitlines()).count("a") == 60
+
+
+def test_a_detached_sweep_names_each_jobs_setting_and_prints_only_ids(emu, run_cli, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", validation=10)
+    result = run_cli("launch", str(ds), "--epochs", "2,3", "--detach")
+    assert result.exit_code == 0, result.stderr
+    ids = result.stdout.split()
+    assert len(ids) == 2 and all(i.startswith("ftjob-") for i in ids)
+    for job_id, epochs in zip(ids, (2, 3), strict=True):
+        assert f"{job_id} (gpt-4o-mini-2024-07-18, n_epochs={epochs})" in result.stderr
+    assert "compare them: ftclient evaluate sweep-" in result.stderr

@@ -79,6 +79,11 @@ def _step_printer(out: Output) -> Any:
     return on_step
 
 
+def _settings(row: dict[str, Any]) -> str:
+    hyper = ", ".join(f"{k}={v}" for k, v in sorted((row.get("hyperparameters") or {}).items()))
+    return f"{row.get('model', '')}{', ' + hyper if hyper else ''}"
+
+
 def _job_row(job: Job) -> dict[str, Any]:
     from ftclient.cli.jobs import job_dict
 
@@ -228,16 +233,20 @@ def launch(  # noqa: PLR0917 - click passes options positionally
 
     def render(console: Console) -> None:
         for row in rows:
+            # In a sweep, each job's line names its model and settings: the ids alone do not say which is which.
+            what = f" ({_settings(row)})" if len(rows) > 1 else ""
             if row.get("fine_tuned_model"):
                 console.print(
-                    f"{row['id']}: [bold green]{row['status']}[/] -> {row['fine_tuned_model']}", highlight=False
+                    f"{row['id']}{what}: [bold green]{row['status']}[/] -> {row['fine_tuned_model']}", highlight=False
                 )
                 console.print(f"next: ftclient evaluate {row['id']}", highlight=False)
             else:
                 console.print(
-                    f"{row['id']}: {row.get('status')}; follow it with `ftclient jobs watch {row['id']}`",
+                    f"{row['id']}{what}: {row.get('status')}; follow it with `ftclient jobs watch {row['id']}`",
                     highlight=False,
                 )
+        if len(rows) > 1 and jobs[0].sweep_id:
+            console.print(f"compare them: ftclient evaluate {jobs[0].sweep_id}", highlight=False)
 
     out.report({"jobs": rows, "sweep_id": jobs[0].sweep_id}, render)
     if detach:
