@@ -33,6 +33,7 @@ from ftclient.errors import (
     WaitTimeout,
 )
 from ftclient.providers.base import DeployingProvider, Endpoint
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -136,12 +137,24 @@ def wait_started(
         last_state = endpoint.state
         if endpoint.state == "STARTED":
             return endpoint
-        if endpoint.state in {"ERROR", *STOPPED_STATES}:
+        if endpoint.state == "ERROR":
             raise ProviderUnavailable(
                 f"endpoint {endpoint_id} ended {endpoint.state} instead of starting",
                 provider=getattr(provider, "name", "provider"),
                 code=endpoint.state.lower(),
                 hint="try other hardware with --hardware, or deploy again later",
+            )
+        if endpoint.state in STOPPED_STATES:
+            # Stopped, not broken: its inactivity timeout passed, or someone stopped it. Other hardware
+            # would not help; a longer timeout (or not stopping it) would.
+            idle = endpoint.inactive_timeout_min
+            after = f"its inactivity timeout ({idle} min without requests)" if idle else "its inactivity timeout"
+            raise ProviderUnavailable(
+                f"endpoint {endpoint_id} was stopped ({endpoint.state}) instead of starting: {after} passed, "
+                "or it was stopped from outside ftclient",
+                provider=getattr(provider, "name", "provider"),
+                code="stopped",
+                hint="deploy again; pass a longer --inactive-timeout if starting takes longer than the timeout",
             )
         waited = clock() - started
         if waited >= timeout_s:
@@ -185,7 +198,7 @@ def deploy(
         target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min),
         inactive_timeout_min,
     )
-    api_endpoint = str(getattr(provider, "endpoint", ""))
+    api_endpoint = endpoint_identity(provider)
     if registry is not None:
         registry.record_endpoint(endpoint, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
     began = clock()
@@ -343,7 +356,7 @@ def running_endpoints(
         return records
     stopping = [r for r in registry.list_endpoints(provider=provider.name) if r.state == "STOPPING"]
     records = records + stopping  # refreshed so the moment they stop (and stop billing) is recorded
-    api_endpoint = str(getattr(provider, "endpoint", ""))
+    api_endpoint = endpoint_identity(provider)
     still: list[EndpointRecord] = []
     for record in records:
         if record.api_endpoint and api_endpoint and record.api_endpoint != api_endpoint:

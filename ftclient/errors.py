@@ -299,6 +299,13 @@ class JobFailedError(FtclientError):
         self.detail = detail
 
 
+class JobCancelledError(JobFailedError):
+    """A fine-tuning job ended ``cancelled``: someone cancelled it (``ftclient jobs cancel``, the provider's
+    console or API). Nothing needs fixing; launch again to train anew. The CLI exits 3."""
+
+    reference = "job-cancelled"
+
+
 class WaitTimeout(FtclientError):
     """A wait gave up; the remote work goes on. The CLI exits 4."""
 
@@ -320,6 +327,18 @@ class RegistryError(FtclientError):
     """The local history (SQLite under ``FTCLIENT_HOME``) could not be read or written."""
 
     reference = "registry-error"
+
+
+class LocalFileError(FtclientError):
+    """A file or folder on this machine could not be written or read: no permission, a read-only or full
+    disk, a missing folder. Make room, or pick another place (``--out``, ``FTCLIENT_HOME``), and run the
+    same command again."""
+
+    reference = "local-file"
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
 
 
 class EvaluationError(FtclientError):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftclient.config import Settings, resolve
+from ftclient.errors import InvalidRequestError
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, new_run_id
 from ftclient.launching.follow import Follower, JobProgress
 from ftclient.launching.lock import launch_lock, lock_paths
@@ -36,6 +37,7 @@ from ftclient.launching.steps import (
     upload_files,
 )
 from ftclient.providers import get_provider
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.providers.base import Checkpoint, JobEvent, JobInfo, Provider
@@ -231,6 +233,10 @@ def _execute(
     return handles if plan.sweep_id else handles[0]
 
 
+ENDED = frozenset({"cancelled", "succeeded", "failed"})
+"""Statuses a job never leaves."""
+
+
 class Job:
     """A handle on one fine-tuning job: refresh it, follow it, cancel, pause or resume it."""
 
@@ -280,7 +286,7 @@ class Job:
         if registry.get_job(job_id) is None:
             registry.record_job(
                 info,
-                endpoint=str(getattr(job.provider, "endpoint", "")),
+                endpoint=endpoint_identity(job.provider),
                 run_id=info.metadata.get(RUN_KEY),
                 sweep_id=info.metadata.get(SWEEP_KEY),
                 config_key=info.metadata.get(CONFIG_KEY),
@@ -334,7 +340,18 @@ class Job:
         return self.provider.list_checkpoints(self.id)
 
     def cancel(self) -> JobInfo:
-        return self._record(self.provider.cancel_job(self.id))
+        """Cancel the job. Idempotent: a job that has already ended (cancelled, succeeded or failed, before
+        or during this call) comes back as it is, so the caller sees how it ended; nothing is sent."""
+        current = self.provider.get_job(self.id)
+        if current.status in ENDED:
+            return self._record(current)
+        try:
+            return self._record(self.provider.cancel_job(self.id))
+        except InvalidRequestError:
+            after = self.provider.get_job(self.id)
+            if after.status in ENDED:
+                return self._record(after)
+            raise
 
     def pause(self) -> JobInfo:
         return self._record(self.provider.pause_job(self.id))

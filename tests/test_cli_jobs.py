@@ -29,12 +29,12 @@ def test_list_show_events_checkpoints(emu, run_cli, tmp_path: Path) -> None:
     local = run_cli("jobs", "list", "--local", "--json").json()["jobs"]
     assert local[0]["id"] == job_id
     human = run_cli("jobs", "list")
-    assert job_id in human.stderr and human.exit_code == 0
+    assert job_id in human.stdout and human.exit_code == 0
     emu.advance(3600)
     shown = run_cli("jobs", "show", job_id, "--json").json()
     assert shown["status"] == "succeeded" and shown["fine_tuned_model"].startswith("ft:")
     assert shown["metadata"]["ftclient_run"]
-    text = run_cli("jobs", "show", job_id).stderr
+    text = run_cli("jobs", "show", job_id).stdout
     assert "tuned model" in text and shown["fine_tuned_model"] in text
     events = run_cli("jobs", "events", job_id, "--json").json()["events"]
     assert events[0]["message"].startswith("Created fine-tuning job") and len(events) > 10
@@ -42,7 +42,7 @@ def test_list_show_events_checkpoints(emu, run_cli, tmp_path: Path) -> None:
     assert [e["id"] for e in later] == [e["id"] for e in events[-2:]]
     checkpoints = run_cli("jobs", "checkpoints", job_id, "--json").json()["checkpoints"]
     assert checkpoints and all(c["model"].startswith(shown["fine_tuned_model"]) for c in checkpoints)
-    assert "step" in run_cli("jobs", "checkpoints", job_id).stderr
+    assert "step" in run_cli("jobs", "checkpoints", job_id).stdout
 
 
 def test_pause_resume_cancel_and_watch_of_a_cancelled_job_exits_3(emu, run_cli, tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_pause_resume_cancel_and_watch_of_a_cancelled_job_exits_3(emu, run_cli, 
     resumed = run_cli("jobs", "resume", job_id, "--json")
     assert resumed.exit_code == 0 and resumed.json()["status"] in {"running", "queued", "validating_files"}
     cancelled = run_cli("jobs", "cancel", job_id)
-    assert cancelled.exit_code == 0 and job_id in cancelled.stderr
+    assert cancelled.exit_code == 0 and job_id in cancelled.stdout
     watched = run_cli("jobs", "watch", job_id, "--poll-interval", "0.01")
     assert watched.exit_code == 3 and "cancelled" in watched.stderr
 

@@ -44,8 +44,8 @@ def test_dry_run_prints_requests_and_cost_and_sends_nothing(emu, run_cli, tmp_pa
     ds = write_dataset(tmp_path / "ds", validation=10)
     human = run_cli("launch", str(ds), "--dry-run", "--epochs", "2,3", "--lr-multiplier", "0.5")
     assert human.exit_code == 0, human.stderr
-    assert human.stderr.count('"url": "' + emu.base_url + '/fine_tuning/jobs"') == 2
-    assert '"learning_rate_multiplier": 0.5' in human.stderr and "estimated total: $" in human.stderr
+    assert human.stdout.count('"url": "' + emu.base_url + '/fine_tuning/jobs"') == 2
+    assert '"learning_rate_multiplier": 0.5' in human.stdout and "estimated total: $" in human.stdout
     doc = run_cli("launch", str(ds), "--dry-run", "--json").json()
     assert doc["dry_run"] is True and doc["jobs"][0]["estimated_cost_usd"] > 0
     assert doc["uploads"][0]["requests"][0]["multipart"]["file"]["filename"].startswith("train-")

@@ -12,7 +12,7 @@ from ftclient.registry import Registry
 
 def test_empty_history_says_how_to_start(run_cli) -> None:
     result = run_cli("runs")
-    assert result.exit_code == 0 and "ftclient prepare" in result.stderr
+    assert result.exit_code == 0 and "ftclient prepare" in result.stdout
     assert run_cli("runs", "--json").json()["datasets"] == []
 
 
@@ -42,6 +42,6 @@ def test_history_links_dataset_uploads_jobs_models_and_evaluations(
     assert [e["eval_id"] for e in doc["other_evaluations"]] == ["eval-2"]
     assert {m["model"] for m in doc["models"]} == {j["fine_tuned_model"] for j in jobs}
     assert doc["sweeps"][0]["jobs"] == 2
-    human = run_cli("runs").stderr
+    human = run_cli("runs").stdout
     assert "cost: estimated $" in human and "actual $" in human and "evaluation eval-1" in human
     assert jobs[0]["fine_tuned_model"] in human and "upload file-" in human

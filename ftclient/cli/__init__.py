@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import click
 
-from ftclient.cli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, exit_code_for, render_error
+from ftclient.cli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, exit_code_for, local_file_error, render_error
 from ftclient.errors import FtclientError
 
 
@@ -42,9 +42,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except FtclientError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         render_error(exc, json_mode=json_mode)
         return exit_code_for(exc)
     except BrokenPipeError:
@@ -52,13 +50,27 @@ def run(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
+    except Exception as exc:
+        known = local_file_error(exc)
+        if known is not None:
+            if debug:
+                _print_traceback()
+            render_error(known, json_mode=json_mode)
+            return exit_code_for(known)
+        _print_traceback()
         sys.stderr.write(
             "\nThis is a bug in ftclient, not in your input. Please report it with the traceback above;"
             " FTCLIENT_DEBUG=1 shows more.\n"
         )
         return EXIT_BUG
     return EXIT_OK
+
+
+def _print_traceback() -> None:
+    """The current exception's traceback on stderr, with every credential in it masked (a key with a stray
+    character shows up in HTTP protocol errors; a base URL may carry a password)."""
+    import traceback
+
+    from ftclient.providers.credentials import scrub_secrets
+
+    sys.stderr.write(scrub_secrets(traceback.format_exc()))

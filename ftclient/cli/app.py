@@ -62,11 +62,13 @@ def _module_exists(module_name: str) -> bool:
     epilog="""\b
 Examples:
   ftclient demo                          the whole loop offline, no key needed
-  ftclient prepare tickets.csv --task classify
-  ftclient launch --model gpt-4.1-mini-2025-04-14
-  ftclient evaluate ftjob-abc123
+  ftclient prepare examples/support_tickets.csv --task classify
+  JOB=$(ftclient -q launch --detach)     stdout carries results only: here the job id
+  ftclient evaluate "$JOB"
+  ftclient jobs list | grep running
 
-Docs: docs/quickstart.md; every command takes --help and --json.""",
+Results (listings, ids, plans) go to stdout; progress, reports and errors to stderr.
+Docs: docs/quickstart.md; every command takes --help and --json (one JSON document on stdout).""",
 )
 @click.version_option(__version__, "--version", prog_name="ftclient", message="%(prog)s %(version)s")
 @click.option("-q", "--quiet", is_flag=True, help="Only results and errors; no progress or reports.")

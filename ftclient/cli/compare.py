@@ -92,7 +92,7 @@ def evaluate_one(
             render(report, console)
             _deployment_lines(report, console)
 
-        output.result(report.to_dict(), show)
+        output.report(report.to_dict(), show)
         if client.capabilities.needs_deployment:
             warn_running(output, registry, client)
 
@@ -109,7 +109,7 @@ def render_comparison(report: EvaluationReport, console: Console) -> None:
         title=f"{report.task}: {report.examples} test examples, {len(report.runs)} jobs", title_justify="left"
     )
     for column in head:
-        table.add_column(column, justify="right" if head.index(column) >= 4 else "left")
+        table.add_column(column, justify="right" if head.index(column) >= 5 else "left", overflow="fold")
     for row in rows:
         table.add_row(*row)
     console.print(table)
@@ -158,5 +158,5 @@ def compare_command(
             inactive_timeout_min=inactive_timeout_min,
             **options,
         )
-        output.result(report.to_dict(), lambda console: render_comparison(report, console))
+        output.report(report.to_dict(), lambda console: render_comparison(report, console))
         warn_running(output, registry, None)

@@ -147,6 +147,6 @@ def demo(ctx: click.Context, task: str, workdir: Path, model: str, speed: float,
         "seconds": round(elapsed, 1),
         "emulator": True,
     }
-    out.result(result)
+    out.report(result)
     out.info(f"\nDone in {elapsed:.0f}s. Open {html} in a browser (it works offline).")
     out.info("Next: your own data with `ftclient prepare your.csv` (docs/quickstart.md).")

@@ -152,7 +152,7 @@ def emulator(
     else:
         out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")
     out.info("Stop with Ctrl-C.")
-    out.result({"url": running.url, "base_url": running.base_url, "emulator": True, "banner": BANNER})
+    out.report({"url": running.url, "base_url": running.base_url, "emulator": True, "banner": BANNER})
     out.line(running.base_url)
     import signal
 

@@ -196,7 +196,8 @@ def list_endpoints(ctx: click.Context, show_all: bool, provider: str | None, jso
             return
         table = Table(title="endpoints", title_justify="left")
         for column in ("endpoint", "model", "state", "hardware", "$/hour", "cost so far", "idle stop"):
-            table.add_column(column)
+            # Ids are copied from here: on a narrow terminal they fold onto a second line, never cut.
+            table.add_column(column, overflow="fold", no_wrap=column not in {"endpoint", "model", "hardware"})
         for row in rows:
             table.add_row(
                 row["endpoint_id"],

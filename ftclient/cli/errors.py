@@ -6,11 +6,12 @@ out; 130 interrupted; 70 a bug in ftclient (the only case that shows a traceback
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from typing import TextIO
 
-from ftclient.errors import FtclientError, Interrupted, JobFailedError, WaitTimeout
+from ftclient.errors import FtclientError, Interrupted, JobFailedError, LocalFileError, WaitTimeout
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,6 +37,62 @@ def exit_code_for(error: FtclientError) -> int:
         if isinstance(error, cls):
             return code
     return EXIT_ERROR
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_DENIED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+_MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR})
+
+
+def local_file_error(exc: BaseException) -> LocalFileError | None:
+    """The known error for a failure of this machine's disk (permission, read-only, full, missing), or None.
+
+    Such a failure is the user's environment, not a bug: it gets a message naming the path and what to do,
+    not a traceback. SQLite reports the same causes in words rather than errno values.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        path = exc.filename if isinstance(exc.filename, str) else None
+        where = f" {path}" if path else ""
+        place = _place_hint(path)
+        if exc.errno in _FULL:
+            return LocalFileError(
+                f"the disk is full: cannot write{where}",
+                path=path,
+                hint=f"free some space{place}, then run the same command again",
+            )
+        if exc.errno in _DENIED:
+            return LocalFileError(
+                f"cannot write{where}: {exc.strerror or 'permission denied'}",
+                path=path,
+                hint=f"make it writable{place}, then run the same command again",
+            )
+        if exc.errno in _MISSING and path:
+            return LocalFileError(f"cannot use {path}: {exc.strerror}", path=path, hint=f"check the path{place}")
+        return None
+    if type(exc).__module__ == "sqlite3" and type(exc).__name__ == "OperationalError":
+        text = str(exc)
+        if "full" in text or "readonly" in text or "unable to open" in text or "disk I/O" in text:
+            from ftclient.config import default_home
+
+            home = default_home()
+            return LocalFileError(
+                f"the local history in {home} cannot be written ({text})",
+                path=str(home),
+                hint="free some space or make that folder writable, or point FTCLIENT_HOME at another folder",
+            )
+    return None
+
+
+def _place_hint(path: str | None) -> str:
+    """Which setting moves the write elsewhere: FTCLIENT_HOME for the registry, --out for the rest."""
+    if path is None:
+        return " (or choose another place with --out or FTCLIENT_HOME)"
+    from ftclient.config import default_home
+
+    home = str(default_home())
+    if path == home or path.startswith(home.rstrip("/") + "/"):
+        return " (or point FTCLIENT_HOME at another folder)"
+    return " (or choose another place with --out)"
 
 
 def render_error(error: FtclientError, *, json_mode: bool, stream: TextIO | None = None) -> None:

@@ -309,4 +309,4 @@ def evaluate(  # noqa: PLR0917 - click passes options positionally
         report = run_evaluation(
             job_id, model=model, batch=batch, on_progress=progress, on_batch_status=batch_status, **common
         )
-    out_.result(report.to_dict(), lambda console: render_summary(report, console))
+    out_.report(report.to_dict(), lambda console: render_summary(report, console))

@@ -131,7 +131,7 @@ def follow(
 ) -> dict[str, JobInfo]:
     """Follow ``jobs`` live until they end. Ctrl-C detaches (the jobs keep running) and says how to
     re-attach; a failed or cancelled job raises JobFailedError (exit 3)."""
-    from ftclient.errors import Interrupted, JobFailedError
+    from ftclient.errors import Interrupted, JobCancelledError, JobFailedError
     from ftclient.jobs import wait_all
 
     with FollowView(out, [j.id for j in jobs]) as view:
@@ -151,6 +151,13 @@ def follow(
     if bad:
         first = bad[0]
         others = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        if all(info.status == "cancelled" for info in bad):
+            raise JobCancelledError(
+                first.id,
+                first.status,
+                detail=("it was cancelled" + others),
+                hint="nothing to fix: run `ftclient launch --force-new` to train again",
+            )
         raise JobFailedError(
             first.id,
             first.status,
@@ -391,8 +398,15 @@ def checkpoints(ctx: click.Context, job_id: str, provider: str | None, json_mode
 def _lifecycle(ctx: click.Context, job_id: str, provider: str | None, json_mode: bool, action: str) -> None:
     out = get_output(ctx, json_mode)
     job = _job(ctx, job_id, provider)
+    before = job.info.status if job.info else None
     info: JobInfo = getattr(job, action)()
-    out.result(job_dict(info), lambda console: console.print(f"{job_id}: {info.status}", highlight=False))
+    already = action == "cancel" and before in {"cancelled", "succeeded", "failed"}
+    note = ""
+    if already:
+        ended = "it already was; nothing to do" if before == "cancelled" else "it had already ended; nothing to cancel"
+        note = f" ({ended})"
+    data = {**job_dict(info), "already": already}
+    out.result(data, lambda console: console.print(f"{job_id}: {info.status}{note}", highlight=False))
 
 
 @jobs.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ def _numbers(value: str | None, kind: type, flag: str) -> Any:
         raise click.BadParameter(
             f"{value!r} is not a comma-separated list of {kind.__name__} values", param_hint=flag
         ) from None
+    if any(not math.isfinite(item) for item in parsed):
+        raise click.BadParameter(f"{value!r}: every value must be a finite number (not nan or inf)", param_hint=flag)
     return parsed if len(parsed) > 1 else parsed[0]
 
 
@@ -74,6 +77,11 @@ def _step_printer(out: Output) -> Any:
             out.info(step.message)
 
     return on_step
+
+
+def _settings(row: dict[str, Any]) -> str:
+    hyper = ", ".join(f"{k}={v}" for k, v in sorted((row.get("hyperparameters") or {}).items()))
+    return f"{row.get('model', '')}{', ' + hyper if hyper else ''}"
 
 
 def _job_row(job: Job) -> dict[str, Any]:
@@ -234,18 +242,22 @@ def launch(  # noqa: PLR0917 - click passes options positionally
 
     def render(console: Console) -> None:
         for row in rows:
+            # In a sweep, each job's line names its model and settings: the ids alone do not say which is which.
+            what = f" ({_settings(row)})" if len(rows) > 1 else ""
             if row.get("fine_tuned_model"):
                 console.print(
-                    f"{row['id']}: [bold green]{row['status']}[/] -> {row['fine_tuned_model']}", highlight=False
+                    f"{row['id']}{what}: [bold green]{row['status']}[/] -> {row['fine_tuned_model']}", highlight=False
                 )
                 console.print(f"next: ftclient evaluate {row['id']}", highlight=False)
             else:
                 console.print(
-                    f"{row['id']}: {row.get('status')}; follow it with `ftclient jobs watch {row['id']}`",
+                    f"{row['id']}{what}: {row.get('status')}; follow it with `ftclient jobs watch {row['id']}`",
                     highlight=False,
                 )
+        if len(rows) > 1 and jobs[0].sweep_id:
+            console.print(f"compare them: ftclient evaluate {jobs[0].sweep_id}", highlight=False)
 
-    out.result({"jobs": rows, "sweep_id": jobs[0].sweep_id}, render)
+    out.report({"jobs": rows, "sweep_id": jobs[0].sweep_id}, render)
     if detach:
         for job in jobs:
             out.line(job.id)

@@ -81,7 +81,7 @@ def launch_across_cli(
             console.print(f"{row['provider']} {row['id']}: {row.get('status')} {row.get('fine_tuned_model') or ''}")
         console.print(f"next: ftclient evaluate {launched.sweep_id}", highlight=False)
 
-    output.result({"jobs": rows, "sweep_id": launched.sweep_id}, render)
+    output.report({"jobs": rows, "sweep_id": launched.sweep_id}, render)
     if detach:
         for job in launched.jobs:
             output.line(job.id)

@@ -84,5 +84,5 @@ def prepare(ctx: click.Context, /, *, input_path: str, json_mode: bool, **option
         **options,
         **{k: v for k, v in columns.items() if v},
     )
-    out.result(report.model_dump(mode="json"), lambda console: render_prepare(console, report))
+    out.report(report.model_dump(mode="json"), lambda console: render_prepare(console, report))
     out.line(str(report.out_dir))

@@ -49,7 +49,7 @@ def validate(
             chosen_model = configured
     out = get_output(ctx, json_mode)
     report = run_validate(file, provider=settings.provider, model=chosen_model, method=method)
-    out.result(report.model_dump(mode="json"), lambda console: render_validation(console, report))
+    out.report(report.model_dump(mode="json"), lambda console: render_validation(console, report))
     if not report.ok:
         from ftclient.errors import DatasetError
 

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from ftclient.dataset.rule_base import MAX_IMAGES_PER_EXAMPLE
 from ftclient.errors import DatasetError, Problem
 
 BOM = b"\xef\xbb\xbf"
+
+MAX_LINE_BYTES = 8 * 1024**2
+"""The longest line read as text. No model's context comes near it (131k tokens of text is about 1 MB),
+and tokenizing a single 30 MB line took 1.6 GB of memory and minutes, so a longer line is reported
+rather than read. CSV fields are capped the same way (the csv module's field limit)."""
+MAX_IMAGE_LINE_BYTES = MAX_LINE_BYTES + MAX_IMAGES_PER_EXAMPLE * 14 * 1024**2
+"""The longest line that holds inline images: ten images of at most 10 MB each,
+base64-encoded (4/3 larger), plus the text cap. Sources: OpenAI vision fine-tuning guide (10 MB per image)
+and Together data formats (10 images of 10 MB), both read 2026-11."""
+_IMAGE_MARK = b'"image_url"'
 
 
 def open_checked(path: Path) -> Any:
@@ -43,15 +58,55 @@ def iter_jsonl(
 def raw_lines(
     path: Path, *, start: int = 0, end: int | None = None, first_line: int = 1
 ) -> Iterator[tuple[int, bytes]]:
-    """``(line number, the line's bytes with its line ending)`` for each line of a slice of ``path``."""
+    """``(line number, the line's bytes with its line ending)`` for each line of a slice of ``path``.
+
+    A line longer than ``MAX_IMAGE_LINE_BYTES`` is never held whole: its first ``MAX_IMAGE_LINE_BYTES + 1``
+    bytes stand for it (``is_too_long`` says so) and the rest is skipped in chunks.
+    """
     with open_checked(path) as handle:
         handle.seek(start)
         position = start
-        for number, raw in enumerate(handle, start=first_line):
-            if end is not None and position >= end:
+        readline = handle.readline
+        limit = MAX_IMAGE_LINE_BYTES + 1
+        number = first_line
+        while end is None or position < end:
+            raw = readline(limit)
+            if not raw:
                 break
             position += len(raw)
+            if len(raw) == limit and not raw.endswith(b"\n"):
+                position += _skip_rest_of_line(handle)
             yield number, raw
+            number += 1
+
+
+def _skip_rest_of_line(handle: Any) -> int:
+    skipped = 0
+    while True:
+        chunk = handle.readline(1024**2)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def is_too_long(raw: bytes) -> bool:
+    """True for a line over the cap: text over ``MAX_LINE_BYTES``, or any line over the image cap."""
+    size = len(raw)
+    return size > MAX_LINE_BYTES and (size > MAX_IMAGE_LINE_BYTES or _IMAGE_MARK not in raw)
+
+
+def too_long_problem(raw: bytes, number: int, label: str) -> Problem:
+    images = _IMAGE_MARK in raw
+    cap = MAX_IMAGE_LINE_BYTES if images else MAX_LINE_BYTES
+    size = f"more than {cap // 1024**2} MB" if len(raw) > MAX_IMAGE_LINE_BYTES else f"{len(raw) / 1024**2:.1f} MB"
+    return Problem(
+        "line-too-long",
+        f"the line is {size}; ftclient reads lines of up to {MAX_LINE_BYTES // 1024**2} MB "
+        f"({MAX_IMAGE_LINE_BYTES // 1024**2} MB with inline images), and no model takes an example this long",
+        "split the example into shorter ones (or check the file: a missing line break joins examples)",
+        file=label,
+        line=number,
+    )
 
 
 def parse_line(
@@ -59,6 +114,9 @@ def parse_line(
 ) -> Iterator[tuple[int, Any, Problem | None, int]]:
     """One line as ``iter_jsonl`` yields it: the value, or a Problem saying what is wrong and where."""
     size = len(raw)
+    if size > MAX_LINE_BYTES and is_too_long(raw):
+        yield number, None, too_long_problem(raw, number, label), size
+        return
     body = raw.rstrip(b"\r\n")
     if first_in_file and body.startswith(BOM):
         body = body[len(BOM) :]
@@ -141,7 +199,60 @@ def parse_line(
             size,
         )
         return
+    except ValueError:  # the one other refusal: an integer of more than 4,300 digits (sys.int_info)
+        yield (
+            number,
+            None,
+            Problem(
+                "number-too-long",
+                f"the line holds a number of more than {sys.get_int_max_str_digits():,} digits, which cannot be read",
+                "write such a value as a string (in quotes), or remove it",
+                file=label,
+                line=number,
+            ),
+            size,
+        )
+        return
+    if "\\u" in text:
+        column = lone_surrogate_column(text, value)
+        if column is not None:
+            yield number, None, _surrogate_problem(label, number, column), size
+            return
     yield number, value, None, size
+
+
+_SURROGATE_RE = re.compile(
+    r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+
+
+def lone_surrogate_column(text: str, value: Any) -> int | None:
+    """The 1-based column of a ``\\uD800``-``\\uDFFF`` escape without its partner, or None if there is none.
+
+    Such a half character is valid JSON syntax but not text: it cannot be written as UTF-8, so the
+    provider (and ``prepare``'s writer) would refuse it. orjson, which refuses it, confirms the finding.
+    """
+    match = _SURROGATE_RE.search(text)
+    if match is None:
+        return None
+    try:
+        orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return match.start() + 1
+    return None
+
+
+def _surrogate_problem(label: str, number: int, column: int) -> Problem:
+    return Problem(
+        "lone-surrogate",
+        "the line holds half of a UTF-16 surrogate pair (a \\uD800-\\uDFFF escape without its partner), "
+        "which is not a character",
+        "remove the escape or write the whole character (the tool that wrote the file split it)",
+        file=label,
+        line=number,
+        column=column,
+    )
 
 
 def byte_slices(path: Path, parts: int) -> list[tuple[int, int]]:
@@ -151,7 +262,7 @@ def byte_slices(path: Path, parts: int) -> list[tuple[int, int]]:
     with path.open("rb") as handle:
         for k in range(1, parts):
             handle.seek(max(size * k // parts, bounds[-1]))
-            handle.readline()
+            _skip_rest_of_line(handle)
             bounds.append(min(handle.tell(), size))
     bounds.append(size)
     return [(start, end) for start, end in itertools.pairwise(bounds) if start < end]

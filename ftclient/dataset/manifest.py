@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from ftclient.errors import DatasetError
 
@@ -80,6 +81,12 @@ class Manifest(BaseModel):
     written_files: dict[str, str] = Field(default_factory=dict)
     """Every file prepare wrote beside the manifest, with its sha256: what a later prepare may replace."""
 
+    @model_serializer(mode="wrap")
+    def _finite_numbers(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No NaN or infinity in manifest.json: they are not JSON, and other tools refuse the file. A number
+        that is not finite (a ratio or cost computed from nothing) is written as null, meaning unknown."""
+        return _finite(handler(self))
+
     @classmethod
     def load(cls, dir_or_file: str | Path) -> Manifest:
         """Read the manifest of a dataset folder (or the manifest file itself)."""
@@ -105,6 +112,16 @@ class Manifest(BaseModel):
         path = folder / MANIFEST_NAME
         write_atomic(path, json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
         return path
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def dataset_identity(file_sha256s: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ftclient.dataset.jsonl import iter_jsonl, open_checked
-from ftclient.errors import DatasetError, Problem
+from ftclient.errors import DatasetError, Problem, UserInputError
 
 SAMPLE_BYTES = 64 * 1024
 LONG_RECORD_LINES = 1000
@@ -67,6 +67,8 @@ class Table:
 
 def open_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None) -> Table:
     """Open ``path``, detecting its format, encoding, delimiter and header. Raises DatasetError if unreadable."""
+    encoding = _checked_encoding(encoding)
+    delimiter = _checked_delimiter(delimiter)
     file = Path(path)
     open_checked(file).close()
     label = str(path)
@@ -89,6 +91,34 @@ def open_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
         table.encoding = "utf-8"
         _json_columns(table)
     return table
+
+
+def _checked_encoding(encoding: str | None) -> str | None:
+    if encoding is None:
+        return None
+    try:
+        "x".encode(encoding)  # also refuses codecs that are not text encodings ("hex", "zlib")
+    except LookupError:
+        raise UserInputError(
+            f"--encoding {encoding!r} is not a text encoding",
+            hint="name one such as utf-8, utf-16, gb18030, cp1252 or latin-1, or leave it out to detect it",
+        ) from None
+    return encoding
+
+
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "\\x09": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _checked_delimiter(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    value = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+    if len(value) != 1 or value in '\r\n"':
+        raise UserInputError(
+            f"--delimiter {delimiter!r} cannot separate fields: it must be one character, not a quote or line break",
+            hint="give a single character such as , ; | or tab (written '\\t' or tab)",
+        )
+    return value
 
 
 def _detect_encoding(head: bytes, table: Table) -> str:
@@ -265,11 +295,22 @@ def _problem(table: Table, line: int, code: str, message: str, hint: str, *, war
 
 def _json_columns(table: Table) -> None:
     seen: dict[str, None] = {}
+    first_problem: Problem | None = None
     for index, row in enumerate(table.rows()):
         if row.values:
             seen.update(dict.fromkeys(row.values))
+        elif row.problem is not None and first_problem is None:
+            first_problem = row.problem
         if index >= 200:
             break
+    if not seen and first_problem is not None:
+        # Not one readable record: say why the first one is not, rather than "no columns".
+        raise DatasetError(
+            f"{table.label}: not one record can be read (the first problem is below)",
+            hint="fix the file (`ftclient validate` lists every problem), then run the same command again",
+            path=table.label,
+            problems=[first_problem],
+        )
     table.columns = list(seen)
 
 
@@ -345,6 +386,13 @@ def _json_array_rows(table: Table) -> Iterator[RawRow]:
                             path=table.label,
                         ) from exc
                     buffer, position = buffer[position:] + more, 0
+                except (ValueError, RecursionError) as exc:  # 4,300+ digit integers; nesting too deep
+                    what = "nests too deeply" if isinstance(exc, RecursionError) else "holds a number too long"
+                    raise DatasetError(
+                        f"{table.label}:{line}: an element {what} to read",
+                        hint="flatten the element and write very long numbers as strings",
+                        path=table.label,
+                    ) from None
             ordinal += 1
             start = line
             line += buffer.count("\n", position, end)

@@ -325,13 +325,18 @@ class RuleSet:
                         warning=True,
                     )
                 )
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # not JSON, or an integer of more than 4,300 digits (sys.int_info)
+                detail = (
+                    f"{exc.msg} at character {exc.pos}"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else "a number of more than 4,300 digits"
+                )
                 result.problems.append(
                     problem(
                         ctx,
                         result.line,
                         "tool-arguments-not-json",
-                        f"the arguments string is not valid JSON ({exc.msg} at character {exc.pos})",
+                        f"the arguments string is not valid JSON ({detail})",
                         'write the arguments as a JSON object serialized to a string, e.g. "{\\"city\\": \\"Paris\\"}"',
                         path=f"{path}.function.arguments" if "tool_calls" in path else f"{path}.arguments",
                     )

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from ftclient.dataset.dedup import DuplicateLog, example_key, near_example_key
-from ftclient.dataset.jsonl import byte_slices, parse_line, raw_lines
+from ftclient.dataset.jsonl import MAX_LINE_BYTES, byte_slices, parse_line, raw_lines
 from ftclient.dataset.rules import LineResult, RuleContext, RuleSet
 from ftclient.dataset.stats import TokenTally
 from ftclient.errors import Problem
@@ -145,7 +145,7 @@ def scan_slice(job: ScanJob) -> ScanState:
         for number, raw in raw_lines(path, start=start, end=end, first_line=first_line):
             size += len(raw)
             result = None
-            if plain is not None:
+            if plain is not None and len(raw) <= MAX_LINE_BYTES:  # longer lines: parse_line reports or reads them
                 try:  # noqa: SIM105 - contextlib.suppress costs more, once per line
                     result = plain(loads(raw), number, ctx)
                 except refused:

@@ -7,6 +7,7 @@ the label has at least one example per non-empty split.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import defaultdict
@@ -28,9 +29,15 @@ def parse_split(value: str | Sequence[float]) -> tuple[float, float, float]:
             numbers = []
     else:
         numbers = [float(v) for v in value]
-    if len(numbers) != 3 or any(n < 0 for n in numbers) or sum(numbers) <= 0 or numbers[0] <= 0:
+    if (
+        len(numbers) != 3
+        or not all(math.isfinite(n) for n in numbers)  # "nan" and "inf" parse as floats
+        or any(n < 0 for n in numbers)
+        or sum(numbers) <= 0
+        or numbers[0] <= 0
+    ):
         raise UserInputError(
-            f"--split {value!r} is not three non-negative shares with a training share",
+            f"--split {value!r} is not three finite, non-negative shares with a training share",
             hint="write train/validation/test shares, e.g. --split 80/10/10 or --split 0.9,0.1,0",
         )
     total = sum(numbers)

@@ -274,13 +274,7 @@ def combine(
             seen.add((report.provider, result.model))
             models.append(replace(result, role=f"{role} · {report.provider}"))
         runs.append(_run_row(report, tuned, base, registry, clients))
-    best = max(runs, key=lambda r: (r.get("tuned_metric") is not None, r.get("tuned_metric") or 0.0))
-    label = metric.replace("_", " ")
-    verdict = (
-        f"Best tuned model on {label}: {best['tuned_model']} ({best['provider']}, job {best['job_id']})"
-        if best.get("tuned_metric") is not None
-        else ""
-    )
+    verdict = best_sentence(runs, metric)
     return EvaluationReport(
         eval_id=eval_id,
         created_at=created.isoformat(),
@@ -299,6 +293,25 @@ def combine(
         source_note=next((r.source_note for r in reports if r.source_note), ""),
         deployments=[d for r in reports for d in r.deployments],
         runs=runs,
+    )
+
+
+def best_sentence(runs: Sequence[dict[str, Any]], metric: str) -> str:
+    """Which tuned model scored best on ``metric``, naming every job that shares the best score (a tie)."""
+    scored = [r for r in runs if r.get("tuned_metric") is not None]
+    if not scored:
+        return ""
+    label = metric.replace("_", " ")
+    top = max(round(float(r["tuned_metric"]), 9) for r in scored)
+    best = [r for r in scored if round(float(r["tuned_metric"]), 9) == top]
+
+    def name(run: dict[str, Any]) -> str:
+        return f"{run['tuned_model']} ({run['provider']}, job {run['job_id']})"
+
+    if len(best) == 1:
+        return f"Best tuned model on {label}: {name(best[0])}"
+    return f"Tie for the best tuned model on {label}, {len(best)} jobs with the same score: " + "; ".join(
+        name(r) for r in best
     )
 
 
@@ -329,6 +342,7 @@ def _run_row(
         or (tuned.model if tuned else ""),
         "served_as": tuned.model if tuned else None,
         "base_model": base.model if base else None,
+        "hyperparameters": dict(record.hyperparameters) if record else {},
         "tuned_metric": tuned.metrics.get(metric) if tuned else None,
         "base_metric": base.metrics.get(metric) if base else None,
         "difference": comparison.difference if comparison else None,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ftclient.evaluate import svg
 from ftclient.evaluate.compare import LABELS, RATE_METRICS
@@ -100,6 +101,33 @@ def _md_cell(text: str) -> str:
 # ------------------------------------------------------------------------------------------------ markdown
 
 
+def _costs_markdown(report: EvaluationReport) -> list[str]:
+    """Cost, latency and the answers that failed (each scored as wrong), per model."""
+    lines = [
+        "",
+        "## Cost and latency",
+        "",
+        "| model | examples | failed | cached | prompt tokens | completion tokens | cost | latency p50 | latency p95 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model in report.models:
+        lines.append(
+            f"| {model.model} | {model.examples} | {model.failed} | {model.cached} | {model.prompt_tokens} | "
+            f"{model.completion_tokens} | {_money(model.cost_usd)} | {_seconds(model.latency_p50_s)} | "
+            f"{_seconds(model.latency_p95_s)} |"
+        )
+    notes = [m.cost_note for m in report.models if m.cost_note]
+    if notes:
+        lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
+    if report.failures:
+        lines += ["", f"## Failed answers ({len(report.failures)}, each scored as wrong)", ""]
+        lines += ["| # | role | model | error |", "|---|---|---|---|"]
+        lines += [
+            f"| {f['index'] + 1} | {f['role']} | {f['model']} | {_md_cell(str(f['error']))} |" for f in report.failures
+        ]
+    return lines
+
+
 def render_markdown(report: EvaluationReport) -> str:
     lines = [f"# Evaluation {report.eval_id}", ""]
     if report.verdict:
@@ -151,28 +179,7 @@ def render_markdown(report: EvaluationReport) -> str:
                 f"Examples whose score rose by 10 points or more: {report.moved.get('better', 0)}; "
                 f"fell by 10 points or more: {report.moved.get('worse', 0)}.",
             ]
-    lines += [
-        "",
-        "## Cost and latency",
-        "",
-        "| model | examples | failed | cached | prompt tokens | completion tokens | cost | latency p50 | latency p95 |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for model in report.models:
-        lines.append(
-            f"| {model.model} | {model.examples} | {model.failed} | {model.cached} | {model.prompt_tokens} | "
-            f"{model.completion_tokens} | {_money(model.cost_usd)} | {_seconds(model.latency_p50_s)} | "
-            f"{_seconds(model.latency_p95_s)} |"
-        )
-    notes = [m.cost_note for m in report.models if m.cost_note]
-    if notes:
-        lines += ["", *[f"- {n}" for n in dict.fromkeys(notes)]]
-    if report.failures:
-        lines += ["", f"## Failed answers ({len(report.failures)}, each scored as wrong)", ""]
-        lines += ["| # | role | model | error |", "|---|---|---|---|"]
-        lines += [
-            f"| {f['index'] + 1} | {f['role']} | {f['model']} | {_md_cell(str(f['error']))} |" for f in report.failures
-        ]
+    lines += _costs_markdown(report)
     lines += _deployments_markdown(report)
     for model in report.models:
         if model.per_class:
@@ -207,8 +214,10 @@ def render_markdown(report: EvaluationReport) -> str:
             lines += [
                 f"| {d.index} | {_md_cell(d.prompt)} | {_md_cell(d.reference)} | "
                 f"{_md_cell(d.baseline_answer)} | {_md_cell(d.tuned_answer)} |"
-                for d in items
+                for d in items[:DIFF_PAGE]
             ]
+            if len(items) > DIFF_PAGE:
+                lines += ["", f"… and {len(items) - DIFF_PAGE} more: all {len(items)} in report.json and report.html"]
     if report.signature:
         lines += ["", "## How the metrics were computed", ""]
         lines += [f"- {k}: `{v}`" for k, v in report.signature.items()]
@@ -257,6 +266,22 @@ def _diff_rows(items: Sequence[ExampleDiff]) -> list[list[str]]:
     ]
 
 
+DIFF_PAGE = 20
+"""Examples per page of the fixed/broken lists: the first page is open, the others fold (no script needed)."""
+
+
+def _diff_pages(head: Sequence[str], items: Sequence[ExampleDiff]) -> list[str]:
+    pages = [items[start : start + DIFF_PAGE] for start in range(0, len(items), DIFF_PAGE)]
+    parts = [_table(head, _diff_rows(pages[0]), cls="ex")]
+    for number, page in enumerate(pages[1:], start=2):
+        first = (number - 1) * DIFF_PAGE + 1
+        parts.append(
+            f"<details><summary>examples {first}-{first + len(page) - 1} of {len(items)}</summary>"
+            f"{_table(head, _diff_rows(page), cls='ex')}</details>"
+        )
+    return parts
+
+
 def _metrics_table(models: Sequence[ModelResult]) -> str:
     names = list(models[0].metrics) if models else []
     rows = [[m.model, m.role, *[metric_value(n, m.metrics.get(n, 0.0)) for n in names]] for m in models]
@@ -280,8 +305,7 @@ def render_html(report: EvaluationReport) -> str:
         parts.append(f'<p class="note">{escape(report.source_note)}</p>')
     parts += ["<h2>Metrics</h2>", _metrics_table(report.models)]
     if report.runs:
-        run_head, run_rows = runs_table(report)
-        parts += ["<h2>Jobs compared</h2>", _table(run_head, run_rows, numeric=range(4, len(run_head)))]
+        parts += _runs_html(report)
     if report.comparisons and tuned and baseline:
         rows = [(c.label, c.baseline, c.tuned, c.ci_low, c.ci_high) for c in report.comparisons]
         parts += [
@@ -404,8 +428,8 @@ def render_html(report: EvaluationReport) -> str:
         ]
         head = ["#", "prompt", "reference", f"baseline ({baseline.model})", f"tuned ({tuned.model})"]
         for title, items in zip(diff_titles(report), (report.fixed, report.broken), strict=True):
-            parts.append(f"<h3>{title} ({len(items)} shown)</h3>")
-            parts.append(_table(head, _diff_rows(items), cls="ex") if items else '<p class="note">none</p>')
+            parts.append(f"<h3>{title} ({len(items)})</h3>")
+            parts += _diff_pages(head, items) if items else ['<p class="note">none</p>']
     if report.signature:
         parts += ["<h2>How the metrics were computed</h2><ul>"]
         parts += [f"<li>{escape(k)}: <code>{escape(v)}</code></li>" for k, v in report.signature.items()]
@@ -420,11 +444,13 @@ def render_html(report: EvaluationReport) -> str:
 def runs_table(report: EvaluationReport) -> tuple[list[str], list[list[str]]]:
     """One row per job of a comparison: the primary metric of tuned and base side by side, and the money."""
     label = LABELS.get(report.primary_metric, report.primary_metric)
+    swept = swept_settings(report.runs)
     head = [
         "provider",
         "job",
         "tuned model",
         "base model",
+        "settings",
         f"tuned {label}",
         f"base {label}",
         "difference",
@@ -443,6 +469,8 @@ def runs_table(report: EvaluationReport) -> tuple[list[str], list[list[str]]]:
                 str(run.get("job_id", "")),
                 str(run.get("tuned_model", "")),
                 str(run.get("base_model") or "–"),
+                ", ".join(f"{k}={v}" for k, v in sorted((run.get("hyperparameters") or {}).items()) if k in swept)
+                or "–",
                 "–" if tuned is None else metric_value(report.primary_metric, tuned),
                 "–" if base is None else metric_value(report.primary_metric, base),
                 "–" if diff is None else f"{diff:+.1f}",
@@ -453,6 +481,34 @@ def runs_table(report: EvaluationReport) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return head, rows
+
+
+def _runs_html(report: EvaluationReport) -> list[str]:
+    """The jobs compared, and a link to each job's own report (written beside it, in ``<job id>/``)."""
+    head, rows = runs_table(report)
+    parts = ["<h2>Jobs compared</h2>", _table(head, rows, numeric=range(5, len(head)))]
+    links = [
+        f'<li><a href="{escape(str(run["job_id"]))}/report.html">{escape(str(run["job_id"]))}</a>: '
+        "per-example diffs and significance</li>"
+        for run in report.runs
+        if run.get("report")
+    ]
+    return parts + (["<p>Each job's own report:</p><ul>", *links, "</ul>"] if links else [])
+
+
+def swept_settings(runs: Sequence[dict[str, Any]]) -> set[str]:
+    """The hyperparameters whose values differ between the runs (what a sweep varied); all of them when
+    they do not differ, so the table always says what each job was trained with."""
+    values: dict[str, set[str]] = {}
+    for run in runs:
+        for key, value in (run.get("hyperparameters") or {}).items():
+            values.setdefault(key, set()).add(repr(value))
+    varied = {
+        key
+        for key, seen in values.items()
+        if len(seen) > 1 or any(key not in (run.get("hyperparameters") or {}) for run in runs)
+    }
+    return varied or set(values)
 
 
 def _runs_markdown(report: EvaluationReport) -> list[str]:

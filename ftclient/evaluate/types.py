@@ -130,7 +130,7 @@ class EvaluationReport:
     request_settings: dict[str, Any] = field(default_factory=dict)
     mcnemar: dict[str, Any] | None = None
     moved: dict[str, int] = field(default_factory=dict)
-    """How many examples got better / worse (``fixed``/``broken`` list at most 20 of each)."""
+    """How many examples got better / worse (``fixed``/``broken`` list every one of them)."""
     fixed: list[ExampleDiff] = field(default_factory=list)
     broken: list[ExampleDiff] = field(default_factory=list)
     judge: JudgeResult | None = None

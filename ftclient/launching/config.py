@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ def check_hyperparameters(method: str, hyperparameters: Mapping[str, Any], *, pr
             raise UserInputError(f"{flag} must be a whole number, got {value!r}", hint=f"e.g. {flag} 3")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise UserInputError(f"{flag} must be a number, got {value!r}", hint=f"e.g. {flag} 1.0")
+        if not math.isfinite(value):  # nan compares false with every bound, inf is not JSON
+            raise UserInputError(f"{flag} must be a finite number, got {value}", hint=f"e.g. {flag} 1.0")
         below = value < low if inclusive else value <= low
         if below or value > high:
             lo = f"{low:g} ≤" if inclusive else f"{low:g} <"

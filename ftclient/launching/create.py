@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ftclient.errors import ProviderError, ProviderUnavailable, RateLimitError, RemoteNotFoundError
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.providers.base import JobInfo, JobSpec, Provider
@@ -54,7 +55,7 @@ class Existing:
 
 
 def _endpoint(provider: Provider) -> str:
-    return str(getattr(provider, "endpoint", ""))
+    return endpoint_identity(provider)
 
 
 def find_existing(

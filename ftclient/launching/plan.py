@@ -17,6 +17,7 @@ from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, prefl
 from ftclient.launching.upload import content_name
 from ftclient.providers import get_provider
 from ftclient.providers.base import JobSpec, RequestPreview, SpecChecks
+from ftclient.providers.credentials import endpoint_identity, without_userinfo
 
 if TYPE_CHECKING:
     from ftclient.registry import Registry
@@ -89,6 +90,17 @@ class LaunchPlan:
         }
 
 
+def _masked(value: Any) -> Any:
+    """``value`` (a request preview) with the password of any URL in it masked: the plan is printed."""
+    if isinstance(value, str):
+        return without_userinfo(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
 def open_registry(registry: Registry | None, settings: Settings) -> Registry:
     if registry is not None:
         return registry
@@ -125,7 +137,7 @@ def plan_launch(
     target = ref.manifest.get("target") or {}
     provider_name = provider or target.get("provider") or settings.provider
     adapter = get_provider(provider_name, settings)
-    endpoint = str(getattr(adapter, "endpoint", ""))
+    endpoint = endpoint_identity(adapter)
     official = bool(getattr(adapter, "is_official", True))
     configs = expand(
         models=model or target.get("model") or settings.model,
@@ -175,7 +187,7 @@ def plan_launch(
                 "reuse_file_id": known.file_id if known else None,
                 "requests": []
                 if known or preview is None
-                else preview.preview_upload(path, filename=content_name(path, sha)),
+                else _masked(preview.preview_upload(path, filename=content_name(path, sha))),
             }
         )
     planned = []
@@ -192,7 +204,7 @@ def plan_launch(
         )
         if isinstance(adapter, SpecChecks):
             adapter.check_spec(spec, online=False)
-        request = preview.preview_create(spec) if preview else {"job": spec.__dict__}
+        request = _masked(preview.preview_create(spec)) if preview else {"job": spec.__dict__}
         existing = None if force_new else _known_job(registry, provider_name, endpoint, key)
         planned.append(PlannedJob(config, key, check, request, existing))
     notes = list(dict.fromkeys(n for c in checks for n in c.notes))

@@ -24,6 +24,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from ftclient.errors import DatasetError, InvalidRequestError, RemoteNotFoundError, WaitTimeout
 from ftclient.providers.base import MultipartUploadProvider, NamedFileProvider, RemoteFile
+from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
     from ftclient.providers.base import Provider
@@ -47,7 +48,7 @@ class Uploaded:
 
 
 def _endpoint(provider: Provider) -> str:
-    return str(getattr(provider, "endpoint", ""))
+    return endpoint_identity(provider)
 
 
 def ensure_uploaded(

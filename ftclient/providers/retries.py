@@ -7,9 +7,11 @@ find-before-retry loop (``ftclient.launching.create``), chat has the evaluation 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -23,6 +25,7 @@ from ftclient.errors import (
     RateLimitError,
     RemoteNotFoundError,
 )
+from ftclient.providers.credentials import without_userinfo
 
 T = TypeVar("T")
 
@@ -35,6 +38,8 @@ QUOTA_HINT = (
     "the account is out of credit or over a spend limit: check billing (plan, credit balance, payment method) "
     "or raise the limit in the provider's console, then run the same command again; ftclient does not retry this"
 )
+
+_VERSIONED_PATH = re.compile(r"/v\d+(beta\d*|alpha\d*)?(/|$)")
 
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 120.0
@@ -101,15 +106,29 @@ def status_error(
     request_id: str | None,
     retry_after_s: float | None,
     hints: Hints,
+    endpoint: str | None = None,
+    base_url_var: str | None = None,
 ) -> ProviderError:
-    """The ftclient error for an HTTP error answer (``message`` already scrubbed of secrets)."""
+    """The ftclient error for an HTTP error answer (``message`` already scrubbed of secrets).
+
+    ``endpoint`` and ``base_url_var`` let a 404 say what is most likely wrong when the base URL has no
+    version in its path: every request then misses the API (``/fine_tuning/jobs`` instead of
+    ``/v1/fine_tuning/jobs``), and "check the id" would send the user in a circle.
+    """
     common: dict[str, Any] = {"provider": provider, "status": status, "code": code, "request_id": request_id}
     if status == 401:
         return AuthError(message, hint=hints.auth, **common)
     if status == 403:
         return PermissionError_(message, hint=hints.permission, **common)
     if status == 404:
-        return RemoteNotFoundError(message, hint="check the id; `ftclient jobs list` shows known jobs", **common)
+        hint = "check the id; `ftclient jobs list` shows known jobs"
+        if endpoint and not _VERSIONED_PATH.search(urlsplit(endpoint).path):
+            shown = without_userinfo(endpoint)
+            hint = (
+                f"the base URL {shown} probably lacks /v1 (the API lives under it): "
+                f"set {base_url_var or 'the base URL'}={shown}/v1 and run the command again"
+            )
+        return RemoteNotFoundError(message, hint=hint, **common)
     if status == 429 and is_quota_refusal(code, message):
         return QuotaExhaustedError(message, hint=QUOTA_HINT, **common)
     if status == 429 or code == "rate_limit":
@@ -134,6 +153,7 @@ def unreachable(
     what: str, endpoint: str, *, provider: str, timeout_s: float, timed_out: bool, cause: str, base_url_var: str
 ) -> ProviderUnavailable:
     """A request that got no answer: a timeout, or no connection at all."""
+    endpoint = without_userinfo(endpoint)
     if timed_out:
         return ProviderUnavailable(
             f"{what}: {endpoint} did not answer within {timeout_s:.0f}s",

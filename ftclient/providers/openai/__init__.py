@@ -44,6 +44,7 @@ from ftclient.providers.base import (
     RemoteFile,
     UploadSessionInfo,
 )
+from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.headers import rate_limit_state, wait_after_refusal
 from ftclient.providers.openai.batches import ModelsAndBatches
 from ftclient.providers.openai.wire import (
@@ -144,7 +145,7 @@ class OpenAIProvider(ModelsAndBatches):
                 provider=self.name,
                 hint="export OPENAI_API_KEY=... (ftclient reads it from the environment and never stores it)",
             )
-        return self._api_key
+        return checked_api_key(self._api_key, "OPENAI_API_KEY", provider=self.name)
 
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
@@ -251,6 +252,8 @@ class OpenAIProvider(ModelsAndBatches):
             request_id=exc.request_id,
             retry_after_s=wait_after_refusal(exc.response.headers, status),
             hints=HINTS,
+            endpoint=self.endpoint,
+            base_url_var="OPENAI_BASE_URL",
         )
         if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
             error.hint = "the daily fine-tuning quota for this model is used up; try tomorrow or another model"

@@ -30,6 +30,7 @@ from ftclient.providers.base import (
     ModerationResult,
     RateLimitState,
 )
+from ftclient.providers.credentials import without_userinfo
 from ftclient.providers.headers import rate_limit_state
 from ftclient.providers.together import wire
 from ftclient.providers.together.endpoints import TogetherEndpoints
@@ -269,7 +270,9 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
             ) from exc
         except httpx2.TransportError as exc:
             raise ProviderUnavailable(
-                f"{what}: cannot reach {self.endpoint} ({type(exc).__name__})", provider=self.name, code="connection"
+                f"{what}: cannot reach {without_userinfo(self.endpoint)} ({type(exc).__name__})",
+                provider=self.name,
+                code="connection",
             ) from exc
         latency = time.perf_counter() - started
         if response.status_code >= 400:

@@ -14,6 +14,7 @@ import httpx2
 
 from ftclient._version import __version__
 from ftclient.errors import AuthError, ProviderError, ProviderUnavailable
+from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.headers import retry_after_seconds
 from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
 
@@ -70,7 +71,7 @@ class TogetherHTTP:
                 provider=self.name,
                 hint="export TOGETHER_API_KEY=... (ftclient reads it from the environment and never stores it)",
             )
-        return self._api_key
+        return checked_api_key(self._api_key, "TOGETHER_API_KEY", provider=self.name)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key()}", "User-Agent": f"ftclient/{__version__}"}
@@ -160,6 +161,8 @@ class TogetherHTTP:
             request_id=request_id(response) or _body_request_id(response),
             retry_after_s=retry_after_seconds(response.headers),
             hints=HINTS,
+            endpoint=self.endpoint,
+            base_url_var="TOGETHER_BASE_URL",
         )
 
 
