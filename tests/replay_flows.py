@@ -62,6 +62,7 @@ def run_flow(dialect: str, provider: Provider, train: Path, advance: Callable[[f
         "running": running.status,
         "events": [event.message for event in events],
         "cancelled": cancelled.status,
+        "cancelled_raw": cancelled.raw_status,
         "listed": [job.id for job in listed],
         "answer": answer.text,
         "final": final.status,
