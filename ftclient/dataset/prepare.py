@@ -132,10 +132,13 @@ def prepare(
     ]
     assignment = assign(members, ratios, seed, stratify=plan.task == "classify", size=len(rows.kept))
     n_train = sum(1 for i, _ in members if assignment[i] == 0)
-    if n_train < MIN_EXAMPLES:
+    from ftclient.dataset.rules import rules_for
+
+    min_examples = rules_for(provider).min_examples if provider else MIN_EXAMPLES
+    if n_train < min_examples:
         raise DatasetError(
             f"{table.label}: only {n_train} training example(s) after dropping {len(dropped)} row(s); "
-            f"at least {MIN_EXAMPLES} are needed",
+            f"at least {min_examples} are needed",
             hint="fix the dropped rows listed above, add examples, or give training a larger --split share",
             path=table.label,
             problems=dropped,

@@ -46,6 +46,9 @@ class RuleSet:
 
     provider = "openai"
     formats: frozenset[str] = frozenset({"chat", "preference", "completion"})
+    min_examples = 10
+    """Fewest examples the provider trains on (OpenAI's fine-tuning guide: at least 10)."""
+    max_examples: int | None = None
     fast_path = True
     """Plain chat lines take ``plain_chat``: the same checks without a pydantic pass."""
 
@@ -490,10 +493,15 @@ def _empty(ctx: RuleContext, line: int, role: Any, content: str, path: str) -> P
 
 def rules_for(provider: str) -> RuleSet:
     """The rule set of ``provider``; raises UnknownProviderError."""
+    from ftclient.dataset.rules_fireworks import FireworksRuleSet
     from ftclient.dataset.rules_together import TogetherRuleSet
     from ftclient.errors import UnknownProviderError
 
-    factories: dict[str, Callable[[], RuleSet]] = {"openai": RuleSet, "together": TogetherRuleSet}
+    factories: dict[str, Callable[[], RuleSet]] = {
+        "openai": RuleSet,
+        "together": TogetherRuleSet,
+        "fireworks": FireworksRuleSet,
+    }
     factory = factories.get(provider)
     if factory is None:
         raise UnknownProviderError(provider, sorted(factories))

@@ -158,6 +158,8 @@ def validate(
             missing_system=state.missing_system,
             fmt=fmt,
             provider=provider,
+            min_examples=rules.min_examples,
+            max_examples=rules.max_examples,
         )
     )
     collector.extend(_duplicate_problems(label, state.exact, state.near))
@@ -195,14 +197,25 @@ def _file_problems(
     missing_system: list[int],
     fmt: str | None,
     provider: str,
+    min_examples: int = MIN_EXAMPLES,
+    max_examples: int | None = None,
 ) -> list[Problem]:
     out: list[Problem] = []
-    if examples < MIN_EXAMPLES:
+    if examples < min_examples:
         out.append(
             Problem(
                 "too-few-examples",
-                f"{examples} example(s); at least {MIN_EXAMPLES} are required",
+                f"{examples} example(s); {provider} requires at least {min_examples}",
                 "add examples (50-100 good ones are a sensible start)",
+                file=label,
+            )
+        )
+    elif max_examples is not None and examples > max_examples:
+        out.append(
+            Problem(
+                "too-many-examples",
+                f"{examples:,} examples; {provider} takes at most {max_examples:,}",
+                "sample the dataset down, or split it across jobs",
                 file=label,
             )
         )

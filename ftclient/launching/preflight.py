@@ -300,12 +300,15 @@ def preflight(
             )
             for line, n in val_scan.over_limit[:MAX_PROBLEMS]
         ]
-    if train_scan.examples < MIN_EXAMPLES:
+    from ftclient.dataset.rules import rules_for
+
+    min_examples = rules_for(provider).min_examples
+    if train_scan.examples < min_examples:
         problems.append(
             Problem(
                 code="too-few-examples",
                 file=str(dataset.train),
-                message=f"{train_scan.examples} training examples; {provider} needs at least {MIN_EXAMPLES}",
+                message=f"{train_scan.examples} training examples; {provider} needs at least {min_examples}",
                 hint="add examples (50-100 is a sensible start)",
             )
         )
