@@ -102,7 +102,7 @@ def run_id_of(job_id: str) -> str | None:
 
 def deployment_id_for(model: str, nonce: str) -> str:
     digest = hashlib.sha256(model.encode()).hexdigest()[:6]
-    return resource_id(f"ftc-{short_id(model)[:30]}-{digest}-{nonce}")
+    return resource_id(f"ftc-{short_id(model).removeprefix(JOB_PREFIX)[:24]}-{digest}-{nonce}")
 
 
 def _training_fields(spec: JobSpec) -> dict[str, Any]:
