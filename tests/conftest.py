@@ -13,7 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 EXAMPLES = REPO / "examples"
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("FTCLIENT_SHARED_DIR") or REPO.parent / "shared")
+"""Research and specs beside the repository (CI has them at ../shared); FTCLIENT_SHARED_DIR points elsewhere."""
 
 _CREDENTIAL_PREFIXES = ("OPENAI_", "TOGETHER_", "AZURE_OPENAI_", "FIREWORKS_", "FTCLIENT_", "WANDB_")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "NO_PROXY")

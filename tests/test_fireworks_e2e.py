@@ -1,0 +1,83 @@
+"""prepare -> launch --provider fireworks -> evaluate (deploy, ask, tear down) against the emulator; nothing is
+left running or billing afterwards (the emulator's own books say so), and Fireworks' data rules apply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES
+
+from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
+from ftclient.emulator.samples import classification_examples
+
+BASE = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+KEY = "fw-e2e-canary-5e6f7a"
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with run_in_thread(EmulatorConfig(provider="fireworks", speed=100.0, seed=6)) as running:
+        monkeypatch.setenv("FIREWORKS_BASE_URL", running.url)
+        monkeypatch.setenv("FIREWORKS_API_KEY", KEY)
+        monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "e2e-account")
+        monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "0.02")
+        monkeypatch.setenv("FTCLIENT_RETRY_BACKOFF_S", "0.01")
+        yield running
+
+
+def ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.stderr
+    return result.json()
+
+
+def test_prepare_launch_evaluate_on_fireworks(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    lines = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()
+    source = tmp_path / "tickets.csv"
+    source.write_text("\n".join(lines[:101]) + "\n", encoding="utf-8")
+    folder = tmp_path / "ds"
+    prepared = ok(
+        run_cli("prepare", str(source), "--provider", "fireworks", "--model", BASE, "--out", str(folder), "--json")
+    )
+    assert prepared["manifest"]["target"] == {"provider": "fireworks", "model": BASE}
+    launched = ok(run_cli("launch", str(folder), "--provider", "fireworks", "--suffix", "tickets", "--json"))
+    job = launched["jobs"][0]
+    assert job["status"] == "succeeded" and job["id"].startswith("ftc-")
+    assert job["fine_tuned_model"] == f"accounts/e2e-account/models/{job['id']}"
+    again = ok(run_cli("launch", str(folder), "--provider", "fireworks", "--suffix", "tickets", "--json"))
+    assert again["jobs"][0]["id"] == job["id"] and emu.stats()["jobs_created"] == 1  # re-attached, not re-made
+    shown = ok(run_cli("jobs", "show", job["id"], "--json"))
+    assert shown["raw_status"] == "JOB_STATE_COMPLETED"
+    report = ok(run_cli("evaluate", job["id"], "--out", str(tmp_path / "report"), "--json"))
+    tuned, base = report["models"]
+    assert tuned["role"] == "tuned" and base["model"] == BASE
+    assert tuned["metrics"]["accuracy"] > base["metrics"]["accuracy"]
+    (deployment,) = report["deployments"]
+    assert deployment["job_id"] == job["id"] and deployment["cost_per_hour_usd"] == 3.89
+    books = emu.stats()["deployments"]
+    assert books["running"] == 0 and books["replicas_up"] == 0 and books["list"][0]["state"] in {"DELETING", "DELETED"}
+    for written in (tmp_path / "report").iterdir():
+        assert KEY not in written.read_text(encoding="utf-8")
+
+
+def test_fireworks_data_rules_in_validate(run_cli: Any, tmp_path: Path) -> None:
+    three = tmp_path / "three.jsonl"
+    three.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()[:3]), encoding="utf-8")
+    report = ok(run_cli("validate", str(three), "--provider", "fireworks", "--model", BASE, "--json"))
+    assert report["ok"] is True  # Fireworks trains on 3 examples (OpenAI needs 10)
+    assert run_cli("validate", str(three), "--json").exit_code == 1
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()[:2]), encoding="utf-8")
+    refused = run_cli("validate", str(two), "--provider", "fireworks", "--json")
+    assert refused.exit_code == 1 and "at least 3" in refused.stdout
+    late_system = tmp_path / "late.jsonl"
+    rows = [dict(e) for e in classification_examples()[:3]]
+    rows[1] = {"messages": [*rows[1]["messages"], {"role": "system", "content": "late"}]}
+    late_system.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert "system-not-first" in run_cli("validate", str(late_system), "--provider", "fireworks", "--json").stdout
+    completion = tmp_path / "completion.jsonl"
+    completion.write_text("".join(json.dumps({"prompt": "a", "completion": "b"}) + "\n" for _ in range(3)))
+    assert "unknown-format" in run_cli("validate", str(completion), "--provider", "fireworks", "--json").stdout
