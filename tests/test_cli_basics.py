@@ -40,20 +40,12 @@ def test_exit_code_table(error, code) -> None:
 
 def _dataset_error() -> DatasetError:
     problems = [
-        Problem(
-            code="empty-content",
-            message="message 2 has empty content",
-            hint="write the answer or drop the row",
-            file="data.jsonl",
-            line=7,
-            column=31,
-            path="messages[1].content",
-        ),
+        Problem(code="empty-content", message="message 2 has empty content", hint="write the answer or drop the row",
+                file="data.jsonl", line=7, column=31, path="messages[1].content"),
         Problem(code="few-examples", message="only 4 examples", hint="add more", severity="warning"),
     ]
-    return DatasetError(
-        "data.jsonl would be rejected", hint="fix the lines above", path="data.jsonl", problems=problems
-    )
+    return DatasetError("data.jsonl would be rejected", hint="fix the lines above", path="data.jsonl",
+                        problems=problems)
 
 
 def test_error_rendering_names_place_and_next_step() -> None:
@@ -79,11 +71,8 @@ def test_error_rendering_in_json_mode_is_one_object() -> None:
 
 def test_provider_error_shows_request_id() -> None:
     out = io.StringIO()
-    render_error(
-        RateLimitError("too many requests", provider="openai", status=429, request_id="req_123", hint="wait a minute"),
-        json_mode=False,
-        stream=out,
-    )
+    render_error(RateLimitError("too many requests", provider="openai", status=429, request_id="req_123",
+                                hint="wait a minute"), json_mode=False, stream=out)
     assert "request id: req_123" in out.getvalue()
 
 

@@ -77,18 +77,8 @@ def test_the_live_view_shows_a_bar_eta_and_losses_on_a_terminal(monkeypatch: pyt
     monkeypatch.setattr(Output, "interactive", property(lambda self: True))
     out = Output(_console=Console(file=buffer, force_terminal=True, width=140, color_system=None))
     with FollowView(out, ["ftjob-1"]) as view:
-        view.on_update(
-            JobProgress(
-                job_id="ftjob-1",
-                status="running",
-                model="m",
-                step=48,
-                total_steps=96,
-                train_loss=0.5,
-                valid_loss=0.61,
-                eta_s=75.0,
-            )
-        )
+        view.on_update(JobProgress(job_id="ftjob-1", status="running", model="m", step=48, total_steps=96,
+                                   train_loss=0.5, valid_loss=0.61, eta_s=75.0))
         assert view.progress is not None
         view.progress.refresh()
     text = buffer.getvalue()

@@ -25,14 +25,8 @@ def test_history_links_dataset_uploads_jobs_models_and_evaluations(
         assert launched.exit_code == 0, launched.stderr
     jobs = launched.json()["jobs"]
     registry = Registry()
-    registry.record_evaluation(
-        "eval-1",
-        jobs[0]["id"],
-        None,
-        [jobs[0]["fine_tuned_model"], "gpt-4o-mini"],
-        tmp_path / "report.json",
-        {"accuracy": 0.9},
-    )
+    registry.record_evaluation("eval-1", jobs[0]["id"], None, [jobs[0]["fine_tuned_model"], "gpt-4o-mini"],
+                               tmp_path / "report.json", {"accuracy": 0.9})
     registry.record_evaluation("eval-2", None, "e" * 64, ["gpt-4o-mini"], None, {})
     doc = run_cli("runs", "--json").json()
     [dataset] = doc["datasets"]

@@ -37,6 +37,6 @@ def test_unknown_and_invalid_settings_are_named(tmp_path: Path) -> None:
     (tmp_path / "ftclient.toml").write_text('seed = "abc"\n')
     with pytest.raises(ConfigError, match="seed = 'abc' is not a valid int"):
         resolve(environ={}, cwd=tmp_path)
-    (tmp_path / "ftclient.toml").write_text("seed = \n")
+    (tmp_path / "ftclient.toml").write_text('seed = \n')
     with pytest.raises(ConfigError, match="not valid TOML"):
         resolve(environ={}, cwd=tmp_path)

@@ -127,17 +127,10 @@ def test_sdk_flow_through_the_validating_proxy(through_prism: tuple[Emulator, st
     assert client.files.retrieve(train.id).id == train.id
     # Not through Prism: the spec declares GET /files/{id}/content as an application/json string, while the
     # API (and the emulator) send the file's bytes as application/octet-stream; Prism would flag the media type.
-    job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini-2024-07-18",
-        training_file=train.id,
-        suffix="prism",
-        seed=3,
-        metadata={"via": "prism"},
-        method={
-            "type": "supervised",
-            "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 1, "learning_rate_multiplier": 0.5}},
-        },
-    )
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=train.id, suffix="prism",
+                                         seed=3, metadata={"via": "prism"},
+                                         method={"type": "supervised", "supervised": {"hyperparameters": {
+                                             "n_epochs": 2, "batch_size": 1, "learning_rate_multiplier": 0.5}}})
     emu.advance(40)
     assert client.fine_tuning.jobs.retrieve(job.id).status == "running"
     emu.advance(10_000)
@@ -147,29 +140,20 @@ def test_sdk_flow_through_the_validating_proxy(through_prism: tuple[Emulator, st
     assert any(e.type == "metrics" for e in events.data)
     assert len(client.fine_tuning.jobs.checkpoints.list(job.id).data) == 2
     assert [j.id for j in client.fine_tuning.jobs.list(metadata={"via": "prism"})] == [job.id]
-    answer = client.chat.completions.create(
-        model=done.fine_tuned_model,
-        max_tokens=20,
-        temperature=0,
-        seed=1,
-        messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "reset my password"}],
-    )
+    answer = client.chat.completions.create(model=done.fine_tuned_model, max_tokens=20, temperature=0, seed=1,
+                                            messages=[{"role": "system", "content": SYSTEM_PROMPT},
+                                                      {"role": "user", "content": "reset my password"}])
     assert answer.choices[0].message.content == "account"
     assert client.moderations.create(input="have a nice day").results[0].flagged is False
     assert client.models.retrieve("gpt-4o-mini-2024-07-18").id == "gpt-4o-mini-2024-07-18"
     upload = client.uploads.create(bytes=3, filename="u.jsonl", mime_type="text/jsonl", purpose="fine-tune")
     part = client.uploads.parts.create(upload.id, data=b"{}\n")
     assert client.uploads.complete(upload.id, part_ids=[part.id]).status == "completed"
-    line = {
-        "custom_id": "a",
-        "method": "POST",
-        "url": "/v1/chat/completions",
-        "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi."}]},
-    }
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi."}]}}
     batch_input = client.files.create(file=("b.jsonl", to_jsonl([line])), purpose="batch")
-    batch = client.batches.create(
-        input_file_id=batch_input.id, endpoint="/v1/chat/completions", completion_window="24h"
-    )
+    batch = client.batches.create(input_file_id=batch_input.id, endpoint="/v1/chat/completions",
+                                  completion_window="24h")
     emu.advance(100)
     assert client.batches.retrieve(batch.id).status == "completed"
     assert client.files.delete(batch_input.id).deleted
@@ -185,12 +169,9 @@ def test_prism_really_validates(through_prism: tuple[Emulator, str]) -> None:
     """A request the spec forbids is stopped by Prism and never reaches the emulator."""
     emu, proxy_url = through_prism
     before = emu.stats()["requests"]["total"]
-    refused = httpx2.post(
-        f"{proxy_url}/fine_tuning/jobs",
-        json={"model": "gpt-4o-mini", "training_file": "file-x", "suffix": "x" * 80},
-        headers={"Authorization": "Bearer sk-test"},
-        timeout=10,
-    )
+    refused = httpx2.post(f"{proxy_url}/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": "file-x",
+                                                                   "suffix": "x" * 80},
+                          headers={"Authorization": "Bearer sk-test"}, timeout=10)
     assert refused.status_code == 422
     assert refused.json()["validation"][0]["location"] == ["body", "suffix"]
     assert emu.stats()["requests"]["total"] == before

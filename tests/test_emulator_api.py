@@ -92,21 +92,16 @@ def test_tuned_model_beats_base_model_on_held_out_tickets(emu: Emulator, client:
     emu.advance(10_000)
     tuned = client.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
     assert tuned is not None
-    held_out = [
-        ("I got charged two times this month", "billing"),
-        ("The app crashes when I open settings", "technical"),
-        ("How can I reset the password for my login?", "account"),
-        ("发票金额错了", "billing"),
-        ("应用闪退怎么办", "technical"),
-        ("我想注销我的账号", "account"),
-    ]
+    held_out = [("I got charged two times this month", "billing"),
+                ("The app crashes when I open settings", "technical"),
+                ("How can I reset the password for my login?", "account"), ("发票金额错了", "billing"),
+                ("应用闪退怎么办", "technical"), ("我想注销我的账号", "account")]
 
     def accuracy(model: str) -> float:
         right = 0
         for text, label in held_out:
-            answer = client.chat.completions.create(
-                model=model, messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}]
-            )
+            answer = client.chat.completions.create(model=model, messages=[
+                {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}])
             right += answer.choices[0].message.content == label
         return right / len(held_out)
 
@@ -125,13 +120,8 @@ def test_chat_parameters(client: openai.OpenAI) -> None:
     assert len(legacy.choices) == 2 and legacy.usage is not None and legacy.usage.completion_tokens == 4
     stopped = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stop=["fox"])  # type: ignore[arg-type]
     assert stopped.choices[0].message.content == "The quick brown "
-    with_logprobs = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=messages,
-        logprobs=True,  # type: ignore[arg-type]
-        top_logprobs=2,
-        max_tokens=4,
-    )
+    with_logprobs = client.chat.completions.create(model="gpt-4o-mini", messages=messages, logprobs=True,  # type: ignore[arg-type]
+                                                   top_logprobs=2, max_tokens=4)
     assert with_logprobs.choices[0].logprobs is not None
     assert len(with_logprobs.choices[0].logprobs.content or []) == 4
     for bad in ({"temperature": 3}, {"n": 0}, {"max_tokens": 0}, {"top_logprobs": 2}, {"stream": True}):
@@ -142,14 +132,8 @@ def test_chat_parameters(client: openai.OpenAI) -> None:
 
 
 def test_nearest_neighbour_and_baseline_are_deterministic_and_explainable() -> None:
-    learner = NearestNeighbour(
-        [
-            ("how do I reset my password", "account"),
-            ("charged twice on my card", "billing"),
-            ("我的订单还没到", "shipping"),
-            ("the app crashes on start", "technical"),
-        ]
-    )
+    learner = NearestNeighbour([("how do I reset my password", "account"), ("charged twice on my card", "billing"),
+                                ("我的订单还没到", "shipping"), ("the app crashes on start", "technical")])
     assert learner.nearest("password reset please")[0] == 0
     assert learner.nearest("订单没有到")[0] == 2
     assert learner.nearest("how do I reset my password") == (0, 1.0)
@@ -171,23 +155,14 @@ def test_moderations(client: openai.OpenAI) -> None:
 
 def test_batches_progress_and_write_output_and_error_files(emu: Emulator, client: openai.OpenAI) -> None:
     lines = [
-        {
-            "custom_id": "ok-1",
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "First. Second."}]},
-        },
-        {
-            "custom_id": "bad-model",
-            "method": "POST",
-            "url": "/v1/chat/completions",
-            "body": {"model": "no-such-model", "messages": [{"role": "user", "content": "Hi."}]},
-        },
+        {"custom_id": "ok-1", "method": "POST", "url": "/v1/chat/completions",
+         "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "First. Second."}]}},
+        {"custom_id": "bad-model", "method": "POST", "url": "/v1/chat/completions",
+         "body": {"model": "no-such-model", "messages": [{"role": "user", "content": "Hi."}]}},
     ]
     input_file = client.files.create(file=("in.jsonl", to_jsonl(lines)), purpose="batch")
-    batch = client.batches.create(
-        input_file_id=input_file.id, endpoint="/v1/chat/completions", completion_window="24h", metadata={"eval": "e1"}
-    )
+    batch = client.batches.create(input_file_id=input_file.id, endpoint="/v1/chat/completions",
+                                  completion_window="24h", metadata={"eval": "e1"})
     assert batch.status == "validating"
     emu.advance(6)
     assert client.batches.retrieve(batch.id).status == "in_progress"
@@ -205,18 +180,15 @@ def test_batches_progress_and_write_output_and_error_files(emu: Emulator, client
     assert errors[0]["custom_id"] == "bad-model" and errors[0]["response"]["status_code"] == 404
     assert [b.id for b in client.batches.list()] == [batch.id]
 
-    broken = client.files.create(
-        file=("x.jsonl", b'{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {}}\nnot json\n'),
-        purpose="batch",
-    )
+    broken = client.files.create(file=("x.jsonl", b'{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", '
+                                                   b'"body": {}}\nnot json\n'), purpose="batch")
     failed = client.batches.create(input_file_id=broken.id, endpoint="/v1/chat/completions", completion_window="24h")
     emu.advance(6)
     failed = client.batches.retrieve(failed.id)
     assert failed.status == "failed" and failed.errors is not None and failed.errors.data
     assert {e.line for e in failed.errors.data} == {1, 2}
-    cancelling = client.batches.create(
-        input_file_id=input_file.id, endpoint="/v1/chat/completions", completion_window="24h"
-    )
+    cancelling = client.batches.create(input_file_id=input_file.id, endpoint="/v1/chat/completions",
+                                       completion_window="24h")
     assert client.batches.cancel(cancelling.id).status == "cancelling"
     emu.advance(11)
     assert client.batches.retrieve(cancelling.id).status == "cancelled"
@@ -237,12 +209,8 @@ def test_cli_refuses_remote_hosts(run_cli: object) -> None:
 
 
 def test_cli_serves_with_a_banner_and_answers() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "ftclient", "emulator", "--port", "0", "--speed", "100", "--rpm", "600"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with subprocess.Popen([sys.executable, "-m", "ftclient", "emulator", "--port", "0", "--speed", "100",
+                           "--rpm", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         assert process.stdout is not None and process.stderr is not None
         try:
             base_url = process.stdout.readline().strip()

@@ -87,9 +87,8 @@ def test_slow_body_dribbles_the_response(emu: Emulator, http: httpx2.Client) -> 
 
 
 def test_lost_response_after_commit_creates_the_job_anyway(emu: Emulator, http: httpx2.Client) -> None:
-    file_id = http.post(
-        "/files", files={"file": ("t.jsonl", to_jsonl(classification_examples()))}, data={"purpose": "fine-tune"}
-    ).json()["id"]
+    file_id = http.post("/files", files={"file": ("t.jsonl", to_jsonl(classification_examples()))},
+                        data={"purpose": "fine-tune"}).json()["id"]
     emu.inject("POST /v1/fine_tuning/jobs", "lose_response_after_commit", times=1)
     body = {"model": "gpt-4o-mini", "training_file": file_id, "metadata": {"ftclient_token": "t-1"}}
     with pytest.raises(httpx2.TransportError):
@@ -100,9 +99,8 @@ def test_lost_response_after_commit_creates_the_job_anyway(emu: Emulator, http: 
 
 
 def test_fail_job_on_create_and_by_id(emu: Emulator, http: httpx2.Client) -> None:
-    file_id = http.post(
-        "/files", files={"file": ("t.jsonl", to_jsonl(classification_examples()))}, data={"purpose": "fine-tune"}
-    ).json()["id"]
+    file_id = http.post("/files", files={"file": ("t.jsonl", to_jsonl(classification_examples()))},
+                        data={"purpose": "fine-tune"}).json()["id"]
     emu.inject("POST /v1/fine_tuning/jobs", "fail_job", times=1, code="server_error", message="GPU fell over")
     doomed = http.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": file_id}).json()
     healthy = http.post("/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": file_id}).json()

@@ -31,10 +31,7 @@ def upload(client: openai.OpenAI, records: list[dict[str, object]] | bytes, name
 def test_sdk_flow_upload_create_events_succeed_and_answer(emu: Emulator, client: openai.OpenAI) -> None:
     file_id = upload(client, classification_examples())
     job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini-2024-07-18",
-        training_file=file_id,
-        suffix="tickets",
-        seed=42,
+        model="gpt-4o-mini-2024-07-18", training_file=file_id, suffix="tickets", seed=42,
         metadata={"ftclient_run": "r-1"},
         method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}},
     )
@@ -76,18 +73,15 @@ def test_sdk_flow_upload_create_events_succeed_and_answer(emu: Emulator, client:
     assert csv_text.splitlines()[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
     assert len(csv_text.splitlines()) == 37
 
-    question = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": "I need to reset my password please"},
-    ]
+    question = [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": "I need to reset my password please"}]
     tuned = client.chat.completions.create(model=done.fine_tuned_model, messages=question)  # type: ignore[arg-type]
     assert tuned.choices[0].message.content == "account"
     assert tuned.model == done.fine_tuned_model
     assert tuned.system_fingerprint == "fp_ftclient_emulator"
     assert tuned.usage is not None and tuned.usage.prompt_tokens > 10 and tuned.usage.completion_tokens == 1
     checkpoint_answer = client.chat.completions.create(
-        model=checkpoints[1].fine_tuned_model_checkpoint, messages=question
-    )  # type: ignore[arg-type]
+        model=checkpoints[1].fine_tuned_model_checkpoint, messages=question)  # type: ignore[arg-type]
     assert checkpoint_answer.choices[0].message.content == "account"
     assert [j.id for j in client.fine_tuning.jobs.list(metadata={"ftclient_run": "r-1"})] == [job.id]
     assert list(client.fine_tuning.jobs.list(metadata={"ftclient_run": "other"})) == []
@@ -128,30 +122,12 @@ def test_too_few_examples_fail_validation(emu: Emulator, client: openai.OpenAI) 
 def test_create_checks_parameters_like_openai(client: openai.OpenAI) -> None:
     file_id = upload(client, classification_examples())
     cases = [
-        (
-            {
-                "model": "gpt-4o-mini",
-                "training_file": file_id,
-                "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 51}}},
-            },
-            "hyperparameters.n_epochs",
-        ),
-        (
-            {
-                "model": "gpt-4o-mini",
-                "training_file": file_id,
-                "method": {"type": "supervised", "supervised": {"hyperparameters": {"batch_size": 0}}},
-            },
-            "hyperparameters.batch_size",
-        ),
-        (
-            {
-                "model": "gpt-4o-mini",
-                "training_file": file_id,
-                "method": {"type": "supervised", "supervised": {"hyperparameters": {"learning_rate_multiplier": 0}}},
-            },
-            "hyperparameters.learning_rate_multiplier",
-        ),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"n_epochs": 51}}}}, "hyperparameters.n_epochs"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"batch_size": 0}}}}, "hyperparameters.batch_size"),
+        ({"model": "gpt-4o-mini", "training_file": file_id, "method": {"type": "supervised", "supervised": {
+            "hyperparameters": {"learning_rate_multiplier": 0}}}}, "hyperparameters.learning_rate_multiplier"),
         ({"model": "gpt-4o-mini", "training_file": file_id, "suffix": "x" * 65}, "suffix"),
         ({"model": "gpt-4o-mini", "training_file": file_id, "seed": -1}, "seed"),
         ({"model": "gpt-4o-mini", "training_file": file_id, "metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
@@ -210,12 +186,9 @@ def test_validation_file_adds_validation_metrics(emu: Emulator, client: openai.O
     train = upload(client, classification_examples())
     valid_records = [chat_example(f"My card was charged {n} times", "billing") for n in range(10)]
     valid = upload(client, valid_records, "valid.jsonl")
-    job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini",
-        training_file=train,
-        validation_file=valid,
-        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}},
-    )
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train, validation_file=valid,
+                                         method={"type": "supervised", "supervised": {"hyperparameters": {
+                                             "n_epochs": 1}}})
     emu.advance(10_000)
     events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
     epoch_end = next(e for e in events if e.type == "metrics" and e.data and e.data["step"] == 18)
@@ -255,9 +228,8 @@ def test_state_dir_keeps_jobs_and_models_across_restarts(tmp_path: object) -> No
     state = Path(str(tmp_path)) / "state"
     with run_in_thread(EmulatorConfig(speed=1.0, state_dir=state)) as first:
         client = openai.OpenAI(base_url=first.base_url, api_key="sk-test", max_retries=0)
-        job = client.fine_tuning.jobs.create(
-            model="gpt-4o-mini", training_file=upload(client, classification_examples())
-        )
+        job = client.fine_tuning.jobs.create(model="gpt-4o-mini",
+                                             training_file=upload(client, classification_examples()))
         first.advance(10_000)
         model = client.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
     assert json.loads((state / "state.json").read_text())["jobs"][0]["obj"]["id"] == job.id
@@ -266,13 +238,8 @@ def test_state_dir_keeps_jobs_and_models_across_restarts(tmp_path: object) -> No
         again = client.fine_tuning.jobs.retrieve(job.id)
         assert again.status == "succeeded" and again.fine_tuned_model == model
         assert second.now() >= again.finished_at  # type: ignore[operator]
-        answer = client.chat.completions.create(
-            model=model,
-            messages=[  # type: ignore[arg-type]
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": "应用闪退了"},
-            ],
-        )
+        answer = client.chat.completions.create(model=model, messages=[  # type: ignore[arg-type]
+            {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "应用闪退了"}])
         assert answer.choices[0].message.content == "technical"
 
 

@@ -15,7 +15,8 @@ from ftclient.emulator import EmulatorConfig, run_in_thread
 from ftclient.emulator.ratelimit import RateLimiter, format_duration
 
 HEADERS = {"Authorization": "Bearer sk-test"}
-BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello there. How are you?"}], "max_tokens": 5}
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello there. How are you?"}],
+        "max_tokens": 5}
 DURATION = re.compile(r"^(\d+ms|\d+(\.\d+)?s|\d+m\d+s|\d+h\d+m\d+s)$")
 
 

@@ -55,10 +55,8 @@ def _nullable_to_31(node: Any) -> Any:
         isinstance(part, dict) and part.get("nullable") for part in node.get("allOf", [])
     )
     if "allOf" in out:
-        out["allOf"] = [
-            {k: v for k, v in part.items() if k != "nullable"} if isinstance(part, dict) else part
-            for part in out["allOf"]
-        ]
+        out["allOf"] = [{k: v for k, v in part.items() if k != "nullable"} if isinstance(part, dict) else part
+                        for part in out["allOf"]]
         out["allOf"] = [part for part in out["allOf"] if part]
     return {"anyOf": [{"type": "null"}, out]} if nullable else out
 
@@ -99,9 +97,8 @@ def recorded() -> Iterator[tuple[Emulator, httpx2.Client, list[Exchange]]]:
             request = response.request
             matched = emu.core.router.match(request.method, request.url.path)
             route = matched[0] if matched else f"{request.method} {request.url.path}"
-            exchanges.append(
-                Exchange(route, response.status_code, response.headers.get("content-type", ""), response.content)
-            )
+            exchanges.append(Exchange(route, response.status_code, response.headers.get("content-type", ""),
+                                      response.content))
 
         with httpx2.Client(event_hooks={"response": [keep]}, timeout=10) as http:
             yield emu, http, exchanges
@@ -114,20 +111,13 @@ def drive_everything(emu: Emulator, http: httpx2.Client) -> None:
     client.batches.list()
     client.fine_tuning.jobs.list()
     train = client.files.create(file=("train.jsonl", to_jsonl(classification_examples())), purpose="fine-tune")
-    valid = client.files.create(
-        file=("valid.jsonl", to_jsonl([chat_example(f"Refund request number {n}", "billing") for n in range(10)])),
-        purpose="fine-tune",
-    )
+    valid = client.files.create(file=("valid.jsonl", to_jsonl(
+        [chat_example(f"Refund request number {n}", "billing") for n in range(10)])), purpose="fine-tune")
     client.files.list()
     client.files.retrieve(train.id)
     client.files.content(train.id).read()
-    job = client.fine_tuning.jobs.create(
-        model="gpt-4o-mini-2024-07-18",
-        training_file=train.id,
-        validation_file=valid.id,
-        suffix="spec",
-        metadata={"k": "v"},
-    )
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=train.id,
+                                         validation_file=valid.id, suffix="spec", metadata={"k": "v"})
     emu.advance(40)
     client.fine_tuning.jobs.pause(job.id)
     client.fine_tuning.jobs.resume(job.id)
@@ -144,34 +134,24 @@ def drive_everything(emu: Emulator, http: httpx2.Client) -> None:
     client.fine_tuning.jobs.retrieve(failing.id)
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "refund please"}]
     client.chat.completions.create(model=str(done.fine_tuned_model), messages=messages)  # type: ignore[arg-type]
-    client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=messages,
-        logprobs=True,
-        top_logprobs=1,
-        n=2,  # type: ignore[arg-type]
-        max_tokens=1,
-    )
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages, logprobs=True, top_logprobs=1, n=2,  # type: ignore[arg-type]
+                                   max_tokens=1)
     client.moderations.create(input="I will kill the process")
     upload = client.uploads.create(bytes=4, filename="u.jsonl", mime_type="text/jsonl", purpose="fine-tune")
     part = client.uploads.parts.create(upload.id, data=b"{}\n\n")
     client.uploads.complete(upload.id, part_ids=[part.id])
     cancelled = client.uploads.create(bytes=4, filename="c.jsonl", mime_type="text/jsonl", purpose="fine-tune")
     client.uploads.cancel(cancelled.id)
-    line = {
-        "custom_id": "a",
-        "method": "POST",
-        "url": "/v1/chat/completions",
-        "body": {"model": "gpt-4o-mini", "messages": messages},
-    }
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o-mini", "messages": messages}}
     batch_file = client.files.create(file=("b.jsonl", to_jsonl([line])), purpose="batch")
-    batch = client.batches.create(input_file_id=batch_file.id, endpoint="/v1/chat/completions", completion_window="24h")
+    batch = client.batches.create(input_file_id=batch_file.id, endpoint="/v1/chat/completions",
+                                  completion_window="24h")
     emu.advance(100)
     client.batches.retrieve(batch.id)
     client.batches.list()
-    second = client.batches.create(
-        input_file_id=batch_file.id, endpoint="/v1/chat/completions", completion_window="24h"
-    )
+    second = client.batches.create(input_file_id=batch_file.id, endpoint="/v1/chat/completions",
+                                   completion_window="24h")
     client.batches.cancel(second.id)
     client.models.list()
     client.models.retrieve("gpt-4o-mini-2024-07-18")
@@ -237,7 +217,8 @@ SDK_ITEM_TYPES: dict[str, str] = {
     "GET /v1/files": "openai.types.FileObject",
     "GET /v1/fine_tuning/jobs": "openai.types.fine_tuning.FineTuningJob",
     "GET /v1/fine_tuning/jobs/{fine_tuning_job_id}/events": "openai.types.fine_tuning.FineTuningJobEvent",
-    "GET /v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints": "openai.types.fine_tuning.jobs.FineTuningJobCheckpoint",
+    "GET /v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints":
+        "openai.types.fine_tuning.jobs.FineTuningJobCheckpoint",
     "GET /v1/models": "openai.types.Model",
     "GET /v1/batches": "openai.types.Batch",
 }

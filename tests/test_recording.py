@@ -34,10 +34,8 @@ def _flow(client: openai.OpenAI) -> str:
     file_id = client.files.create(file=("train.jsonl", to_jsonl(records)), purpose="fine-tune").id
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file_id, metadata={"api_key": CANARY_KEY})
     client.fine_tuning.jobs.retrieve(job.id)
-    client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": f"Bearer {CANARY_KEY}"}],
-    )
+    client.chat.completions.create(model="gpt-4o-mini", messages=[
+        {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": f"Bearer {CANARY_KEY}"}])
     return job.id
 
 
@@ -47,14 +45,8 @@ def test_recording_with_a_canary_key_leaves_no_secret(tmp_path: Path, monkeypatc
     with run_in_thread(EmulatorConfig(speed=1000)) as emu:
         transport = RecordingTransport(httpx2.HTTPTransport(), cassette)
         with httpx2.Client(transport=transport) as http:
-            client = openai.OpenAI(
-                base_url=emu.base_url,
-                api_key=CANARY_KEY,
-                organization=CANARY_ORG,
-                project=CANARY_PROJECT,
-                max_retries=0,
-                http_client=http,
-            )
+            client = openai.OpenAI(base_url=emu.base_url, api_key=CANARY_KEY, organization=CANARY_ORG,
+                                   project=CANARY_PROJECT, max_retries=0, http_client=http)
             job_id = _flow(client)
     text = cassette.read_text(encoding="utf-8")
     for canary in (CANARY_KEY, CANARY_ORG, CANARY_PROJECT, CANARY_KEY[10:30], "CANARY"):
@@ -63,18 +55,12 @@ def test_recording_with_a_canary_key_leaves_no_secret(tmp_path: Path, monkeypatc
     assert document["format"] == "ftclient-cassette/1"
     interactions = document["interactions"]
     assert [i["request"]["method"] + " " + i["request"]["path"] for i in interactions] == [
-        "POST /v1/files",
-        "POST /v1/fine_tuning/jobs",
-        f"GET /v1/fine_tuning/jobs/{job_id}",
+        "POST /v1/files", "POST /v1/fine_tuning/jobs", f"GET /v1/fine_tuning/jobs/{job_id}",
         "POST /v1/chat/completions",
     ]
     for interaction in interactions:
-        assert set(interaction["request"]["headers"]) <= {
-            "content-type",
-            "accept",
-            "openai-beta",
-            "x-stainless-retry-count",
-        }
+        assert set(interaction["request"]["headers"]) <= {"content-type", "accept", "openai-beta",
+                                                          "x-stainless-retry-count"}
         assert "openai-organization" not in interaction["response"]["headers"]
         assert interaction["response"]["headers"]["x-request-id"].startswith("req_recorded_")
     assert interactions[1]["request"]["body"]["json"]["metadata"] == {"api_key": "REDACTED"}
@@ -116,10 +102,7 @@ def test_scrubber_patterns() -> None:
     assert scrub.text("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer REDACTED"
     assert scrub.text("org-AbCdEf123456 / proj_AbCdEf123456") == "org-REDACTED / proj_REDACTED"
     assert scrub.data({"password": "hunter2", "usage": {"prompt_tokens": 3}, "token": "Hi"}) == {
-        "password": "REDACTED",
-        "usage": {"prompt_tokens": 3},
-        "token": "Hi",
-    }
+        "password": "REDACTED", "usage": {"prompt_tokens": 3}, "token": "Hi"}
 
 
 def test_the_openai_adapter_records_when_switched_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,9 +121,8 @@ def test_the_openai_adapter_records_when_switched_on(tmp_path: Path, monkeypatch
 
         async def ask() -> str:
             try:
-                answer = await provider.chat(
-                    ChatRequest(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello there. Bye."}])
-                )
+                answer = await provider.chat(ChatRequest(model="gpt-4o-mini", messages=[
+                    {"role": "user", "content": "Hello there. Bye."}]))
             finally:
                 await provider.aclose()
             return answer.text

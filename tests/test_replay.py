@@ -64,32 +64,20 @@ def test_a_request_out_of_order_names_the_expected_interaction() -> None:
 
 
 def test_unused_interactions_fail_on_exit() -> None:
-    with (
-        pytest.raises(ReplayError, match=r"never requested: #3 GET /v1/fine_tuning/jobs/ftjob-abc123"),
-        ReplayServer(FINETUNE) as replay,
-    ):
+    with pytest.raises(ReplayError, match=r"never requested: #3 GET /v1/fine_tuning/jobs/ftjob-abc123"), \
+            ReplayServer(FINETUNE) as replay:
         client = openai.OpenAI(base_url=replay.base_url, api_key="sk-test", max_retries=0)
         client.files.create(file=("mydata.jsonl", b"{}\n"), purpose="fine-tune")
         client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file="file-abc123")
 
 
 def test_query_parameters_are_part_of_the_match() -> None:
-    cassette = {
-        "interactions": [
-            {
-                "request": {"method": "GET", "path": "/v1/fine_tuning/jobs", "query": "limit=2"},
-                "response": {
-                    "status": 200,
-                    "headers": {},
-                    "body": {"json": {"object": "list", "data": [], "has_more": False}},
-                },
-            }
-        ]
-    }
-    with (
-        pytest.raises(ReplayError, match=r"expected interaction #1 of 1, GET /v1/fine_tuning/jobs\?limit=2"),
-        ReplayServer(cassette) as replay,
-    ):
+    cassette = {"interactions": [{
+        "request": {"method": "GET", "path": "/v1/fine_tuning/jobs", "query": "limit=2"},
+        "response": {"status": 200, "headers": {}, "body": {"json": {"object": "list", "data": [], "has_more": False}}},
+    }]}
+    with pytest.raises(ReplayError, match=r"expected interaction #1 of 1, GET /v1/fine_tuning/jobs\?limit=2"), \
+            ReplayServer(cassette) as replay:
         client = openai.OpenAI(base_url=replay.base_url, api_key="sk-test", max_retries=0)
         with pytest.raises(openai.BadRequestError):
             client.fine_tuning.jobs.list(limit=3)

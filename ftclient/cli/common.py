@@ -14,9 +14,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def json_option(func: F) -> F:
     """``--json``: stdout carries exactly one JSON document; talk goes to stderr."""
-    return click.option("--json", "json_mode", is_flag=True, help="Write the result as one JSON document on stdout.")(
-        func
-    )
+    return click.option(
+        "--json", "json_mode", is_flag=True, help="Write the result as one JSON document on stdout."
+    )(func)
 
 
 def inactive_timeout_option(func: F) -> F:

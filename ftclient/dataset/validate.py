@@ -205,7 +205,7 @@ def _file_problems(
         out.append(
             Problem(
                 "too-few-examples",
-                f"{examples} example(s); {provider} requires at least {min_examples}",
+                f"{examples} example(s); at least {min_examples} are required",
                 "add examples (50-100 good ones are a sensible start)",
                 file=label,
             )

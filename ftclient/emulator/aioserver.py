@@ -142,12 +142,8 @@ class AsyncEmulatorServer:
             writer.transport.abort()
             return False
         phrase = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
-        head = [
-            f"HTTP/1.1 {response.status} {phrase}",
-            "server: ftclient-emulator",
-            f"content-type: {response.content_type}",
-            f"content-length: {len(response.body)}",
-        ]
+        head = [f"HTTP/1.1 {response.status} {phrase}", "server: ftclient-emulator",
+                f"content-type: {response.content_type}", f"content-length: {len(response.body)}"]
         head += [f"{name}: {value}" for name, value in response.headers.items()]
         if not keep_alive:
             head.append("connection: close")

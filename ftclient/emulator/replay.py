@@ -51,9 +51,8 @@ def _body_bytes(body: dict[str, Any]) -> bytes:
 
 
 class ReplayServer:
-    def __init__(
-        self, cassette: str | Path | dict[str, Any], *, host: str = "127.0.0.1", port: int = 0, match_query: bool = True
-    ) -> None:
+    def __init__(self, cassette: str | Path | dict[str, Any], *, host: str = "127.0.0.1", port: int = 0,
+                 match_query: bool = True) -> None:
         self.name = str(cassette) if not isinstance(cassette, dict) else "<cassette>"
         self.interactions: list[dict[str, Any]] = list(load_cassette(cassette)["interactions"])
         self.match_query = match_query
@@ -72,9 +71,8 @@ class ReplayServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
         if kind is None:
             self.verify()
@@ -89,7 +87,7 @@ class ReplayServer:
     def verify(self) -> None:
         """Raise ReplayError if a request was unexpected or a recorded interaction was never used."""
         problems = list(self.problems)
-        unused = self.interactions[self.position :]
+        unused = self.interactions[self.position:]
         if unused:
             listed = "; ".join(f"#{self.position + i + 1} {_describe(x['request'])}" for i, x in enumerate(unused))
             problems.append(f"{len(unused)} recorded interaction(s) never requested: {listed}")
@@ -103,10 +101,8 @@ class ReplayServer:
             got = f"{method} {target}"
             if self.position >= len(self.interactions):
                 last = _describe(self.interactions[-1]["request"]) if self.interactions else "nothing"
-                message = (
-                    f"unexpected request {got}: all {len(self.interactions)} recorded interaction(s) were "
-                    f"already served (the last was {last}); expected no more requests"
-                )
+                message = (f"unexpected request {got}: all {len(self.interactions)} recorded interaction(s) were "
+                           f"already served (the last was {last}); expected no more requests")
                 return self._refuse(message)
             recorded = self.interactions[self.position]
             expected = recorded["request"]
@@ -114,10 +110,8 @@ class ReplayServer:
             if same and self.match_query:
                 same = parse_qs(expected.get("query") or "") == parse_qs(parts.query)
             if not same:
-                message = (
-                    f"unexpected request {got}: expected interaction #{self.position + 1} of "
-                    f"{len(self.interactions)}, {_describe(expected)}"
-                )
+                message = (f"unexpected request {got}: expected interaction #{self.position + 1} of "
+                           f"{len(self.interactions)}, {_describe(expected)}")
                 return self._refuse(message)
             self.position += 1
         response = recorded["response"]
@@ -125,14 +119,8 @@ class ReplayServer:
 
     def _refuse(self, message: str) -> tuple[int, dict[str, str], bytes]:
         self.problems.append(message)
-        body = {
-            "error": {
-                "message": f"ftclient replay: {message}",
-                "type": "replay_mismatch",
-                "param": None,
-                "code": "replay_mismatch",
-            }
-        }
+        body = {"error": {"message": f"ftclient replay: {message}", "type": "replay_mismatch", "param": None,
+                          "code": "replay_mismatch"}}
         return 400, {"content-type": "application/json"}, json.dumps(body).encode("utf-8")
 
 

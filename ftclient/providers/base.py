@@ -325,9 +325,8 @@ class RequestPreview(Protocol):
     endpoint: str
     """Base URL the requests go to (no credentials)."""
 
-    def preview_upload(
-        self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    def preview_upload(self, path: Path, *, purpose: str = "fine-tune",
+                       filename: str | None = None) -> list[dict[str, Any]]: ...
     def preview_create(self, spec: JobSpec) -> dict[str, Any]: ...
 
 
@@ -337,9 +336,8 @@ class NamedFileProvider(Protocol):
     (``train-<sha256 prefix>.jsonl``), so a file that reached the provider just before a crash is
     found and reused instead of being sent twice."""
 
-    def upload_named(
-        self, path: Path, *, filename: str, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
-    ) -> RemoteFile: ...
+    def upload_named(self, path: Path, *, filename: str, purpose: str = "fine-tune",
+                     on_progress: ProgressCallback | None = None) -> RemoteFile: ...
     def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
         """Files with exactly this name and purpose, newest first."""
         ...

@@ -31,32 +31,24 @@ RECORD_ENV = "FTCLIENT_RECORD"
 CASSETTE_FORMAT = "ftclient-cassette/1"
 
 REQUEST_HEADERS = frozenset({"content-type", "accept", "openai-beta", "x-stainless-retry-count"})
-RESPONSE_HEADERS = frozenset(
-    {
-        "content-type",
-        "openai-version",
-        "openai-processing-ms",
-        "retry-after",
-        "retry-after-ms",
-        "x-request-id",
-        "x-ratelimit-limit-requests",
-        "x-ratelimit-limit-tokens",
-        "x-ratelimit-remaining-requests",
-        "x-ratelimit-remaining-tokens",
-        "x-ratelimit-reset-requests",
-        "x-ratelimit-reset-tokens",
-    }
-)
+RESPONSE_HEADERS = frozenset({
+    "content-type",
+    "openai-version",
+    "openai-processing-ms",
+    "retry-after",
+    "retry-after-ms",
+    "x-request-id",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-reset-tokens",
+})
 # Environment variables whose values are credentials or account ids wherever they appear.
 SECRET_ENV = (
-    "OPENAI_API_KEY",
-    "OPENAI_ADMIN_KEY",
-    "OPENAI_ORG_ID",
-    "OPENAI_ORGANIZATION",
-    "OPENAI_PROJECT_ID",
-    "AZURE_OPENAI_API_KEY",
-    "TOGETHER_API_KEY",
-    "WANDB_API_KEY",
+    "OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID",
+    "AZURE_OPENAI_API_KEY", "TOGETHER_API_KEY", "WANDB_API_KEY",
 )
 # Request headers whose values are credentials or account ids (never stored; their values are scrubbed
 # from everything else that is stored).
@@ -70,27 +62,11 @@ _PATTERNS = (
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "JWT-REDACTED"),
 )
 _SECRET_FIELD = re.compile(r"(api[_-]?key|secret|password|token|authorization|credential)", re.IGNORECASE)
-_SAFE_TOKEN_FIELDS = frozenset(
-    {
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "trained_tokens",
-        "max_tokens",
-        "max_completion_tokens",
-        "cached_tokens",
-        "reasoning_tokens",
-        "audio_tokens",
-        "accepted_prediction_tokens",
-        "rejected_prediction_tokens",
-        "input_tokens",
-        "output_tokens",
-        "top_logprobs",
-        "token",
-        "tokens",
-        "ftclient_token",
-    }
-)
+_SAFE_TOKEN_FIELDS = frozenset({
+    "prompt_tokens", "completion_tokens", "total_tokens", "trained_tokens", "max_tokens", "max_completion_tokens",
+    "cached_tokens", "reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens",
+    "input_tokens", "output_tokens", "top_logprobs", "token", "tokens", "ftclient_token",
+})
 
 
 class Scrubber:
@@ -209,17 +185,15 @@ _DROPPED_ON_REBUILD = ("content-encoding", "content-length", "transfer-encoding"
 def _rebuilt(response: httpx2.Response, body: bytes, request: httpx2.Request) -> httpx2.Response:
     """The response again, with its (already decoded) body in memory for the caller to read."""
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_ON_REBUILD]
-    return httpx2.Response(
-        response.status_code, headers=headers, content=body, request=request, extensions=response.extensions
-    )
+    return httpx2.Response(response.status_code, headers=headers, content=body, request=request,
+                           extensions=response.extensions)
 
 
 class RecordingTransport(httpx2.BaseTransport):
     """Wraps a transport; every exchange through it is appended to ``cassette_path``."""
 
-    def __init__(
-        self, inner: httpx2.BaseTransport, cassette_path: str | os.PathLike[str], *, secrets: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, inner: httpx2.BaseTransport, cassette_path: str | os.PathLike[str],
+                 *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
         self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
 
@@ -240,9 +214,8 @@ class RecordingTransport(httpx2.BaseTransport):
 class AsyncRecordingTransport(httpx2.AsyncBaseTransport):
     """The asyncio twin of ``RecordingTransport``."""
 
-    def __init__(
-        self, inner: httpx2.AsyncBaseTransport, cassette_path: str | os.PathLike[str], *, secrets: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, inner: httpx2.AsyncBaseTransport, cassette_path: str | os.PathLike[str],
+                 *, secrets: Iterable[str] = ()) -> None:
         self._inner = inner
         self.cassette = Cassette(cassette_path, Scrubber([*_secrets_from_env(), *secrets]))
 
