@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RemoteNotFoundError
+from ftclient.errors import InvalidRequestError, ProviderError, RemoteNotFoundError
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
@@ -35,9 +35,10 @@ from ftclient.providers.base import (
 )
 from ftclient.providers.fireworks import wire
 from ftclient.providers.fireworks.datasets import SIMPLE_UPLOAD_LIMIT, FireworksDatasets
-from ftclient.providers.fireworks.http import is_conflict, request_id
+from ftclient.providers.fireworks.http import is_conflict
 from ftclient.providers.fireworks.serving import FireworksServing
 from ftclient.providers.headers import rate_limit_state
+from ftclient.providers.rest import post_chat
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -275,36 +276,7 @@ class FireworksProvider(FireworksDatasets, FireworksServing):
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One completion from ``/inference/v1/chat/completions`` (OpenAI's shape); a tuned model answers only
         while its deployment is up (404 otherwise)."""
-        what = f"asking {request.model}"
-        started = time.perf_counter()
-        try:
-            response = await self._aclient().post(
-                f"{self.inference_url}/chat/completions", json=request.body(), headers=self._headers()
-            )
-        except httpx2.TimeoutException as exc:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self.timeout_s:.0f}s", provider=self.name, code="timeout"
-            ) from exc
-        except httpx2.TransportError as exc:
-            raise ProviderUnavailable(
-                f"{what}: cannot reach {self.base_url} ({type(exc).__name__})", provider=self.name, code="connection"
-            ) from exc
-        latency = time.perf_counter() - started
-        if response.status_code >= 400:
-            raise self._status_error(response, what)
-        data = response.json()
-        choice = (data.get("choices") or [{}])[0]
-        usage = data.get("usage") or {}
-        return ChatResult(
-            text=str((choice.get("message") or {}).get("content") or ""),
-            model=str(data.get("model") or request.model),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            latency_s=latency,
-            request_id=request_id(response),
-            finish_reason=choice.get("finish_reason"),
-            rate_limits=rate_limit_state(response.headers),
-        )
+        return await post_chat(self, f"{self.inference_url}/chat/completions", request, rate_limit_state)
 
     def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:
         raise InvalidRequestError(
