@@ -190,7 +190,7 @@ def model_limits(provider: str, model: str) -> ModelLimits:
     if provider == "fireworks":
         return _fireworks_limits(model)
     if provider == "together":
-        if "/" not in model:
+        if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
                 model,
                 hint="Together models are named <org>/<model>, e.g. meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",

@@ -81,3 +81,32 @@ def test_fireworks_data_rules_in_validate(run_cli: Any, tmp_path: Path) -> None:
     completion = tmp_path / "completion.jsonl"
     completion.write_text("".join(json.dumps({"prompt": "a", "completion": "b"}) + "\n" for _ in range(3)))
     assert "unknown-format" in run_cli("validate", str(completion), "--provider", "fireworks", "--json").stdout
+
+
+def test_cross_provider_lists_route_fireworks_names() -> None:
+    from ftclient.launching.cross import takes
+
+    assert takes("fireworks", BASE) and not takes("together", BASE) and not takes("openai", BASE)
+    assert not takes("fireworks", "Qwen/Qwen3-8B") and takes("together", "Qwen/Qwen3-8B")
+
+
+def test_emulator_command_speaks_fireworks() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx2
+
+    command = [sys.executable, "-m", "ftclient", "emulator", "--provider", "fireworks", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ) as proc:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        url = base_url.removesuffix("/v1")
+        listed = httpx2.get(f"{url}/v1/accounts/fireworks/models", headers={"Authorization": "Bearer k"}, timeout=10)
+        missing = httpx2.get(f"{url}/v1/accounts/a/datasets/none", headers={"Authorization": "Bearer k"}, timeout=10)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    assert BASE in [m["name"] for m in listed.json()["models"]]
+    assert missing.status_code == 404 and missing.json()["code"] == 5  # google.rpc NOT_FOUND
+    assert "FIREWORKS_BASE_URL" in stderr
