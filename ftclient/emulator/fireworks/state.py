@@ -62,6 +62,16 @@ class FireworksStore(FileBytes):
         if state_dir is not None:
             self._load()
 
+    # File bytes are kept under a flat key: resource names hold slashes, which ``state_dir/files/`` cannot.
+    def put_content(self, file_id: str, data: bytes) -> None:
+        super().put_content(_flat(file_id), data)
+
+    def content(self, file_id: str) -> bytes:
+        return super().content(_flat(file_id))
+
+    def drop_content(self, file_id: str) -> None:
+        super().drop_content(_flat(file_id))
+
     def save(self, now: float) -> None:
         if self.state_dir is None:
             return
@@ -92,3 +102,7 @@ class FireworksStore(FileBytes):
             raw["history"] = [tuple(h) for h in raw.get("history", [])]
             self.deployments[raw["obj"]["name"]] = FDeployment(**raw)
         self.addons = {a["name"]: a for a in document.get("addons", [])}
+
+
+def _flat(name: str) -> str:
+    return name.replace("/", "~").replace("#", "~~")
