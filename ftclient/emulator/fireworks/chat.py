@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.fireworks import catalog, rules
-from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
+from ftclient.emulator.http import ApiError, Request, Response, Router, chat_request, json_response
 from ftclient.emulator.openai.learner import baseline_answer, content_text
 
 if TYPE_CHECKING:
@@ -31,14 +31,7 @@ class Chat:
         router.add("POST", "/inference/v1/chat/completions", self.create)
 
     def create(self, request: Request) -> Response:
-        body = request.json()
-        model, messages = body.get("model"), body.get("messages")
-        if not isinstance(model, str) or not model:
-            raise ApiError(400, "model is required.", param="model")
-        if not isinstance(messages, list) or not messages:
-            raise ApiError(400, "messages must be a non-empty list.", param="messages")
-        if body.get("stream"):
-            raise ApiError(400, "The emulator does not stream; send stream=false.", param="stream")
+        body, model, messages = chat_request(request)
         learner, pool = self._resolve(model)
         prompt_tokens = 3 + sum(
             4 + rules.estimate_tokens(content_text(m.get("content"))) for m in messages if isinstance(m, dict)
