@@ -89,6 +89,19 @@ def test_upload_is_reused_by_content_hash(
     assert provider.download_file(first.file.id) == train_file.read_bytes()
 
 
+def test_files_with_the_same_name_and_other_content_get_their_own_dataset(
+    provider: FireworksProvider, train_file: Path, tmp_path: Path
+) -> None:
+    first = provider.upload_file(train_file)
+    other = tmp_path / "other" / "train.jsonl"
+    other.parent.mkdir()
+    other.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()[:5]), encoding="utf-8")
+    second = provider.upload_file(other)
+    assert first.id != second.id and first.id.startswith(f"accounts/{ACCOUNT}/datasets/train-")
+    assert provider.download_file(second.id) == other.read_bytes()
+    assert provider.upload_file(train_file).id == first.id
+
+
 def test_large_files_go_through_a_signed_url(emu: Emulator, provider: FireworksProvider, train_file: Path) -> None:
     provider.simple_upload_limit = 100
     remote = provider.upload_named(train_file, filename="big-1234.jsonl")

@@ -43,10 +43,24 @@ def prepared(run_cli: Any, tmp_path: Path) -> Path:
 def test_dry_run_and_jobs_commands(monkeypatch: pytest.MonkeyPatch, run_cli: Any, tmp_path: Path) -> None:
     with fireworks(monkeypatch, speed=1.0) as emu:
         folder = prepared(run_cli, tmp_path)
-        plan = ok(run_cli("launch", str(folder), "--provider", "fireworks", "--dry-run", "--epochs", "2", "--json"))
+        plan = ok(
+            run_cli(
+                "launch",
+                str(folder),
+                "--provider",
+                "fireworks",
+                "--dry-run",
+                "--epochs",
+                "2",
+                "--lr-multiplier",
+                "2",
+                "--json",
+            )
+        )
         request = plan["jobs"][0]["request"]
         assert request["url"].startswith(f"{emu.url}/v1/accounts/cli/supervisedFineTuningJobs?")
         assert request["json"]["epochs"] == 2 and request["json"]["baseModel"] == BASE
+        assert request["json"]["learningRate"] == pytest.approx(2e-4)
         assert [r["method"] for r in plan["uploads"][0]["requests"]] == ["POST", "POST"]
         assert emu.stats()["requests"]["total"] == 0  # a dry run sends nothing
         job_id = ok(run_cli("launch", str(folder), "--provider", "fireworks", "--detach", "--json"))["jobs"][0]["id"]

@@ -12,6 +12,7 @@ dataset already there is used (finished first if its bytes never arrived).
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,14 @@ class FireworksDatasets(FireworksHTTP):
     def upload_file(
         self, path: Path, *, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
     ) -> RemoteFile:
-        return self.upload_named(path, filename=path.name, purpose=purpose, on_progress=on_progress)
+        """Upload under a content name (``<stem>-<sha256 prefix><suffix>``): a dataset id only ever holds one
+        content, so two different files called ``train.jsonl`` never share a dataset."""
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        filename = f"{path.stem}-{digest.hexdigest()[:12]}{path.suffix}"
+        return self.upload_named(path, filename=filename, purpose=purpose, on_progress=on_progress)
 
     def upload_named(
         self, path: Path, *, filename: str, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None

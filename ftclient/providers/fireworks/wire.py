@@ -52,6 +52,10 @@ DEPLOYMENT_STATES = {
 }
 ADDON_STATES = {"DEPLOYING": "STARTING", "UPDATING": "STARTING", "DEPLOYED": "STARTED", "UNDEPLOYING": "STOPPING"}
 
+REFERENCE_LEARNING_RATE = 1e-4
+"""What ``--lr-multiplier`` scales: Fireworks' own default depends on the model and is not published, so
+ftclient uses 1e-4, the rate third-party clients send (research/providers.md 2.6, "minimal body")."""
+
 _ID_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
 
@@ -121,6 +125,8 @@ def _training_fields(spec: JobSpec) -> dict[str, Any]:
     ):
         if ours in hyper:
             fields[theirs] = hyper[ours]
+    if "learning_rate" not in hyper and "learning_rate_multiplier" in hyper:
+        fields["learningRate"] = REFERENCE_LEARNING_RATE * float(hyper["learning_rate_multiplier"])
     return fields
 
 
