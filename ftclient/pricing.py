@@ -252,6 +252,12 @@ def known_models(provider: str = "openai") -> list[str]:
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
 
 
+def provider_default_epochs(provider: str, n_examples: int) -> int:
+    """Epochs the provider trains when none are given: Fireworks 1 (docs.fireworks.ai/fine-tuning/
+    fine-tuning-models, "epochs default 1"), otherwise OpenAI's rule below."""
+    return 1 if provider == "fireworks" else default_epochs(n_examples)
+
+
 # OpenAI's "auto" epochs rule, as its data-check notebook reproduces it.
 TARGET_EPOCHS = 3
 MIN_TARGET_EXAMPLES = 100

@@ -110,3 +110,27 @@ def test_emulator_command_speaks_fireworks() -> None:
     assert BASE in [m["name"] for m in listed.json()["models"]]
     assert missing.status_code == 404 and missing.json()["code"] == 5  # google.rpc NOT_FOUND
     assert "FIREWORKS_BASE_URL" in stderr
+
+
+def test_preflight_uses_fireworks_defaults(tmp_path: Path) -> None:
+    from launch_support import write_dataset
+
+    from ftclient.config import resolve
+    from ftclient.errors import UserInputError
+    from ftclient.launching.config import LaunchConfig
+    from ftclient.launching.preflight import preflight, resolve_dataset
+
+    folder = write_dataset(tmp_path / "ds", train=6, model=BASE)
+    dataset = resolve_dataset(folder, resolve({}), None)
+    methods = frozenset({"supervised", "dpo"})
+    plain = preflight(dataset, LaunchConfig(model=BASE), provider="fireworks", methods=methods, official=False)
+    assert plain.epochs == 1 and plain.examples == 6  # Fireworks' default, and 6 < OpenAI's minimum of 10 is fine
+    assert plain.cost_usd == pytest.approx(plain.tokens_per_epoch * 0.50 / 1_000_000)
+    with pytest.raises(UserInputError, match="3,000,000"):
+        preflight(
+            dataset,
+            LaunchConfig(model=BASE, hyperparameters={"n_epochs": 600_000}),
+            provider="fireworks",
+            methods=methods,
+            official=False,
+        )

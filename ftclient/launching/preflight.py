@@ -320,7 +320,14 @@ def preflight(
             hint="fix the listed lines (or choose a model with a larger limit), then launch again",
         )
     chosen = config.hyperparameters.get("n_epochs")
-    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples)
+    epochs = int(chosen) if chosen is not None else pricing.provider_default_epochs(provider, train_scan.examples)
+    most = rules_for(provider).max_examples
+    if most is not None and train_scan.examples * epochs > most:
+        raise UserInputError(
+            f"{train_scan.examples:,} examples x {epochs} epochs = {train_scan.examples * epochs:,}; "
+            f"{provider} trains on at most {most:,} example passes",
+            hint="train fewer epochs (--epochs) or on fewer examples",
+        )
     billed = train_scan.tokens * epochs
     cost, as_of = None, None
     try:
