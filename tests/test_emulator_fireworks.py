@@ -92,3 +92,22 @@ def test_training_v2_refuses_deprecated_fields(tmp_path: Path) -> None:
         )
         adapter.close()
     assert answer.status_code == 400 and answer.json()["code"] == 3 and "batchSize" in answer.json()["message"]
+
+
+def test_recorded_fireworks_traffic_keeps_no_key_or_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()), encoding="utf-8")
+    cassette = tmp_path / "fireworks.json"
+    with run_in_thread(EmulatorConfig(provider="fireworks", speed=1000)) as emu:
+        monkeypatch.setenv("FTCLIENT_RECORD", str(cassette))
+        monkeypatch.setenv("FIREWORKS_API_KEY", "fw_CANARYkey0123456789")
+        monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "canary-account")
+        monkeypatch.setenv("FIREWORKS_BASE_URL", emu.url)
+        adapter = FireworksProvider.from_settings()
+        try:
+            adapter.get_file(adapter.upload_file(data).id)
+        finally:
+            adapter.close()
+    text = cassette.read_text(encoding="utf-8")
+    assert "CANARY" not in text and "canary" not in text
+    assert '"estimatedTokenCount": "REDACTED"' not in text and "estimatedTokenCount" in text
