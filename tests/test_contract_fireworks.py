@@ -86,6 +86,9 @@ def test_the_adapter_speaks_the_spec(through_prism: tuple[Emulator, str], tmp_pa
     dataset = adapter.upload_named(data, filename="train-c0ffee.jsonl")
     assert dataset.status == "processed" and adapter.get_file(dataset.id).id == dataset.id
     assert adapter.upload_named(data, filename="train-c0ffee.jsonl").id == dataset.id  # 409 through Prism
+    adapter.simple_upload_limit = 100  # the signed-URL flow: :getUploadEndpoint, PUT, :validateUpload
+    assert adapter.upload_named(data, filename="big-c0ffee.jsonl").status == "processed"
+    assert adapter.download_file(dataset.id) == data.read_bytes()
     spec = JobSpec(
         model=BASE,
         training_file=dataset.id,
