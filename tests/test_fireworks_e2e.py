@@ -134,3 +134,23 @@ def test_preflight_uses_fireworks_defaults(tmp_path: Path) -> None:
             methods=methods,
             official=False,
         )
+
+
+def test_a_failure_mid_evaluation_still_deletes_the_deployment(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    from ftclient.evaluate.jobs import evaluate_job
+
+    lines = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()
+    source = tmp_path / "tickets.csv"
+    source.write_text("\n".join(lines[:61]) + "\n", encoding="utf-8")
+    folder = tmp_path / "ds"
+    ok(run_cli("prepare", str(source), "--provider", "fireworks", "--model", BASE, "--out", str(folder), "--json"))
+    job_id = ok(run_cli("launch", str(folder), "--provider", "fireworks", "--json"))["jobs"][0]["id"]
+
+    def crash_after_two(progress: Any) -> None:
+        if progress.done >= 2:
+            raise RuntimeError("the disk filled up")
+
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        evaluate_job(job_id, on_progress=crash_after_two, concurrency=1)
+    books = emu.stats()["deployments"]
+    assert books["running"] == 0 and books["list"][0]["history"][-1] == "DELETING"
