@@ -111,6 +111,7 @@ def test_the_adapter_speaks_the_spec(through_prism: tuple[Emulator, str], tmp_pa
     assert any(e.type == "metrics" for e in adapter.list_events(job.id))
     dpo = adapter.create_job(JobSpec(model=BASE, training_file=dataset.id, method="dpo", hyperparameters={"beta": 0.1}))
     assert adapter.cancel_job(dpo.id).status == "cancelled"
+    assert [e.type for e in adapter.list_events(dpo.id)] == ["message"]  # via :getMetricsFileEndpoint
     assert {j.id for j in adapter.list_jobs()} == {job.id, dpo.id}
     endpoint = adapter.create_endpoint(done.fine_tuned_model, inactive_timeout_min=10)
     emu.advance(80)

@@ -159,6 +159,27 @@ def test_a_job_follows_to_success_with_metrics(emu: Emulator, provider: Firework
     assert provider.find_jobs({"ftclient_run": "run-ffffffffffffffffffff"}) == []
 
 
+def test_a_dpo_job_reports_its_metrics(emu: Emulator, provider: FireworksProvider, tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "input": {"messages": e["messages"][:-1]},
+            "preferred_output": [e["messages"][-1]],
+            "non_preferred_output": [{"role": "assistant", "content": "no idea"}],
+        }
+        for e in classification_examples()
+    ]
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    info = provider.create_job(
+        JobSpec(model=BASE, training_file=provider.upload_file(pairs).id, method="dpo", hyperparameters={"beta": 0.3})
+    )
+    emu.advance(10_000)
+    done = provider.get_job(info.id)
+    assert done.status == "succeeded" and done.method == "dpo" and done.hyperparameters["beta"] == 0.3
+    metrics = [e for e in provider.list_events(info.id) if e.type == "metrics"]
+    assert metrics and metrics[-1].data["step"] == metrics[-1].data["total_steps"]
+
+
 def test_cancel_and_an_already_cancelled_job(emu: Emulator, provider: FireworksProvider, train_file: Path) -> None:
     dataset = provider.upload_file(train_file)
     info = provider.create_job(

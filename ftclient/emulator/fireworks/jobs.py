@@ -48,6 +48,8 @@ class Jobs:
     def register(self, router: Router) -> None:
         base = "/v1/accounts/{account_id}"
         router.add("POST", f"{base}/supervisedFineTuningJobs:estimateCost", self.estimate)
+        # Verb routes before ``GET …/{id}``, which would also match ``x:getMetricsFileEndpoint``.
+        router.add("GET", f"{base}/dpoJobs/{{dpo_job_id}}:getMetricsFileEndpoint", self.metrics_endpoint)
         for collection, (_, param, _) in KINDS.items():
             one = f"{base}/{collection}/{{{param}}}"
             router.add("POST", f"{one}:cancel", self.cancel)
@@ -56,7 +58,6 @@ class Jobs:
             router.add("GET", f"{base}/{collection}", self.list)
             router.add("GET", one, self.retrieve)
             router.add("DELETE", one, self.delete)
-        router.add("GET", f"{base}/dpoJobs/{{dpo_job_id}}:getMetricsFileEndpoint", self.metrics_endpoint)
         router.add("GET", "/_storage/metrics/{account}/{collection}/{job}", self.metrics_file)
 
     # -- helpers ---------------------------------------------------------------------------------
