@@ -114,7 +114,7 @@ def tuned_model_of(job_or_model: str, provider: Provider, registry: Registry | N
 
 
 def _looks_like_job(name: str) -> bool:
-    return name.startswith(("ft-", "ftjob-"))
+    return name.startswith(("ft-", "ftjob-", "ftc-"))
 
 
 def wait_started(

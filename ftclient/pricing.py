@@ -36,7 +36,7 @@ OPENAI_JOB_CREATION_ENDS = dt.date(2027, 1, 6)
 _SHUT_2026_10_23 = dt.date(2026, 10, 23)
 _RETIRE_2027_01_14 = dt.date(2027, 1, 14)
 
-KNOWN_PROVIDERS = ("openai", "together")
+KNOWN_PROVIDERS = ("openai", "together", "fireworks")
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,26 @@ _OPENAI_ALIASES = {
 OPENAI_MODEL_DEPRECATION = "OpenAI stops accepting new fine-tuning jobs on 2027-01-06"
 
 
+# Fireworks. Source: fireworks.ai/pricing (stored copy, undated; read 2026-12-03): fine-tuning "$0.50 per 1M
+# training tokens" for models up to 16B parameters ("dataset size * number of epochs"), serverless inference
+# "$0.20 per 1M tokens" up to 16B, and "dedicated deployments are billed by GPU-second ... $3.89 per hour for
+# one NVIDIA A100 80 GB GPU" (other GPUs are not in that copy). The bases are on Fireworks' tunable list
+# (docs.fireworks.ai/fine-tuning/fine-tuning-models); context lengths from the models' published configs.
+FIREWORKS_PRICES_AS_OF = "2026-12-03"
+FIREWORKS_PRICES_SOURCE = "https://fireworks.ai/pricing (stored copy read 2026-12-03)"
+# base model -> (training $/1M tokens, serverless $/1M tokens, context length)
+_FIREWORKS_MODELS: dict[str, tuple[float, float, int]] = {
+    "accounts/fireworks/models/llama-v3p1-8b-instruct": (0.50, 0.20, 131_072),
+    "accounts/fireworks/models/qwen3-8b": (0.50, 0.20, 40_960),
+}
+_FIREWORKS_GPU_HOUR_USD = {"NVIDIA_A100_80GB": 3.89}
+
+
+def fireworks_gpu_hour_usd(accelerator: str) -> float | None:
+    """Dollars per hour of one accelerator on a Fireworks on-demand deployment (None when not in the table)."""
+    return _FIREWORKS_GPU_HOUR_USD.get(accelerator)
+
+
 def resolve_openai_model(model: str) -> str:
     """The dated base snapshot behind an alias, snapshot or ``ft:`` name; raises UnknownModelError."""
     base = base_model_of(model)
@@ -162,6 +182,11 @@ def _check_provider(provider: str) -> None:
 def price_for(provider: str, model: str) -> ModelPrice:
     """The dated price of ``model`` (``ft:`` names priced as their base). Raises UnknownModelError."""
     _check_provider(provider)
+    if provider == "fireworks" and model in _FIREWORKS_MODELS:
+        per_1m, serverless, _context = _FIREWORKS_MODELS[model]
+        return ModelPrice(
+            provider, model, per_1m, serverless, serverless, FIREWORKS_PRICES_AS_OF, FIREWORKS_PRICES_SOURCE
+        )
     if provider != "openai":
         raise UnknownModelError(
             model,
@@ -186,8 +211,10 @@ def price_for(provider: str, model: str) -> ModelPrice:
 def model_limits(provider: str, model: str) -> ModelLimits:
     """Per-example token limit, methods and encoding for ``model`` on ``provider``."""
     _check_provider(provider)
+    if provider == "fireworks":
+        return _fireworks_limits(model)
     if provider == "together":
-        if "/" not in model:
+        if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
                 model,
                 hint="Together models are named <org>/<model>, e.g. meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
@@ -219,8 +246,34 @@ def model_limits(provider: str, model: str) -> ModelLimits:
     )
 
 
+def _fireworks_limits(model: str) -> ModelLimits:
+    if not model.startswith("accounts/"):
+        raise UnknownModelError(
+            model,
+            known=sorted(_FIREWORKS_MODELS),
+            hint="Fireworks models are named accounts/<owner>/models/<id>, e.g. "
+            "accounts/fireworks/models/llama-v3p1-8b-instruct",
+        )
+    known = _FIREWORKS_MODELS.get(model)
+    context = known[2] if known else None
+    return ModelLimits(
+        "fireworks",
+        model,
+        None,
+        _SFT_DPO,
+        None,
+        notes=(
+            "token counts are estimates (the model's own tokenizer is not shipped with ftclient)",
+            "Fireworks truncates examples at maxContextLength"
+            + (f" (the model's context is {context:,} tokens)" if context else ""),
+        ),
+    )
+
+
 def known_models(provider: str = "openai") -> list[str]:
     _check_provider(provider)
+    if provider == "fireworks":
+        return sorted(_FIREWORKS_MODELS)
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
 
 
@@ -282,11 +335,17 @@ TOGETHER_DEFAULT_EPOCHS = 1
 (2026-04-28), the same in together 1.6.0's ``create_finetune_request``."""
 
 
+FIREWORKS_DEFAULT_EPOCHS = 1
+"""docs.fireworks.ai/fine-tuning/fine-tuning-models: "epochs", default 1."""
+
+
 def default_epochs(n_examples: int, *, provider: str = "openai") -> int:
-    """Epochs the provider picks when none is given: Together 1; OpenAI's ``n_epochs="auto"`` aims at
+    """Epochs the provider picks when none is given: Together and Fireworks 1; OpenAI's ``n_epochs="auto"`` aims at
     100-25,000 example passes, 3 by default."""
     if provider == "together":
         return TOGETHER_DEFAULT_EPOCHS
+    if provider == "fireworks":
+        return FIREWORKS_DEFAULT_EPOCHS
     if n_examples <= 0:
         return TARGET_EPOCHS
     if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:

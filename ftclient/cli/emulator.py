@@ -73,7 +73,7 @@ DEFAULT_PORT = 8765
 )
 @click.option(
     "--provider",
-    type=click.Choice(["openai", "together"]),
+    type=click.Choice(["openai", "together", "fireworks"]),
     default="openai",
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
@@ -112,6 +112,7 @@ def emulator(
       ftclient emulator --port 0 --rpm 600 --tpm 60000
       ftclient emulator --state-dir ./emulator-state --seed 7
       ftclient emulator --provider together --port 8766 --speed 100
+      ftclient emulator --provider fireworks --port 8767 --speed 100
       OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-local ftclient launch
     """
     from ftclient.emulator import BANNER, Emulator, EmulatorConfig
@@ -149,6 +150,11 @@ def emulator(
     out.info(f"Listening on {running.url} (speed x{speed:g}, rpm {rpm or 'unlimited'}, tpm {tpm or 'unlimited'})")
     if provider == "together":
         out.info(f"Point clients at it:  export TOGETHER_BASE_URL={running.base_url} TOGETHER_API_KEY=emulator")
+    elif provider == "fireworks":
+        out.info(
+            f"Point clients at it:  export FIREWORKS_BASE_URL={running.url} FIREWORKS_API_KEY=emulator "
+            "FIREWORKS_ACCOUNT_ID=my-account"
+        )
     else:
         out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")
     out.info("Stop with Ctrl-C.")

@@ -50,6 +50,7 @@ class RuleSet:
     """OpenAI: "Training file has 7 example(s), but must have at least 10 examples" (invalid_n_examples)."""
     max_file_bytes = 8 * 1024**3
     """OpenAI's Uploads API takes files up to 8 GB (platform.openai.com/docs/api-reference/uploads)."""
+    max_examples: int | None = None
     fast_path = True
     """Plain chat lines take ``plain_chat``: the same checks without a pydantic pass."""
 
@@ -499,10 +500,15 @@ def _empty(ctx: RuleContext, line: int, role: Any, content: str, path: str) -> P
 
 def rules_for(provider: str) -> RuleSet:
     """The rule set of ``provider``; raises UnknownProviderError."""
+    from ftclient.dataset.rules_fireworks import FireworksRuleSet
     from ftclient.dataset.rules_together import TogetherRuleSet
     from ftclient.errors import UnknownProviderError
 
-    factories: dict[str, Callable[[], RuleSet]] = {"openai": RuleSet, "together": TogetherRuleSet}
+    factories: dict[str, Callable[[], RuleSet]] = {
+        "openai": RuleSet,
+        "together": TogetherRuleSet,
+        "fireworks": FireworksRuleSet,
+    }
     factory = factories.get(provider)
     if factory is None:
         raise UnknownProviderError(provider, sorted(factories))

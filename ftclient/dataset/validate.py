@@ -208,6 +208,15 @@ def _file_problems(
                 file=label,
             )
         )
+    elif rules.max_examples is not None and examples > rules.max_examples:
+        out.append(
+            Problem(
+                "too-many-examples",
+                f"{examples:,} examples; {provider} takes at most {rules.max_examples:,}",
+                "sample the dataset down, or split it across jobs",
+                file=label,
+            )
+        )
     elif examples < RECOMMENDED_EXAMPLES:
         out.append(
             Problem(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_PROVIDERS = ("openai", "together")
+SUPPORTED_PROVIDERS = ("openai", "together", "fireworks")
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,17 @@ def paginate(
         result["first_id"] = page[0]["id"] if page else empty_id
         result["last_id"] = page[-1]["id"] if page else empty_id
     return result
+
+
+def chat_request(request: Request) -> tuple[dict[str, Any], str, list[Any]]:
+    """(body, model, messages) of a chat-completions request, refused the way the open-weight providers'
+    OpenAI-compatible endpoints refuse it (no model, no messages; the emulator does not stream)."""
+    body = request.json()
+    model, messages = body.get("model"), body.get("messages")
+    if not isinstance(model, str) or not model:
+        raise ApiError(400, "model is required.", param="model")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "messages must be a non-empty list.", param="messages")
+    if body.get("stream"):
+        raise ApiError(400, "The emulator does not stream; send stream=false.", param="stream")
+    return body, model, messages

@@ -216,6 +216,10 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
         from ftclient.emulator.together.app import TogetherApp
 
         return TogetherApp(services)
+    if provider == "fireworks":
+        from ftclient.emulator.fireworks.app import FireworksApp
+
+        return FireworksApp(services)
     from ftclient.emulator.openai.app import OpenAIApp
 
     return OpenAIApp(services)

@@ -40,6 +40,8 @@ def provider_for_job(job_id: str, provider: str | None, settings: Settings, regi
         return provider
     if job_id.startswith("ft-"):
         return "together"
+    if job_id.startswith("ftc-"):
+        return "fireworks"
     return settings.provider
 
 

@@ -216,6 +216,23 @@ class Preflight:
     notes: tuple[str, ...] = ()
 
 
+def _epochs(config: LaunchConfig, provider: str, examples: int) -> int:
+    """The epochs the job will train: the user's, else the provider's default; refused when the provider
+    caps example passes (Fireworks: 3M, docs.fireworks.ai fine-tuning limits) and they would exceed it."""
+    from ftclient.dataset.rules import rules_for
+
+    chosen = config.hyperparameters.get("n_epochs")
+    epochs = int(chosen) if chosen is not None else pricing.default_epochs(examples, provider=provider)
+    most = rules_for(provider).max_examples
+    if most is not None and examples * epochs > most:
+        raise UserInputError(
+            f"{examples:,} examples x {epochs} epochs = {examples * epochs:,}; "
+            f"{provider} trains on at most {most:,} example passes",
+            hint="train fewer epochs (--epochs) or on fewer examples",
+        )
+    return epochs
+
+
 def preflight(
     dataset: DatasetRef,
     config: LaunchConfig,
@@ -326,8 +343,7 @@ def preflight(
             problems=problems,
             hint="fix the listed lines (or choose a model with a larger limit), then launch again",
         )
-    chosen = config.hyperparameters.get("n_epochs")
-    epochs = int(chosen) if chosen is not None else pricing.default_epochs(train_scan.examples, provider=provider)
+    epochs = _epochs(config, provider, train_scan.examples)
     billed = train_scan.tokens * epochs
     cost, as_of = None, None
     try:

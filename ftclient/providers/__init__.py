@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 PROVIDERS: dict[str, str] = {
     "openai": "ftclient.providers.openai:OpenAIProvider",
     "together": "ftclient.providers.together:TogetherProvider",
+    "fireworks": "ftclient.providers.fireworks:FireworksProvider",
 }
 
 

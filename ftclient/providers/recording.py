@@ -67,7 +67,7 @@ RESPONSE_HEADERS = frozenset({
 # Environment variables whose values are credentials or account ids wherever they appear.
 SECRET_ENV = (
     "OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID",
-    "AZURE_OPENAI_API_KEY", "TOGETHER_API_KEY", "WANDB_API_KEY",
+    "AZURE_OPENAI_API_KEY", "TOGETHER_API_KEY", "WANDB_API_KEY", "FIREWORKS_API_KEY", "FIREWORKS_ACCOUNT_ID",
 )
 # Request headers whose values are credentials or account ids (never stored; their values are scrubbed
 # from everything else that is stored).
@@ -78,6 +78,7 @@ _PATTERNS = (
     (re.compile(r"\borg-[A-Za-z0-9]{6,}"), "org-REDACTED"),
     (re.compile(r"\bproj_[A-Za-z0-9]{6,}"), "proj_REDACTED"),
     (re.compile(r"\btgp_v1_[A-Za-z0-9_\-]{6,}"), "tgp_v1_REDACTED"),
+    (re.compile(r"\bfw_[A-Za-z0-9]{6,}"), "fw_REDACTED"),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"), "JWT-REDACTED"),
     # OpenAI's tuned model names carry the organisation's name: ft:<base>:<organisation>:<suffix>:<id>
     (re.compile(r"\b(ft:[A-Za-z0-9._\-]+:)[A-Za-z0-9_\-]+(?=:)"), r"\1REDACTED"),
@@ -89,6 +90,7 @@ _SAFE_TOKEN_FIELDS = frozenset({
     "prompt_tokens", "completion_tokens", "total_tokens", "trained_tokens", "max_tokens", "max_completion_tokens",
     "cached_tokens", "reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens",
     "input_tokens", "output_tokens", "top_logprobs", "token", "tokens", "ftclient_token",
+    "estimatedTokenCount", "inputTokens", "outputTokens", "cachedInputTokenCount", "nextPageToken",
 })
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
+from ftclient.emulator.http import ApiError, Request, Response, Router, chat_request, json_response
 from ftclient.emulator.openai.learner import baseline_answer
 from ftclient.emulator.together import catalog, tokens
 
@@ -34,14 +34,7 @@ class Chat:
         router.add("GET", "/v1/models", self.models)
 
     def create(self, request: Request) -> Response:
-        body = request.json()
-        model, messages = body.get("model"), body.get("messages")
-        if not isinstance(model, str) or not model:
-            raise ApiError(400, "model is required.", param="model")
-        if not isinstance(messages, list) or not messages:
-            raise ApiError(400, "messages must be a non-empty list.", param="messages")
-        if body.get("stream"):
-            raise ApiError(400, "The emulator does not stream; send stream=false.", param="stream")
+        body, model, messages = chat_request(request)
         learner, pool, served = self._resolve(model)
         prompt_tokens = tokens.message_tokens(messages)
         max_out = body.get("max_tokens")

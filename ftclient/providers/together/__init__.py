@@ -16,9 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import httpx2
-
-from ftclient.errors import InvalidRequestError, PermissionError_, ProviderUnavailable, RemoteNotFoundError
+from ftclient.errors import InvalidRequestError, PermissionError_, RemoteNotFoundError
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
@@ -30,11 +28,10 @@ from ftclient.providers.base import (
     ModerationResult,
     RateLimitState,
 )
-from ftclient.providers.credentials import without_userinfo
 from ftclient.providers.headers import rate_limit_state
+from ftclient.providers.rest import post_chat
 from ftclient.providers.together import wire
 from ftclient.providers.together.endpoints import TogetherEndpoints
-from ftclient.providers.together.http import request_id
 from ftclient.providers.together.upload import MULTIPART_THRESHOLD, PART_SIZE, TogetherFiles
 
 if TYPE_CHECKING:
@@ -257,40 +254,7 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
     # -- inference -------------------------------------------------------------------------------
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        body = request.body()
-        what = f"asking {request.model}"
-        started = time.perf_counter()
-        try:
-            response = await self._aclient().post(
-                f"{self.endpoint}/chat/completions", json=body, headers=self._headers()
-            )
-        except httpx2.TimeoutException as exc:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self.timeout_s:.0f}s", provider=self.name, code="timeout"
-            ) from exc
-        except httpx2.TransportError as exc:
-            raise ProviderUnavailable(
-                f"{what}: cannot reach {without_userinfo(self.endpoint)} ({type(exc).__name__})",
-                provider=self.name,
-                code="connection",
-            ) from exc
-        latency = time.perf_counter() - started
-        if response.status_code >= 400:
-            raise self._status_error(response, what)
-        data = response.json()
-        choices = data.get("choices") or []
-        choice = choices[0] if choices else {}
-        usage = data.get("usage") or {}
-        return ChatResult(
-            text=str((choice.get("message") or {}).get("content") or ""),
-            model=str(data.get("model") or request.model),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            latency_s=latency,
-            request_id=request_id(response),
-            finish_reason=choice.get("finish_reason"),
-            rate_limits=together_rate_limits(response.headers),
-        )
+        return await post_chat(self, f"{self.endpoint}/chat/completions", request, together_rate_limits)
 
     def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:
         raise InvalidRequestError(
