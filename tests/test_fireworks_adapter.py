@@ -277,7 +277,7 @@ def test_deploy_evaluate_teardown_leaves_nothing_billing(
         assert emu.stats()["deployments"]["replicas_up"] == 1
     stats = emu.stats()["deployments"]
     assert stats["running"] == 0 and stats["replicas_up"] == 0 and len(stats["list"]) == 1
-    assert stats["list"][0]["history"] == ["CREATING", "READY", "DELETING"] and stats["cost_usd"] > 0
+    assert stats["list"][0]["history"] == ["CREATING", "READY", "DELETING", "DELETED"] and stats["cost_usd"] > 0
     assert emu.stats()["requests"]["by_route"]["POST /v1/accounts/{account_id}/deployments"] == {"409": 1, "dropped": 1}
     base = chat_once(provider, ChatRequest(model=BASE, messages=example[:-1]))  # the base is serverless
     assert base.text and base.model == BASE

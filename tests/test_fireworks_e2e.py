@@ -153,4 +153,4 @@ def test_a_failure_mid_evaluation_still_deletes_the_deployment(emu: Emulator, ru
     with pytest.raises(RuntimeError, match="disk filled up"):
         evaluate_job(job_id, on_progress=crash_after_two, concurrency=1)
     books = emu.stats()["deployments"]
-    assert books["running"] == 0 and books["list"][0]["history"][-1] == "DELETING"
+    assert books["running"] == 0 and books["list"][0]["history"][-2:] == ["DELETING", "DELETED"]

@@ -219,6 +219,7 @@ class Preflight:
 def _epochs(config: LaunchConfig, provider: str, examples: int) -> int:
     """The epochs the job will train: the user's, else the provider's default; refused when the provider
     caps example passes (Fireworks: 3M, docs.fireworks.ai fine-tuning limits) and they would exceed it."""
+    from ftclient import pricing
     from ftclient.dataset.rules import rules_for
 
     chosen = config.hyperparameters.get("n_epochs")
@@ -365,7 +366,7 @@ def preflight(
         max_example_tokens=train_scan.max_tokens,
         token_limit=limits.max_tokens_per_example,
         epochs=epochs,
-        epochs_chosen_by_provider=chosen is None,
+        epochs_chosen_by_provider=config.hyperparameters.get("n_epochs") is None,
         billed_tokens=billed,
         cost_usd=cost,
         price_as_of=as_of,
