@@ -78,6 +78,14 @@ DEFAULT_PORT = 8765
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
 )
+@click.option(
+    "--start",
+    "start",
+    default=None,
+    metavar="DATE",
+    help="Emulated date to start at (YYYY-MM-DD, ISO time or Unix seconds), e.g. after a model's shutdown "
+    "date; POST /_emulator/clock {\"to\": DATE} moves it later.",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (anyone who can reach it can use it).")
 @json_option
 @click.pass_context
@@ -96,6 +104,7 @@ def emulator(
     state_dir: str | None,
     allow_remote: bool,
     provider: str,
+    start: str | None,
     json_mode: bool,
 ) -> None:
     """Serve an emulated OpenAI API on loopback until Ctrl-C.
@@ -132,6 +141,7 @@ def emulator(
             burst_s=burst_s,
             allow_remote=allow_remote,
             provider=provider,
+            start=start,
         )
     except ValueError as exc:
         raise UserInputError(

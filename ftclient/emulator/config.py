@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftclient.emulator.clock import parse_when
+
 SUPPORTED_PROVIDERS = ("openai", "together")
 
 
@@ -17,7 +19,8 @@ class EmulatorConfig:
     window the limits are enforced over (1 s: a 600 RPM limit admits 10 requests per second, the strict
     "quantized" reading; 60 s: a full minute's worth at once). ``latency_ms`` is added to every API
     response, ``fail_rate`` turns that fraction of API requests into 500s, ``seed`` makes the random
-    choices repeatable and ``state_dir`` keeps files, jobs and batches across restarts.
+    choices repeatable and ``state_dir`` keeps files, jobs and batches across restarts. ``start`` sets the
+    emulated date (to try what happens after a model's shutdown date).
     """
 
     speed: float = 1.0
@@ -32,6 +35,8 @@ class EmulatorConfig:
     port: int = 0
     burst_s: float = 1.0
     allow_remote: bool = False
+    start: float | str | None = None
+    """Where the emulated clock starts (Unix seconds, ``YYYY-MM-DD`` or ISO time); None = now."""
 
     def __post_init__(self) -> None:
         if self.provider not in SUPPORTED_PROVIDERS:
@@ -44,6 +49,8 @@ class EmulatorConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive integer or None, got {value}")
+        if self.start is not None:
+            parse_when(self.start)  # raises ValueError with what to give instead
         if self.burst_s <= 0:
             raise ValueError(f"burst_s must be > 0, got {self.burst_s}")
         if not self.allow_remote and not is_loopback(self.host):

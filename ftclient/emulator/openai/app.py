@@ -15,6 +15,7 @@ from ftclient.emulator.openai.chat import Chat
 from ftclient.emulator.openai.files import Files
 from ftclient.emulator.openai.jobs import Jobs
 from ftclient.emulator.openai.learner import NearestNeighbour
+from ftclient.emulator.openai.models import Models, model_not_found
 from ftclient.emulator.openai.moderations import Moderations
 from ftclient.emulator.openai.state import JobState, Store
 
@@ -38,6 +39,7 @@ class OpenAIApp:
         self.chat = Chat(self)
         self.moderations = Moderations(self)
         self.batches = Batches(self)
+        self.models = Models(self)
         self._learners: dict[str, NearestNeighbour] = {}
         self._learner_lock = threading.Lock()
         self._tuned: dict[str, str] = {}
@@ -47,7 +49,7 @@ class OpenAIApp:
         _preload_encodings()
 
     def register(self, router: Router) -> None:
-        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches):
+        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches, self.models):
             group.register(router)
 
     def now(self) -> float:
@@ -156,22 +158,15 @@ class OpenAIApp:
             with self.store.lock:
                 job = self._tuned_job(model)
             if job is None:
-                raise ApiError(
-                    404,
-                    f"The model `{model}` does not exist or you do not have access to it.",
-                    param="model",
-                    code="model_not_found",
-                )
+                raise model_not_found(model)
+            self.models.ensure_serving(model)
             return "tuned", pricing.resolve_openai_model(model), self._learner(job)
         try:
-            return "base", pricing.resolve_openai_model(model), None
+            snapshot = pricing.resolve_openai_model(model)
         except UnknownModelError:
-            raise ApiError(
-                404,
-                f"The model `{model}` does not exist or you do not have access to it.",
-                param="model",
-                code="model_not_found",
-            ) from None
+            raise model_not_found(model) from None
+        self.models.ensure_serving(model)
+        return "base", snapshot, None
 
     def _learner(self, job: JobState) -> NearestNeighbour:
         job_id = job.obj["id"]
