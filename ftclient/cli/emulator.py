@@ -79,6 +79,13 @@ DEFAULT_PORT = 8765
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
 )
 @click.option(
+    "--batch-queue-tokens",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Prompt tokens a model may have waiting in batches at once (OpenAI's enqueued-token limit; "
+    "default: unlimited).",
+)
+@click.option(
     "--start",
     "start",
     default=None,
@@ -105,6 +112,7 @@ def emulator(
     allow_remote: bool,
     provider: str,
     start: str | None,
+    batch_queue_tokens: int | None,
     json_mode: bool,
 ) -> None:
     """Serve an emulated OpenAI API on loopback until Ctrl-C.
@@ -142,6 +150,7 @@ def emulator(
             allow_remote=allow_remote,
             provider=provider,
             start=start,
+            batch_queue_tokens=batch_queue_tokens,
         )
     except ValueError as exc:
         raise UserInputError(

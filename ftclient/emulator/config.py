@@ -36,6 +36,9 @@ class EmulatorConfig:
     burst_s: float = 1.0
     allow_remote: bool = False
     start: float | str | None = None
+    batch_queue_tokens: int | None = None
+    """Prompt tokens a model may hold in batches in progress at once (OpenAI's enqueued-token limit);
+    None = no limit."""
     """Where the emulated clock starts (Unix seconds, ``YYYY-MM-DD`` or ISO time); None = now."""
 
     def __post_init__(self) -> None:
@@ -45,7 +48,7 @@ class EmulatorConfig:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {self.fail_rate}")
-        for name in ("rpm", "tpm"):
+        for name in ("rpm", "tpm", "batch_queue_tokens"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive integer or None, got {value}")
