@@ -39,6 +39,7 @@ from ftclient.providers.base import (
     JobEvent,
     JobInfo,
     JobSpec,
+    ModelInfo,
     ModerationResult,
     ProgressCallback,
     RemoteFile,
@@ -52,6 +53,7 @@ from ftclient.providers.openai.wire import (
     error_message,
     event_from_dict,
     job_info_from_dict,
+    model_info_from_dict,
     remote_file_from_dict,
     upload_requests,
 )
@@ -89,6 +91,7 @@ class OpenAIProvider:
         moderation=True,
         max_file_bytes=512 * 1024**2,
         max_upload_bytes=8 * 1024**3,
+        model_listing=True,
     )
 
     def __init__(
@@ -460,6 +463,15 @@ class OpenAIProvider:
 
     def _job_info(self, data: Mapping[str, Any]) -> JobInfo:
         return job_info_from_dict(data, provider=self.name)
+
+    # -- models ----------------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """``GET /models``: base models and the organisation's tuned ones, with ``shutdown_date``."""
+        items: list[dict[str, Any]] = self._call(
+            "listing models", lambda: [m.to_dict() for m in self._client().models.list()]
+        )
+        return [model_info_from_dict(item) for item in items]
 
     # -- inference -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, RemoteFile
+from ftclient.providers.base import JOB_STATUSES, JobEvent, JobInfo, JobSpec, ModelInfo, RemoteFile
 
 NEW_JOBS_CUTOFF = "2027-01-06"
 ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
@@ -90,6 +90,30 @@ def event_from_dict(data: Mapping[str, Any]) -> JobEvent:
         message=str(data.get("message") or ""),
         type=str(data.get("type") or "message"),
         data=payload if isinstance(payload, dict) else {},
+    )
+
+
+def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
+    """A ``Model`` object of ``GET /models``. ``shutdown_date`` is a date string or null in the official
+    spec (``Model`` schema, read 2026-12); a number is read as Unix seconds, in case the API sends one."""
+    import datetime as dt
+
+    model_id = str(data["id"])
+    shutdown = data.get("shutdown_date")
+    if isinstance(shutdown, int | float) and not isinstance(shutdown, bool):
+        shutdown = dt.datetime.fromtimestamp(shutdown, tz=dt.UTC).date().isoformat()
+    elif isinstance(shutdown, str) and shutdown:
+        shutdown = shutdown[:10]
+    else:
+        shutdown = None
+    tuned = model_id.startswith("ft:")
+    return ModelInfo(
+        id=model_id,
+        created_at=int(data["created"]) if isinstance(data.get("created"), int) else None,
+        owned_by=data.get("owned_by"),
+        tuned=tuned,
+        base_model=model_id.split(":")[1] if tuned and model_id.count(":") >= 1 else None,
+        shutdown_date=shutdown,
     )
 
 
