@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ftclient.dataset.validate import validate
     from ftclient.evaluate import evaluate
     from ftclient.jobs import Job, launch
+    from ftclient.migrate.capture import capture
+    from ftclient.migrate.inventory import inventory
     from ftclient.registry import Registry
 
 _LAZY = {
@@ -41,6 +43,8 @@ _LAZY = {
     "Job": "ftclient.jobs",
     "evaluate": "ftclient.evaluate",
     "Registry": "ftclient.registry",
+    "capture": "ftclient.migrate.capture",
+    "inventory": "ftclient.migrate.inventory",
 }
 
 __all__ = [
@@ -55,7 +59,9 @@ __all__ = [
     "UserInputError",
     "WaitTimeout",
     "__version__",
+    "capture",
     "evaluate",
+    "inventory",
     "launch",
     "prepare",
     "validate",

@@ -129,6 +129,24 @@ class HTTPBatches:
             )
         return batch_info(response.json())
 
+    def find_batch_for_file(self, input_file_id: str) -> BatchInfo | None:
+        """The newest batch (of the last 100) made from this input file, if any: how a create whose
+        answer was lost is found again instead of being sent twice."""
+        import httpx2
+
+        try:
+            response = httpx2.get(
+                f"{self.base_url}/batches", params={"limit": 100}, headers=self._headers, timeout=self.timeout_s
+            )
+            response.raise_for_status()
+            items = response.json().get("data") or []
+        except (httpx2.HTTPError, ValueError):
+            return None
+        for item in items:
+            if item.get("input_file_id") == input_file_id:
+                return batch_info(item)
+        return None
+
     def create_batch(
         self, input_file_id: str, *, endpoint: str = BATCH_ENDPOINT, metadata: Mapping[str, str] | None = None
     ) -> BatchInfo:
@@ -146,6 +164,7 @@ class HTTPBatches:
 
 def batch_info(data: Mapping[str, Any]) -> BatchInfo:
     counts = data.get("request_counts") or {}
+    errors = ((data.get("errors") or {}).get("data") or [{}])[0] or {}
     return BatchInfo(
         id=str(data["id"]),
         status=str(data.get("status")),
@@ -155,6 +174,8 @@ def batch_info(data: Mapping[str, Any]) -> BatchInfo:
         total=int(counts.get("total", 0)),
         completed=int(counts.get("completed", 0)),
         failed=int(counts.get("failed", 0)),
+        error_code=errors.get("code"),
+        error_message=errors.get("message"),
     )
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ftclient.registry import Registry
 
 SOURCE_API = "provider Models API (shutdown_date)"
-SOURCE_TABLE = "ftclient retirement table (pricing.py, as of {as_of})"
+SOURCE_TABLE = "ftclient retirement table, pricing.py as of {as_of}"
 JOB_LIST_LIMIT = 100
 
 
@@ -130,9 +130,7 @@ def build_inventory(
     jobs = _provider_jobs(client)
     listed = _listed_models(client)
     if listed is None:
-        result.notes.append(
-            f"{provider_name} has no models listing ftclient uses: tuned models come from its job list"
-        )
+        result.notes.append(f"{provider_name} has no models listing ftclient uses: tuned models come from its job list")
         listed = [
             ModelInfo(id=name, created_at=job.finished_at or job.created_at, tuned=True, base_model=job.model)
             for name, job in jobs.items()

@@ -202,6 +202,9 @@ class BatchInfo:
     total: int = 0
     completed: int = 0
     failed: int = 0
+    error_code: str | None = None
+    """The first of the batch's own errors (``errors.data[0].code``) when it failed as a whole."""
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
