@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ftclient.jobs import Job, launch
     from ftclient.migrate.capture import capture
     from ftclient.migrate.inventory import inventory
+    from ftclient.migrate.migrate import migrate
     from ftclient.registry import Registry
 
 _LAZY = {
@@ -44,6 +45,7 @@ _LAZY = {
     "evaluate": "ftclient.evaluate",
     "Registry": "ftclient.registry",
     "capture": "ftclient.migrate.capture",
+    "migrate": "ftclient.migrate.migrate",
     "inventory": "ftclient.migrate.inventory",
 }
 
@@ -63,6 +65,7 @@ __all__ = [
     "evaluate",
     "inventory",
     "launch",
+    "migrate",
     "prepare",
     "validate",
 ]
