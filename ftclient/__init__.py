@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from ftclient.dataset.validate import validate
     from ftclient.evaluate import evaluate
     from ftclient.jobs import Job, launch
-    from ftclient.migrate.capture import capture
-    from ftclient.migrate.inventory import inventory
-    from ftclient.migrate.migrate import migrate
+    from ftclient.migration.capture import capture
+    from ftclient.migration.inventory import inventory
+    from ftclient.migration.migrate import migrate
     from ftclient.registry import Registry
 
 _LAZY = {
@@ -44,9 +44,9 @@ _LAZY = {
     "Job": "ftclient.jobs",
     "evaluate": "ftclient.evaluate",
     "Registry": "ftclient.registry",
-    "capture": "ftclient.migrate.capture",
-    "migrate": "ftclient.migrate.migrate",
-    "inventory": "ftclient.migrate.inventory",
+    "capture": "ftclient.migration.capture",
+    "migrate": "ftclient.migration.migrate",
+    "inventory": "ftclient.migration.inventory",
 }
 
 __all__ = [

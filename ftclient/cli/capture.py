@@ -9,7 +9,7 @@ import click
 from ftclient.cli.common import get_output, json_option
 
 if TYPE_CHECKING:
-    from ftclient.migrate.capture import CaptureResult
+    from ftclient.migration.capture import CaptureResult
     from ftclient.providers.base import BatchInfo
 
 
@@ -72,7 +72,7 @@ def capture(
       ftclient capture ft:gpt-4o-mini-2024-07-18:acme::abc123 --inputs ftdata/tickets
       ftclient capture ft:gpt-4.1-mini-2025-04-14:acme::x --inputs prompts.csv --input-col question --batch
     """
-    from ftclient.migrate.capture import capture as run_capture
+    from ftclient.migration.capture import capture as run_capture
 
     out_ = get_output(ctx, json_mode)
     seen: set[tuple[str, str, int]] = set()

@@ -9,7 +9,7 @@ import click
 from ftclient.cli.common import get_output, json_option
 
 if TYPE_CHECKING:
-    from ftclient.migrate.migrate import MigrationReport
+    from ftclient.migration.migrate import MigrationReport
 
 
 def summary(report: MigrationReport) -> list[str]:
@@ -69,7 +69,7 @@ def migrate(
       ftclient migrate ft:gpt-4.1-mini-2025-04-14:acme::x --capture ftcaptures/x \\
           --to openai:gpt-4.1-mini-2025-04-14,together:meta-llama/Meta-Llama-3.1-8B-Instruct-Reference
     """
-    from ftclient.migrate.migrate import migrate as run_migration
+    from ftclient.migration.migrate import migrate as run_migration
 
     out_ = get_output(ctx, json_mode)
     report = run_migration(

@@ -9,7 +9,7 @@ import click
 from ftclient.cli.common import get_output, json_option
 
 if TYPE_CHECKING:
-    from ftclient.migrate.inventory import Inventory, ModelEntry
+    from ftclient.migration.inventory import Inventory, ModelEntry
 
 
 def _when(entry: ModelEntry) -> str:
@@ -57,7 +57,7 @@ def models(ctx: click.Context, provider: str | None, tuned_only: bool, json_mode
       ftclient models --tuned
       ftclient models --provider openai --tuned --json | jq '.models[] | {model, days_left}'
     """
-    from ftclient.migrate.inventory import inventory
+    from ftclient.migration.inventory import inventory
 
     out = get_output(ctx, json_mode)
     inv = inventory(provider, tuned_only=tuned_only)

@@ -218,7 +218,7 @@ def evaluate(
                 handle_signals=handle_signals,
             )
         except RemoteNotFoundError as exc:
-            from ftclient.migrate.retirement import retired_or_none
+            from ftclient.migration.retirement import retired_or_none
 
             raise (retired_or_none(target.model, provider_name, settings.home) or exc) from None
         report = build_report(

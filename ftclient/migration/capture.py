@@ -5,7 +5,7 @@ The request is the one the model was trained to see: its training system prompt 
 seed. Every answer goes into the registry's response cache the moment it arrives (the same cache
 ``evaluate`` uses), so a rerun, after an interruption or to add inputs, pays only for what is missing and a
 finished capture reruns without sending a single request. Many inputs go through the Batch API at half
-price (``ftclient.migrate.batching``): split within the provider's limits, submitted concurrently,
+price (``ftclient.migration.batching``): split within the provider's limits, submitted concurrently,
 followed, failed lines retried, joined back in input order.
 
 Output, in ``out``: ``capture.jsonl`` (one line per input, in input order: index, input messages,
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from ftclient.errors import Interrupted, RemoteNotFoundError
 from ftclient.evaluate.runner import Call, Progress, Runner, RunnerConfig, answer_from_cache, request_hash
 from ftclient.evaluate.types import Answer
-from ftclient.migrate.batching import ConcurrentBatches, Limits
-from ftclient.migrate.inputs import CaptureInput, InputSet, read_inputs
-from ftclient.migrate.retirement import check_not_retired, record_capture, retired_or_none
+from ftclient.migration.batching import ConcurrentBatches, Limits
+from ftclient.migration.inputs import CaptureInput, InputSet, read_inputs
+from ftclient.migration.retirement import check_not_retired, record_capture, retired_or_none
 from ftclient.providers.base import BatchInfo, ChatRequest
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ def _write(
 ) -> CaptureResult:
     from ftclient._version import __version__
     from ftclient.evaluate.costs import Pricer
-    from ftclient.migrate.inventory import shutdown_of
+    from ftclient.migration.inventory import shutdown_of
 
     previous = _previous_times(out_dir / "capture.jsonl")
     pricer = Pricer(provider_name, discount=0.5 if use_batch else 1.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftclient.errors import ModelRetiredError, ProviderError
-from ftclient.migrate.inventory import shutdown_of
+from ftclient.migration.inventory import shutdown_of
 from ftclient.providers.base import ModelListingProvider
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.errors import UserInputError
-from ftclient.migrate.noninferiority import agreement, judge_replacement
+from ftclient.migration.noninferiority import agreement, judge_replacement
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
     from ftclient.evaluate.types import EvaluationReport, Example
     from ftclient.launching.plan import LaunchPlan, PlannedJob
-    from ftclient.migrate.migrate import TrainingData
+    from ftclient.migration.migrate import TrainingData
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
 
@@ -46,6 +46,7 @@ def launch_targets(
     timeout_s: float | None = None,
 ) -> Launched:
     """Plan (refusing over ``budget``), launch and follow every target job to its end."""
+    from ftclient import pricing
     from ftclient.jobs import wait_all
     from ftclient.launching.cross import launch_across, plan_across
 
@@ -98,6 +99,7 @@ def launch_targets(
             {
                 "provider": info.provider,
                 "base_model": info.model,
+                "target_shutdown_date": pricing.shutdown_date(info.provider, info.model),
                 "job_id": job.id,
                 "status": info.status,
                 "fine_tuned_model": info.fine_tuned_model,

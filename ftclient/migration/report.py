@@ -16,18 +16,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftclient.migrate.noninferiority import METRIC, default_margin
+from ftclient.migration.noninferiority import METRIC, default_margin
 
 if TYPE_CHECKING:
     from ftclient.evaluate.types import Example
-    from ftclient.migrate.candidates import Launched
-    from ftclient.migrate.migrate import MigrationReport, TrainingData
+    from ftclient.migration.candidates import Launched
+    from ftclient.migration.migrate import MigrationReport, TrainingData
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
 
 
 def recommend(candidates: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    good = [c for c in candidates if c.get("verdict") == "non-inferior"]
+    """The cheapest non-inferior candidate whose own base has no announced shutdown (a replacement that is
+    itself being retired only moves the problem)."""
+    non_inferior = [c for c in candidates if c.get("verdict") == "non-inferior"]
+    good = [c for c in non_inferior if not c.get("target_shutdown_date")]
+    if non_inferior and not good:
+        dates = ", ".join(f"{c['fine_tuned_model']} ({c['target_shutdown_date']})" for c in non_inferior)
+        return {
+            "provider": None,
+            "model": None,
+            "job_id": None,
+            "why": f"every non-inferior candidate is itself due to shut down: {dates}",
+        }
 
     def cost(c: dict[str, Any]) -> float:
         value = c.get("cost_per_1k_requests_usd")
@@ -73,7 +84,7 @@ def build_report(
     clients: dict[str, Provider],
 ) -> MigrationReport:
     from ftclient.deploy import running_endpoints
-    from ftclient.migrate.migrate import MigrationReport
+    from ftclient.migration.migrate import MigrationReport
     from ftclient.providers.base import DeployingProvider
 
     left: list[str] = []

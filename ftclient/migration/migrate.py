@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.errors import JobFailedError, UserInputError
-from ftclient.migrate.capture import default_out, load_capture
-from ftclient.migrate.retirement import captures_of
+from ftclient.migration.capture import default_out, load_capture
+from ftclient.migration.retirement import captures_of
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -224,7 +224,7 @@ def old_answers(
         where = f"capture {capture_dir}"
     missing = [e for e in examples if _key(e.messages) not in known]
     if missing and client is not None:
-        from ftclient.migrate.capture import capture
+        from ftclient.migration.capture import capture
 
         result = capture(
             model,
@@ -274,8 +274,8 @@ def migrate(
     from ftclient.config import resolve
     from ftclient.evaluate.resolve import read_test_file
     from ftclient.launching.cross import pair, split_names
-    from ftclient.migrate.candidates import evaluate_candidates, launch_targets
-    from ftclient.migrate.report import build_report, write_report
+    from ftclient.migration.candidates import evaluate_candidates, launch_targets
+    from ftclient.migration.report import build_report, write_report
     from ftclient.registry import Registry
 
     say = on_step or (lambda _msg: None)
@@ -404,7 +404,7 @@ def _alive_client(
 ) -> Provider | None:
     """The old model's provider when the model still answers, else None (nothing more can be captured)."""
     from ftclient.errors import FtclientError, ModelRetiredError
-    from ftclient.migrate.retirement import check_not_retired
+    from ftclient.migration.retirement import check_not_retired
 
     try:
         client = client_for(provider)
