@@ -42,5 +42,7 @@ class Stats:
             "prompt_tokens": counters.get("prompt_tokens", 0),
             "completion_tokens": counters.get("completion_tokens", 0),
             "dropped_connections": counters.get("dropped_connections", 0),
+            "batches_over_token_limit": counters.get("batches_over_token_limit", 0),
+            "retired_model_requests": counters.get("retired_model_requests", 0),
             "uptime_s": round(time.monotonic() - self._started, 3),
         }
