@@ -265,3 +265,17 @@ def test_distillation_after_the_dataset_is_gone_and_the_model_has_shut_down(
     held = (tmp_path / "d" / "distilled" / "test.jsonl").read_text(encoding="utf-8")
     held_prompts = {json.dumps(json.loads(x)["messages"][:-1]) for x in held.splitlines()}
     assert not held_prompts & {json.dumps(json.loads(x)["messages"][:-1]) for x in train.splitlines()}
+
+
+def test_without_a_capture_migrate_records_only_the_held_out_answers(
+    emulators: tuple[Emulator, Emulator], tuned: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    openai_emu, _ = emulators
+    model, _, _ = tuned
+    report = ftclient.migrate(model, to=f"together:{TOGETHER_MODEL}", out=tmp_path / "m", resamples=300)
+    assert "captured now" in report.old_model["answers_from"] and report.held_out == 30
+    recorded = (tmp_path / "m" / "old-model" / "capture.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(recorded) == 30 and all(json.loads(x)["answer"] for x in recorded)
+    asked = routes(openai_emu)["POST /v1/chat/completions"]
+    ftclient.migrate(model, to=f"together:{TOGETHER_MODEL}", out=tmp_path / "m", resamples=300)
+    assert routes(openai_emu)["POST /v1/chat/completions"] == asked  # the rerun pays for nothing again

@@ -208,7 +208,6 @@ def old_answers(
     examples: Sequence[Example],
     *,
     capture_dir: Path | None,
-    test_file: Path,
     out_dir: Path,
     settings: Settings,
     registry: Registry,
@@ -226,9 +225,17 @@ def old_answers(
     if missing and client is not None:
         from ftclient.migration.capture import capture
 
+        inputs = out_dir / "old-model-inputs.jsonl"  # only what no capture holds: nothing is paid twice
+        inputs.write_text(
+            "".join(
+                json.dumps({"messages": [*e.messages, {"role": "assistant", "content": e.reference}]}) + "\n"
+                for e in missing
+            ),
+            encoding="utf-8",
+        )
         result = capture(
             model,
-            test_file,
+            inputs,
             out=out_dir / "old-model",
             settings=settings,
             registry=registry,
@@ -304,7 +311,6 @@ def migrate(
             model,
             examples,
             capture_dir=capture_path,
-            test_file=test_file,
             out_dir=out_dir,
             settings=settings,
             registry=registry,
