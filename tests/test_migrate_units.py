@@ -15,7 +15,8 @@ from ftclient.providers.base import BatchInfo, ChatRequest, RemoteFile
 
 
 def call(i: int, tokens: int = 100) -> Call:
-    return Call("capture", i, ChatRequest(model="m", messages=[{"role": "user", "content": f"q{i}"}]), tokens)
+    request = ChatRequest(model="m", messages=[{"role": "user", "content": f"q{i}"}], max_tokens=20)
+    return Call("capture", i, request, tokens + 20)  # the queue counts the 100 prompt tokens, not the 20
 
 
 def test_chunks_respect_requests_bytes_and_tokens() -> None:

@@ -66,6 +66,12 @@ class BatchStats:
     batch_ids: list[str] = field(default_factory=list)
 
 
+def prompt_tokens(call: Call) -> int:
+    """What a request holds in the batch queue: its prompt tokens (the enqueued-token limit counts prompts,
+    not answers; research/evaluation.md A2)."""
+    return max(1, call.estimate - (call.request.max_tokens or 0))
+
+
 def plan_chunks(calls: Sequence[Call], line_bytes: Sequence[int], limits: Limits) -> list[Chunk]:
     """Contiguous chunks of ``calls`` within the request, byte and (when known) token limits."""
     max_bytes = int(limits.max_bytes * BYTES_MARGIN)
@@ -75,13 +81,13 @@ def plan_chunks(calls: Sequence[Call], line_bytes: Sequence[int], limits: Limits
         full = (
             len(current.calls) >= limits.max_requests
             or current.bytes + size > max_bytes
-            or (limits.queue_tokens is not None and current.tokens + call.estimate > limits.queue_tokens)
+            or (limits.queue_tokens is not None and current.tokens + prompt_tokens(call) > limits.queue_tokens)
         )
         if current.calls and full:
             chunks.append(current)
             current = Chunk([], 0, 0)
         current.calls.append(call)
-        current.tokens += call.estimate
+        current.tokens += prompt_tokens(call)
         current.bytes += size
     if current.calls:
         chunks.append(current)
