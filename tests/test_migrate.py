@@ -279,3 +279,24 @@ def test_without_a_capture_migrate_records_only_the_held_out_answers(
     asked = routes(openai_emu)["POST /v1/chat/completions"]
     ftclient.migrate(model, to=f"together:{TOGETHER_MODEL}", out=tmp_path / "m", resamples=300)
     assert routes(openai_emu)["POST /v1/chat/completions"] == asked  # the rerun pays for nothing again
+
+
+def test_a_migration_killed_after_launch_continues_without_new_jobs(
+    emulators: tuple[Emulator, Emulator], tuned: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    openai_emu, _ = emulators
+    model, _, dataset = tuned
+    ftclient.capture(model, dataset, out=tmp_path / "cap", handle_signals=False)
+    target = "openai:gpt-4.1-mini-2025-04-14"
+
+    def killed(message: str) -> None:
+        if message.startswith("evaluating"):
+            raise KeyboardInterrupt  # Ctrl-C once the job exists, before any candidate answered
+
+    with pytest.raises(KeyboardInterrupt):
+        ftclient.migrate(model, to=target, out=tmp_path / "m", on_step=killed)
+    state = json.loads((tmp_path / "m" / "migration.json").read_text(encoding="utf-8"))
+    assert len(state["jobs"]) == 1 and openai_emu.stats()["jobs_created"] == 2  # the old model's and this one
+    report = ftclient.migrate(model, to=target, out=tmp_path / "m", resamples=300)
+    assert openai_emu.stats()["jobs_created"] == 2
+    assert report.candidates[0]["job_id"] == state["jobs"][0]["job_id"]
