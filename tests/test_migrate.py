@@ -251,6 +251,8 @@ def test_distillation_after_the_dataset_is_gone_and_the_model_has_shut_down(
     assert error["error"] == "model-retired" and str((tmp_path / "cap").resolve()) in error["hint"]
     with pytest.raises(ModelRetiredError, match="retired"):
         ftclient.evaluate(job_id, handle_signals=False, test=probe)
+    with pytest.raises(ModelRetiredError, match="retired"):  # batch lines fail one by one; same verdict
+        ftclient.evaluate(job_id, handle_signals=False, test=probe, batch=True)
     listing = ok(run_cli("models", "--tuned", "--json"))
     gone = next(m for m in listing["models"] if m["model"] == model)
     assert gone["listed"] is False and gone["dataset_held"] is False

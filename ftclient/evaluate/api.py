@@ -221,6 +221,12 @@ def evaluate(
             from ftclient.migration.retirement import retired_or_none
 
             raise (retired_or_none(target.model, provider_name, settings.home) or exc) from None
+        if batch:
+            from ftclient.migration.retirement import raise_if_all_retired
+
+            tuned_role = roles[0][0]
+            mine = [a for (role, _), a in answers.items() if role == tuned_role]
+            raise_if_all_retired(mine, target.model, provider_name, settings.home)
         report = build_report(
             target,
             examples,

@@ -31,7 +31,7 @@ from ftclient.evaluate.runner import Call, Progress, Runner, RunnerConfig, answe
 from ftclient.evaluate.types import Answer
 from ftclient.migration.batching import ConcurrentBatches, Limits
 from ftclient.migration.inputs import CaptureInput, InputSet, read_inputs
-from ftclient.migration.retirement import check_not_retired, record_capture, retired_or_none
+from ftclient.migration.retirement import check_not_retired, raise_if_all_retired, record_capture, retired_or_none
 from ftclient.providers.base import BatchInfo, ChatRequest
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def capture(
                 )
         except RemoteNotFoundError as exc:
             raise (retired_or_none(model, provider_name, settings.home) or exc) from None
-        _raise_if_all_retired(answers, model, provider_name, settings.home)
+        raise_if_all_retired(answers.values(), model, provider_name, settings.home)
         result = _write(
             out_dir,
             model=model,
@@ -263,15 +263,6 @@ def _online(
             hint="the answers are cached; run the same command again to finish without paying twice",
         )
     return answers
-
-
-def _raise_if_all_retired(answers: Mapping[tuple[str, int], Answer], model: str, provider: str, home: Path) -> None:
-    """Every batch line refused with the 404 of a retired model: say so rather than write empty answers."""
-    errors = [a.error for a in answers.values() if a.error]
-    if answers and len(errors) == len(answers) and all("HTTP 404" in e for e in errors):
-        retired = retired_or_none(model, provider, home)
-        if retired is not None:
-            raise retired
 
 
 def _write(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftclient.errors import ModelRetiredError, ProviderError
+from ftclient.evaluate.types import Answer
 from ftclient.migration.inventory import shutdown_of
 from ftclient.providers.base import ModelListingProvider
 
@@ -108,3 +110,13 @@ def retired_or_none(model: str, provider_name: str, home: Path) -> ModelRetiredE
     if date is None:
         return None
     return retired_error(model, provider_name, home, date=date, source=source)
+
+
+def raise_if_all_retired(answers: Iterable[Answer], model: str, provider: str, home: Path) -> None:
+    """Every answer refused with a 404 (batch lines: the Batch API reports a retired model per line) for a
+    model with a known shutdown date: raise the retirement error rather than report empty answers."""
+    errors = [a.error for a in answers]
+    if errors and all(e is not None and "HTTP 404" in e for e in errors):
+        retired = retired_or_none(model, provider, home)
+        if retired is not None:
+            raise retired
