@@ -208,6 +208,10 @@ def test_migrate_to_two_targets_recommends_with_a_verdict_and_tears_down(
     assert "Recommendation" in html and "<script" not in html and "http" not in html.split("<body>")[0]
     assert "## Candidates" in (tmp_path / "m" / "report.md").read_text(encoding="utf-8")
 
+    together_models = ok(run_cli("models", "--provider", "together", "--tuned", "--json"))["models"]
+    assert [m["job_id"] for m in together_models] == [rows["together"]["job_id"]]  # from its job list
+    assert together_models[0]["shutdown_date"] is None and together_models[0]["base_model"] == TOGETHER_MODEL
+
     jobs_before = (openai_emu.stats()["jobs_created"], together_emu.stats()["jobs_created"])
     chats_before = routes(openai_emu).get("POST /v1/chat/completions", 0)
     again = ftclient.migrate(model, to=TARGETS, out=tmp_path / "m")

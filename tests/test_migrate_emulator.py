@@ -127,3 +127,15 @@ def test_batch_lines_for_a_retired_model_fail_with_its_404(emu: Emulator) -> Non
     assert done["status"] == "completed" and done["request_counts"]["failed"] == 3
     errors = httpx2.get(f"{emu.base_url}/files/{done['error_file_id']}/content", headers=HEADERS).text.splitlines()
     assert {json.loads(line)["response"]["body"]["error"]["code"] for line in errors} == {"model_not_found"}
+
+
+def test_models_on_a_provider_without_a_models_listing_come_from_its_jobs(
+    monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    with run_in_thread(EmulatorConfig(provider="together")) as together:
+        monkeypatch.setenv("TOGETHER_BASE_URL", together.base_url)
+        monkeypatch.setenv("TOGETHER_API_KEY", "tk-test")
+        result = run_cli("models", "--provider", "together", "--tuned", "--json")
+    assert result.exit_code == 0, result.stderr
+    listing = result.json()
+    assert listing["models"] == [] and "job list" in listing["notes"][0]

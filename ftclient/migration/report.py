@@ -44,15 +44,18 @@ def recommend(candidates: Sequence[dict[str, Any]]) -> dict[str, Any]:
         value = c.get("cost_per_1k_requests_usd")
         return math.inf if value is None else float(value)
 
+    def evidence(c: dict[str, Any]) -> str:
+        return str(c["noninferiority"]["sentence"]).split(": ", 1)[-1]
+
     if good:
         best = min(good, key=lambda c: (cost(c), -float(c.get("quality") or 0.0)))
         others = len(good) - 1
         price = "unknown cost" if cost(best) == math.inf else f"${cost(best):,.4f} per 1,000 requests"
         why = (
-            f"non-inferior to the old model ({best['noninferiority']['sentence']}) and the cheapest of the "
+            f"non-inferior to the old model ({evidence(best)}) and the cheapest of the "
             f"{others + 1} that are ({price})"
             if others
-            else f"the only candidate shown non-inferior ({best['noninferiority']['sentence']}; {price})"
+            else f"the only candidate shown non-inferior ({evidence(best)}; {price})"
         )
         return {"provider": best["provider"], "model": best["fine_tuned_model"], "job_id": best["job_id"], "why": why}
     judged = [c for c in candidates if c.get("noninferiority")]
