@@ -139,3 +139,51 @@ def test_models_on_a_provider_without_a_models_listing_come_from_its_jobs(
     assert result.exit_code == 0, result.stderr
     listing = result.json()
     assert listing["models"] == [] and "job list" in listing["notes"][0]
+
+
+def test_a_batch_file_over_200_mb_is_refused(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftclient.emulator.openai import batches
+
+    monkeypatch.setattr(batches, "MAX_INPUT_BYTES", 1000)  # the same rule, at a size a test can send
+    file_id = _batch_file(emu, _lines(5))
+    refused = httpx2.post(
+        f"{emu.base_url}/batches",
+        json={"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+        headers=HEADERS,
+    )
+    assert refused.status_code == 400 and "at most 1000 bytes" in refused.json()["error"]["message"]
+
+
+def test_capture_reads_a_table_column_and_sends_the_system_prompt(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, run_cli: Any
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    table = tmp_path / "prompts.csv"
+    table.write_text("question,expected\nWhere is my parcel?,shipping\nI was charged twice,billing\n", encoding="utf-8")
+    out = tmp_path / "cap"
+    result = run_cli(
+        "capture",
+        "gpt-4o-mini",
+        "--inputs",
+        str(table),
+        "--input-col",
+        "question",
+        "--reference-col",
+        "expected",
+        "--system",
+        "Answer with one label.",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["batch"] is False and result.json()["answered"] == 2
+    records = [json.loads(x) for x in (out / "capture.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert records[1]["input"] == [
+        {"role": "system", "content": "Answer with one label."},
+        {"role": "user", "content": "I was charged twice"},
+    ]
+    assert records[1]["reference"] == "billing" and records[1]["answer"]
+    missing = run_cli("capture", "gpt-4o-mini", "--inputs", str(table), "--input-col", "prompt")
+    assert missing.exit_code == 1 and "no column 'prompt'" in missing.stderr

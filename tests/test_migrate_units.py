@@ -140,3 +140,56 @@ def test_the_cheapest_non_inferior_replacement_without_its_own_shutdown_is_recom
     assert recommend([row("a", "non-inferior", 2.0), row("b", "non-inferior", 1.0, "2027-01-14")])["model"] == "a"
     assert recommend([row("b", "non-inferior", 1.0, "2027-01-14")])["model"] is None
     assert "closest" in recommend([row("c", "inconclusive", 1.0)])["why"]
+
+
+class FlakyLines(FakeBatches):
+    """Every batch completes, but the first time a line is seen it fails with a 500 (or a 400 for q1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def create_batch(
+        self, input_file_id: str, *, endpoint: str = "", metadata: Mapping[str, str] | None = None
+    ) -> BatchInfo:
+        info = super().create_batch(input_file_id, endpoint=endpoint, metadata=metadata)
+        self.batches[info.id]["refused"] = False
+        good, bad = [], []
+        for line in self.files[f"out-{info.id}"].decode().splitlines():
+            record = json.loads(line)
+            cid = record["custom_id"]
+            if cid.startswith("capture:1:") or cid not in self.seen:
+                status = 400 if cid.startswith("capture:1:") else 500
+                record["response"] = {"status_code": status, "body": {"error": {"message": "no"}}}
+                bad.append(json.dumps(record))
+            else:
+                good.append(line)
+            self.seen.add(cid)
+        self.files[f"out-{info.id}"] = ("\n".join(good) + "\n").encode() if good else b""
+        self.files[f"err-{info.id}"] = ("\n".join(bad) + "\n").encode()
+        return info
+
+    def get_batch(self, batch_id: str) -> BatchInfo:
+        state = self.batches[batch_id]
+        return BatchInfo(
+            batch_id, "completed", state["input"], output_file=f"out-{batch_id}", error_file=f"err-{batch_id}"
+        )
+
+
+def test_failed_lines_are_retried_and_refusals_are_final(tmp_path: Path) -> None:
+    fake = FlakyLines()
+    calls = [call(i) for i in range(4)]
+    runner = ConcurrentBatches(
+        fake,  # type: ignore[arg-type]
+        fake,
+        "openai",
+        work_dir=tmp_path,
+        cache=None,
+        limits=Limits(),
+        sleep=lambda _s: None,
+    )
+    answers = runner.run(calls)
+    assert runner.stats.retried_lines == 3  # the 500s; the 400 is not asked again
+    assert len(fake.created) == 2
+    assert [answers[("capture", i)].error is None for i in range(4)] == [True, False, True, True]
+    assert "HTTP 400" in str(answers[("capture", 1)].error)
