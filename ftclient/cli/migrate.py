@@ -67,7 +67,7 @@ def migrate(
     Examples:
       ftclient migrate ft:gpt-4o-mini-2024-07-18:acme::abc --to together:Qwen/Qwen3-8B --budget 50
       ftclient migrate ft:gpt-4.1-mini-2025-04-14:acme::x --capture ftcaptures/x \\
-          --to openai:gpt-4.1-mini-2025-04-14,together:meta-llama/Meta-Llama-3.1-8B-Instruct-Reference
+          --to together:Qwen/Qwen3-8B,together:meta-llama/Meta-Llama-3.1-8B-Instruct-Reference
     """
     from ftclient.migration.migrate import migrate as run_migration
 
