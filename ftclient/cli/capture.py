@@ -72,6 +72,7 @@ def capture(
       ftclient capture ft:gpt-4o-mini-2024-07-18:acme::abc123 --inputs ftdata/tickets
       ftclient capture ft:gpt-4.1-mini-2025-04-14:acme::x --inputs prompts.csv --input-col question --batch
     """
+    from ftclient.cli.evaluate import ProgressLine
     from ftclient.migration.capture import capture as run_capture
 
     out_ = get_output(ctx, json_mode)
@@ -83,20 +84,22 @@ def capture(
             seen.add(key)
             out_.info(f"batch {info.id}: {info.status}, {info.completed}/{info.total} done")
 
-    result = run_capture(
-        model,
-        inputs,
-        out=out,
-        batch=batch,
-        limit=limit,
-        input_col=input_col,
-        reference_col=reference_col,
-        system=system,
-        max_tokens=max_tokens,
-        provider=provider,
-        queue_tokens=queue_tokens,
-        on_batch_status=batch_status,
-    )
+    with ProgressLine(out_) as progress:
+        result = run_capture(
+            model,
+            inputs,
+            out=out,
+            batch=batch,
+            limit=limit,
+            input_col=input_col,
+            reference_col=reference_col,
+            system=system,
+            max_tokens=max_tokens,
+            provider=provider,
+            queue_tokens=queue_tokens,
+            on_batch_status=batch_status,
+            on_progress=progress,
+        )
     out_.result(result.to_dict())
     for line in summary(result):
         out_.info(line)
