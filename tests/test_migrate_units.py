@@ -193,3 +193,45 @@ def test_failed_lines_are_retried_and_refusals_are_final(tmp_path: Path) -> None
     assert len(fake.created) == 2
     assert [answers[("capture", i)].error is None for i in range(4)] == [True, False, True, True]
     assert "HTTP 400" in str(answers[("capture", 1)].error)
+
+
+def test_the_report_shows_where_the_replacement_answers_differently() -> None:
+    from ftclient.evaluate.types import Example
+    from ftclient.migration.candidates import _disagreements
+    from ftclient.migration.migrate import MigrationReport
+    from ftclient.migration.report import render_html, render_markdown
+
+    examples = [Example(i, [{"role": "user", "content": f"ticket {i} | urgent"}], "billing") for i in range(4)]
+    rows = _disagreements(
+        examples,
+        ["billing"] * 4,
+        ["billing", "billing", "Billing.", "shipping"],
+        ["billing", "account", "billing", "account"],
+    )
+    assert [r["index"] for r in rows] == [1, 3]  # same answer up to case and punctuation is no difference
+    assert rows[0]["changes_correctness"] is True and rows[1]["changes_correctness"] is False
+    candidate = {
+        "provider": "together",
+        "base_model": "b",
+        "fine_tuned_model": "new-model",
+        "job_id": "ft-1",
+        "verdict": "inconclusive",
+        "disagreements": rows,
+    }
+    report = MigrationReport(
+        model="ft:old",
+        created_at="2026-12-03T00:00:00+00:00",
+        out_dir="x",
+        training_data={"source": "original dataset d", "distilled": False},
+        held_out=4,
+        reference="ground truth",
+        margin=2.0,
+        metric="accuracy",
+        old_model={"answers_from": "capture c"},
+        candidates=[candidate],
+        recommendation={"provider": None, "model": None, "job_id": None, "why": "none"},
+    )
+    markdown = render_markdown(report)
+    assert "## Where new-model answers differently" in markdown and "ticket 1 \\| urgent" in markdown
+    html = render_html(report)
+    assert "ticket 1 | urgent" in html and "<script" not in html

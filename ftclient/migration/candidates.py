@@ -202,10 +202,41 @@ def evaluate_candidates(
                 train.task, old_sub, new_sub, labels=train.labels, target_language=train.target_language
             ),
             evaluation=str(out_dir / "candidates" / job["job_id"] / "report.json"),
+            disagreements=_disagreements([examples[i] for i in keep], refs, old_sub, new_sub),
             **_money_and_speed(report, job, registry, client_for),
         )
         rows.append(row)
     return rows
+
+
+MAX_DISAGREEMENTS = 10
+
+
+def _disagreements(
+    examples: Sequence[Example], refs: Sequence[str], old: Sequence[str], new: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Held-out inputs where the replacement says something else than the old model (first few), the ones
+    where the change matters to the reference first: what a reviewer reads before signing off."""
+    from ftclient.evaluate.compare import prompt_text
+    from ftclient.evaluate.metrics import normalize_text
+
+    rows = []
+    for example, ref, before, after in zip(examples, refs, old, new, strict=True):
+        if normalize_text(before) == normalize_text(after):
+            continue
+        matters = (normalize_text(before) == normalize_text(ref)) != (normalize_text(after) == normalize_text(ref))
+        rows.append(
+            {
+                "index": example.index,
+                "input": prompt_text(example),
+                "reference": ref,
+                "old_answer": before,
+                "new_answer": after,
+                "changes_correctness": matters,
+            }
+        )
+    rows.sort(key=lambda r: not r["changes_correctness"])
+    return rows[:MAX_DISAGREEMENTS]
 
 
 def _reference_kind(train: TrainingData) -> str:

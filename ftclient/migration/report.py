@@ -52,8 +52,7 @@ def recommend(candidates: Sequence[dict[str, Any]]) -> dict[str, Any]:
         others = len(good) - 1
         price = "unknown cost" if cost(best) == math.inf else f"${cost(best):,.4f} per 1,000 requests"
         why = (
-            f"non-inferior to the old model ({evidence(best)}) and the cheapest of the "
-            f"{others + 1} that are ({price})"
+            f"non-inferior to the old model ({evidence(best)}) and the cheapest of the {others + 1} that are ({price})"
             if others
             else f"the only candidate shown non-inferior ({evidence(best)}; {price})"
         )
@@ -212,9 +211,23 @@ def render_markdown(report: MigrationReport) -> str:
         for key in ("training_cost_note", "cost_per_1k_note"):
             if c.get(key):
                 lines.append(f"  - {c[key]}")
+    for c in report.candidates:
+        if c.get("disagreements"):
+            lines += ["", f"## Where {c['fine_tuned_model']} answers differently", ""]
+            lines += ["| input | reference | old model | replacement |", "|---|---|---|---|"]
+            lines += [
+                "| " + " | ".join(_cell(d[k]) for k in ("input", "reference", "old_answer", "new_answer")) + " |"
+                for d in c["disagreements"]
+            ]
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: Any, limit: int = 120, *, markdown: bool = True) -> str:
+    flat = " ".join(str(text).split())
+    short = flat[: limit - 1] + "…" if len(flat) > limit else flat
+    return short.replace("|", "\\|") if markdown else short
 
 
 def render_html(report: MigrationReport) -> str:
@@ -228,6 +241,22 @@ def render_html(report: MigrationReport) -> str:
         for c in report.candidates
     )
     notes = "".join(f"<li>{esc(n)}</li>" for n in report.notes)
+    diffs = "".join(
+        f"<h2>Where {esc(str(c['fine_tuned_model']))} answers differently</h2><table><tr><th>input</th>"
+        "<th>reference</th><th>old model</th><th>replacement</th></tr>"
+        + "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{esc(_cell(d[k], 300, markdown=False))}</td>"
+                for k in ("input", "reference", "old_answer", "new_answer")
+            )
+            + "</tr>"
+            for d in c["disagreements"]
+        )
+        + "</table>"
+        for c in report.candidates
+        if c.get("disagreements")
+    )
     facts = [
         f"Training data: {report.training_data['source']}",
         f"Held-out inputs: {report.held_out} (never trained on); reference: {report.reference}",
@@ -250,6 +279,7 @@ def render_html(report: MigrationReport) -> str:
         + f"<br>Why: {esc(rec['why'])}.</div><ul>"
         + "".join(f"<li>{esc(f)}</li>" for f in facts)
         + f"</ul><h2>Candidates</h2><table><tr>{head}</tr>{body}</table><h2>Verdicts</h2><ul>{verdicts}</ul>"
+        + diffs
         + (f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "")
         + "</body></html>\n"
     )
