@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from ftclient.dataset.validate import validate
     from ftclient.evaluate import evaluate
     from ftclient.jobs import Job, launch
+    from ftclient.migration.capture import capture
+    from ftclient.migration.inventory import inventory
+    from ftclient.migration.migrate import migrate
     from ftclient.registry import Registry
 
 _LAZY = {
@@ -41,6 +44,9 @@ _LAZY = {
     "Job": "ftclient.jobs",
     "evaluate": "ftclient.evaluate",
     "Registry": "ftclient.registry",
+    "capture": "ftclient.migration.capture",
+    "migrate": "ftclient.migration.migrate",
+    "inventory": "ftclient.migration.inventory",
 }
 
 __all__ = [
@@ -55,8 +61,11 @@ __all__ = [
     "UserInputError",
     "WaitTimeout",
     "__version__",
+    "capture",
     "evaluate",
+    "inventory",
     "launch",
+    "migrate",
     "prepare",
     "validate",
 ]

@@ -18,6 +18,7 @@ one table (``ftclient.cli.errors``).
     │   ├── AuthError                   missing or rejected credentials
     │   ├── PermissionError_            the key works but may not do this (e.g. not eligible)
     │   ├── RemoteNotFoundError         a file, job or model the provider does not know
+    │   │   └── ModelRetiredError       a model past its shutdown date
     │   ├── RateLimitError              429 that outlived the retries
     │   ├── QuotaExhaustedError         429 for billing or spend limits: final, never retried
     │   ├── ProviderUnavailable         5xx or connection failures that outlived the retries
@@ -259,6 +260,13 @@ class RemoteNotFoundError(ProviderError):
     """The provider does not know this file, job, model or endpoint (404)."""
 
     reference = "provider-not-found"
+
+
+class ModelRetiredError(RemoteNotFoundError):
+    """The model has passed its shutdown date and the provider no longer answers it; its recorded answers
+    (``ftclient capture``) and training data are what is left to migrate from."""
+
+    reference = "model-retired"
 
 
 class RateLimitError(ProviderError):

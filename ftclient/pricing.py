@@ -353,3 +353,34 @@ def default_epochs(n_examples: int, *, provider: str = "openai") -> int:
     if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
         return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // n_examples)
     return TARGET_EPOCHS
+
+
+# When OpenAI models stop answering (inference, tuned ``ft:`` models included: they retire with their base).
+# Used when the provider's Models API gives no ``shutdown_date`` (or the model is no longer listed).
+OPENAI_SHUTDOWNS_AS_OF = "2026-12-03"
+OPENAI_SHUTDOWNS_SOURCE = (
+    "OpenAI deprecations page (developers.openai.com/api/docs/deprecations) as mirrored: notice of 2026-10-14 "
+    "(gpt-4o, gpt-4o-mini, gpt-4.1, gpt-4.1-mini and their ft: models on 2027-01-14) and the 2026-10-23 shutdowns"
+)
+_OPENAI_SHUTDOWNS: dict[str, str] = {
+    "gpt-4o-2024-08-06": "2027-01-14",
+    "gpt-4o-mini-2024-07-18": "2027-01-14",
+    "gpt-4.1-2025-04-14": "2027-01-14",
+    "gpt-4.1-mini-2025-04-14": "2027-01-14",
+    "gpt-4.1-nano-2025-04-14": "2026-10-23",
+    "o4-mini-2025-04-16": "2026-10-23",
+    "gpt-3.5-turbo-0125": "2026-10-23",
+    "gpt-3.5-turbo-1106": "2026-10-23",
+    "gpt-3.5-turbo-0613": "2026-10-23",
+    "gpt-4-0613": "2026-10-23",
+}
+
+
+def shutdown_date(provider: str, model: str) -> str | None:
+    """The dated table's shutdown (``YYYY-MM-DD``) of a model or its base, or None when none is known."""
+    if provider != "openai":
+        return None
+    try:
+        return _OPENAI_SHUTDOWNS.get(resolve_openai_model(model))
+    except UnknownModelError:
+        return None

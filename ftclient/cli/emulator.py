@@ -78,6 +78,21 @@ DEFAULT_PORT = 8765
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
 )
+@click.option(
+    "--batch-queue-tokens",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Prompt tokens a model may have waiting in batches at once (OpenAI's enqueued-token limit; "
+    "default: unlimited).",
+)
+@click.option(
+    "--start",
+    "start",
+    default=None,
+    metavar="DATE",
+    help="Emulated date to start at (YYYY-MM-DD, ISO time or Unix seconds), e.g. after a model's shutdown "
+    "date; POST /_emulator/clock {\"to\": DATE} moves it later.",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (anyone who can reach it can use it).")
 @json_option
 @click.pass_context
@@ -96,6 +111,8 @@ def emulator(
     state_dir: str | None,
     allow_remote: bool,
     provider: str,
+    start: str | None,
+    batch_queue_tokens: int | None,
     json_mode: bool,
 ) -> None:
     """Serve an emulated OpenAI API on loopback until Ctrl-C.
@@ -133,6 +150,8 @@ def emulator(
             burst_s=burst_s,
             allow_remote=allow_remote,
             provider=provider,
+            start=start,
+            batch_queue_tokens=batch_queue_tokens,
         )
     except ValueError as exc:
         raise UserInputError(

@@ -39,6 +39,33 @@ class Clock:
             self._offset += seconds
         return self.now()
 
+    def jump_to(self, when: float) -> float:
+        """Move the emulated clock forward to Unix time ``when`` (a test crossing a deadline)."""
+        now = self.now()
+        if when < now:
+            raise ValueError(f"the clock only moves forward: {when:.0f} is before now ({now:.0f})")
+        return self.advance(when - now)
+
     def real_seconds(self, emulated_seconds: float) -> float:
         """How long ``emulated_seconds`` take in real time at the current speed."""
         return emulated_seconds / self.speed
+
+
+def parse_when(value: float | int | str) -> float:
+    """Unix seconds from a number, a ``YYYY-MM-DD`` date (00:00 UTC) or an ISO 8601 time (UTC if no zone)."""
+    import datetime as dt
+
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (give Unix seconds, YYYY-MM-DD or an ISO 8601 time)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()

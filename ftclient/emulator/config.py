@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftclient.emulator.clock import parse_when
+
 SUPPORTED_PROVIDERS = ("openai", "together", "fireworks")
 
 
@@ -18,8 +20,9 @@ class EmulatorConfig:
     "quantized" reading; 60 s: a full minute's worth at once). ``latency_ms`` is added to every API
     response, ``fail_rate`` turns that fraction of API requests into 500s, ``seed`` makes the random
     choices repeatable and ``state_dir`` keeps files, jobs and batches across restarts. ``start`` sets the
-    emulated clock's starting time (Unix seconds; default: now): the OpenAI dialect enforces dated rules
-    (model shutdowns, the end of job creation on 2027-01-06) on that clock, so a test can pin or cross them.
+    emulated clock's starting time (Unix seconds, ``YYYY-MM-DD`` or an ISO time; default: now): the OpenAI
+    dialect enforces dated rules (model shutdowns, the end of job creation on 2027-01-06) on that clock, so
+    a test can pin or cross them.
     """
 
     speed: float = 1.0
@@ -34,7 +37,11 @@ class EmulatorConfig:
     port: int = 0
     burst_s: float = 1.0
     allow_remote: bool = False
-    start: float | None = None
+    start: float | str | None = None
+    """Where the emulated clock starts (Unix seconds, ``YYYY-MM-DD`` or ISO time); None = now."""
+    batch_queue_tokens: int | None = None
+    """Prompt tokens a model may hold in batches in progress at once (OpenAI's enqueued-token limit);
+    None = no limit."""
 
     def __post_init__(self) -> None:
         if self.provider not in SUPPORTED_PROVIDERS:
@@ -43,10 +50,12 @@ class EmulatorConfig:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {self.fail_rate}")
-        for name in ("rpm", "tpm"):
+        for name in ("rpm", "tpm", "batch_queue_tokens"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive integer or None, got {value}")
+        if self.start is not None:
+            parse_when(self.start)  # raises ValueError with what to give instead
         if self.burst_s <= 0:
             raise ValueError(f"burst_s must be > 0, got {self.burst_s}")
         if not self.allow_remote and not is_loopback(self.host):

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ftclient.emulator.clock import Clock
+from ftclient.emulator.clock import Clock, parse_when
 from ftclient.emulator.config import EmulatorConfig
 from ftclient.emulator.faults import Fault, FaultSet, make_fault
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
@@ -53,7 +53,7 @@ class Services:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.clock = Clock(config.speed, start=config.start)
+        self.clock = Clock(config.speed, start=parse_when(config.start) if config.start is not None else None)
         self.rng = random.Random(config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.burst_s)
         self.stats = Stats()
@@ -121,15 +121,22 @@ class EmulatorCore:
                 raise ApiError(400, str(exc)) from None
             return json_response(made.describe())
         if path == "/clock" and request.method == "POST":
-            seconds = float(request.json().get("advance", 0))
-            try:
-                now = self.services.clock.advance(seconds)
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from None
-            return json_response({"now": now})
+            return json_response({"now": self._move_clock(request.json())})
+        if path == "/clock" and request.method == "GET":
+            return json_response({"now": self.services.clock.now()})
         if path == "/health":
             return json_response({"ok": True, "banner": BANNER})
         raise ApiError(404, f"Unknown emulator control endpoint: {request.method} {request.path}")
+
+    def _move_clock(self, body: dict[str, Any]) -> float:
+        """``{"advance": seconds}`` or ``{"to": unix seconds | "YYYY-MM-DD" | ISO time}``, forward only."""
+        clock = self.services.clock
+        try:
+            if body.get("to") is not None:
+                return clock.jump_to(parse_when(body["to"]))
+            return clock.advance(float(body.get("advance", 0)))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, str(exc)) from None
 
     # -- the API ---------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Outcome:

@@ -43,5 +43,7 @@ class Stats:
             "completion_tokens": counters.get("completion_tokens", 0),
             "dropped_connections": counters.get("dropped_connections", 0),
             "refused_connections": counters.get("refused_connections", 0),
+            "batches_over_token_limit": counters.get("batches_over_token_limit", 0),
+            "retired_model_requests": counters.get("retired_model_requests", 0),
             "uptime_s": round(time.monotonic() - self._started, 3),
         }

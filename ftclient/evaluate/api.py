@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ftclient.errors import EvaluationError, FtclientError, Interrupted
+from ftclient.errors import EvaluationError, FtclientError, Interrupted, RemoteNotFoundError
 from ftclient.evaluate import compare as cmp
 from ftclient.evaluate import metrics
 from ftclient.evaluate.costs import Pricer, usage_summary
@@ -201,38 +201,34 @@ def evaluate(
         max_tokens = max_tokens_for(target.task, examples, target.model)
         calls = [c for role, name in roles for c in build_calls(role, name, examples, max_tokens, settings.seed)]
         pricer = Pricer(provider_name, discount=0.5 if batch else 1.0)
-        if batch:
-            from ftclient.evaluate.batch import BatchRunner
-
-            answers = BatchRunner(
+        try:
+            answers = _answer_all(
                 client,
                 provider_name,
-                cache=registry,
+                calls,
+                registry=registry,
+                settings=settings,
+                batch=batch,
                 use_cache=use_cache,
-                poll_s=settings.poll_interval_s,
-                on_status=on_batch_status,
-            ).run(calls)
-        else:
-            runner = Runner(
-                client,
-                provider_name,
-                cache=registry,
-                limiter=RateLimiter(rpm, tpm),
-                config=replace(
-                    runner_config or RunnerConfig(max_attempts=max(settings.max_retries + 1, 8)),
-                    concurrency=concurrency,
-                    use_cache=use_cache,
-                ),
+                concurrency=concurrency,
+                rpm=rpm,
+                tpm=tpm,
+                runner_config=runner_config,
+                pricer=pricer,
                 on_progress=on_progress,
-                cost=pricer,
-                seed=settings.seed,
+                on_batch_status=on_batch_status,
+                handle_signals=handle_signals,
             )
-            answers = asyncio.run(run_online(runner, calls, handle_signals=handle_signals))
-            if runner.stopped:
-                raise Interrupted(
-                    f"evaluation stopped after {len(answers)} of {len(calls)} answers",
-                    hint="the answers are cached; run the same command again to resume without paying twice",
-                )
+        except RemoteNotFoundError as exc:
+            from ftclient.migration.retirement import retired_or_none
+
+            raise (retired_or_none(target.model, provider_name, settings.home) or exc) from None
+        if batch:
+            from ftclient.migration.retirement import raise_if_all_retired
+
+            tuned_role = roles[0][0]
+            mine = [a for (role, _), a in answers.items() if role == tuned_role]
+            raise_if_all_retired(mine, target.model, provider_name, settings.home)
         report = build_report(
             target,
             examples,
@@ -280,6 +276,60 @@ def evaluate(
             client.close()  # the adapter's synchronous HTTP client (jobs, files, events)
         if own_registry:
             registry.close()
+
+
+def _answer_all(
+    client: Provider,
+    provider_name: str,
+    calls: Sequence[Call],
+    *,
+    registry: Any,
+    settings: Any,
+    batch: bool,
+    use_cache: bool,
+    concurrency: int,
+    rpm: float | None,
+    tpm: float | None,
+    runner_config: RunnerConfig | None,
+    pricer: Pricer,
+    on_progress: Callable[[Progress], None] | None,
+    on_batch_status: Callable[[str, BatchInfo], None] | None,
+    handle_signals: bool,
+) -> dict[tuple[str, int], Answer]:
+    """Every call's answer, through the Batch API or ordinary requests, cached either way."""
+    if batch:
+        from ftclient.evaluate.batch import BatchRunner
+
+        answers = BatchRunner(
+            client,
+            provider_name,
+            cache=registry,
+            use_cache=use_cache,
+            poll_s=settings.poll_interval_s,
+            on_status=on_batch_status,
+        ).run(calls)
+    else:
+        runner = Runner(
+            client,
+            provider_name,
+            cache=registry,
+            limiter=RateLimiter(rpm, tpm),
+            config=replace(
+                runner_config or RunnerConfig(max_attempts=max(settings.max_retries + 1, 8)),
+                concurrency=concurrency,
+                use_cache=use_cache,
+            ),
+            on_progress=on_progress,
+            cost=pricer,
+            seed=settings.seed,
+        )
+        answers = asyncio.run(run_online(runner, calls, handle_signals=handle_signals))
+        if runner.stopped:
+            raise Interrupted(
+                f"evaluation stopped after {len(answers)} of {len(calls)} answers",
+                hint="the answers are cached; run the same command again to resume without paying twice",
+            )
+    return answers
 
 
 def _run_judge(

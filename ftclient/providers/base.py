@@ -51,6 +51,8 @@ class Capabilities:
     max_file_bytes: int = 512 * 1024**2
     """Largest file the simple upload takes; larger ones use the multipart flow."""
     max_upload_bytes: int = 8 * 1024**3
+    model_listing: bool = False
+    """Lists its models, tuned ones included (``ModelListingProvider``), with shutdown dates where given."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,9 @@ class BatchInfo:
     total: int = 0
     completed: int = 0
     failed: int = 0
+    error_code: str | None = None
+    """The first of the batch's own errors (``errors.data[0].code``) when it failed as a whole."""
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,27 @@ class BatchProvider(Protocol):
     ) -> BatchInfo: ...
     def get_batch(self, batch_id: str) -> BatchInfo: ...
     def cancel_batch(self, batch_id: str) -> BatchInfo: ...
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model as the provider's models listing shows it."""
+
+    id: str
+    created_at: int | None = None
+    owned_by: str | None = None
+    tuned: bool = False
+    base_model: str | None = None
+    """For a tuned model, the base it was tuned from (as its name or the provider says)."""
+    shutdown_date: str | None = None
+    """``YYYY-MM-DD`` when the provider announces one (OpenAI's ``shutdown_date``), else None."""
+
+
+@runtime_checkable
+class ModelListingProvider(Protocol):
+    """Providers with ``capabilities.model_listing``."""
+
+    def list_models(self) -> list[ModelInfo]: ...
 
 
 @runtime_checkable

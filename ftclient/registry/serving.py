@@ -143,3 +143,13 @@ class RegistryServing(RegistryBase):
                 " VALUES (?, ?, ?, ?, ?)",
                 (provider, model, request_hash, json.dumps(dict(response), sort_keys=True), time.time()),
             )
+
+    def cache_put_many(self, items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> None:
+        """Many ``(provider, model, request_hash, response)`` in one transaction (a batch's answers)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO response_cache (provider, model, request_hash, response_json, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(p, m, h, json.dumps(dict(r), sort_keys=True), now) for p, m, h, r in items],
+            )

@@ -17,6 +17,7 @@ from ftclient.emulator.openai.filerules import FileRejection
 from ftclient.emulator.openai.files import Files
 from ftclient.emulator.openai.jobs import Jobs
 from ftclient.emulator.openai.learner import NearestNeighbour
+from ftclient.emulator.openai.models import Models, model_not_found
 from ftclient.emulator.openai.moderations import Moderations
 from ftclient.emulator.openai.state import JobState, Store
 
@@ -40,6 +41,7 @@ class OpenAIApp:
         self.chat = Chat(self)
         self.moderations = Moderations(self)
         self.batches = Batches(self)
+        self.models = Models(self)
         self._learners: dict[str, NearestNeighbour] = {}
         self._learner_lock = threading.Lock()
         self._tuned: dict[str, str] = {}
@@ -49,7 +51,7 @@ class OpenAIApp:
         _preload_encodings()
 
     def register(self, router: Router) -> None:
-        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches):
+        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches, self.models):
             group.register(router)
 
     def now(self) -> float:
@@ -169,12 +171,8 @@ class OpenAIApp:
             with self.store.lock:
                 job = self._tuned_job(model)
         if snapshot is None or (model.startswith("ft:") and job is None):
-            raise ApiError(
-                404,
-                f"The model `{model}` does not exist or you do not have access to it.",
-                param="model",
-                code="model_not_found",
-            )
+            raise model_not_found(model)
+        self.models.ensure_serving(model)
         return ("tuned", snapshot, self._learner(job)) if job is not None else ("base", snapshot, None)
 
     def _learner(self, job: JobState) -> NearestNeighbour:

@@ -22,8 +22,12 @@ FINALIZING_S = 5.0
 CANCELLING_S = 10.0
 # Batch guide: an input file holds "up to 50,000 requests" and "can be up to 200 MB in size".
 MAX_REQUESTS = 50_000
-MAX_INPUT_BYTES = 200 * 1024 * 1024
+MAX_INPUT_BYTES = 200 * 1024**2
+"""Per input file: 50,000 requests and 200 MB (openai-python ``batch_create_params.py`` docstring, read
+2026-12; an earlier guide said 100 MB)."""
+QUEUED = frozenset({"in_progress", "finalizing"})
 TERMINAL = frozenset({"failed", "completed", "expired", "cancelled"})
+ORG = "org-ftclient-emulator"
 
 
 def public(obj: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +63,13 @@ class Batches:
         if body["completion_window"] != "24h":
             raise ApiError(400, "Invalid 'completion_window': only '24h' is supported.", param="completion_window")
         file_obj = self.app.files.get(str(body["input_file_id"]), "input_file_id")
+        if file_obj["bytes"] > MAX_INPUT_BYTES:
+            raise ApiError(
+                400,
+                f"File {file_obj['id']} is {file_obj['bytes']} bytes; a batch input file may be at most "
+                f"{MAX_INPUT_BYTES} bytes (200 MB). Split the requests into several batches.",
+                param="input_file_id",
+            )
         if file_obj["purpose"] != "batch":
             raise ApiError(
                 400,
@@ -146,6 +157,10 @@ class Batches:
                 if errors:
                     obj.update(status="failed", failed_at=int(at), errors={"object": "list", "data": errors})
                     return
+                refusal = self._enqueue(batch, lines, now)
+                if refusal is not None:
+                    obj.update(status="failed", failed_at=int(at), errors={"object": "list", "data": [refusal]})
+                    return
                 obj.update(status="in_progress", in_progress_at=int(at))
                 obj["request_counts"]["total"] = len(lines)
                 batch.phase_at = at
@@ -166,6 +181,44 @@ class Batches:
                 if now < at:
                     return
                 obj.update(status="cancelled", cancelled_at=int(at))
+
+    def _enqueue(self, batch: BatchState, lines: list[dict[str, Any]], now: float) -> dict[str, Any] | None:
+        """Admit the batch to its model's queue, or the error of a batch over the enqueued-token limit.
+
+        OpenAI limits the prompt tokens a model may have waiting in batches (per organisation and model,
+        shown in the account's limits; research/evaluation.md A2). The emulator's limit is
+        ``EmulatorConfig.batch_queue_tokens`` (None: no limit). Other batches are brought up to date
+        first, so tokens of batches that have finished by now are free again."""
+        from ftclient import tokens
+
+        body = lines[0].get("body") if lines else None
+        batch.model = str(body.get("model") or "") if isinstance(body, dict) else ""
+        batch.enqueued_tokens = sum(
+            tokens.estimate_text(str(m.get("content") or ""))
+            for line in lines
+            if isinstance(line.get("body"), dict)
+            for m in line["body"].get("messages") or []
+            if isinstance(m, dict)
+        )
+        limit = self.app.services.config.batch_queue_tokens
+        if limit is None:
+            return None
+        queued = 0
+        for other in self.store.batches.values():
+            if other is batch or other.model != batch.model or other.obj["status"] not in QUEUED:
+                continue
+            self._advance(other, now)  # in_progress/finalizing only: no recursion into validation
+            if other.obj["status"] in QUEUED:
+                queued += other.enqueued_tokens
+        if queued + batch.enqueued_tokens <= limit:
+            return None
+        self.app.services.stats.bump("batches_over_token_limit")
+        return _line_error(
+            "token_limit_exceeded",
+            f"Enqueued token limit reached for {batch.model} in organization {ORG}. Limit: {limit:,} enqueued "
+            "tokens. Please try again once some in_progress batches have been completed.",
+            None,
+        )
 
     def _read_input(self, obj: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         data = self.store.content(obj["input_file_id"])

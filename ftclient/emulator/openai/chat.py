@@ -1,11 +1,11 @@
-"""``/v1/chat/completions`` answered by the honest models, and ``/v1/models``."""
+"""``/v1/chat/completions`` answered by the honest models (``/v1/models`` is in ``models.py``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response
-from ftclient.emulator.openai import accounting, catalog
+from ftclient.emulator.openai import accounting
 from ftclient.emulator.openai.learner import baseline_answer
 
 if TYPE_CHECKING:
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 SYSTEM_FINGERPRINT = "fp_ftclient_emulator"
 DEFAULT_OUTPUT_ESTIMATE = 256
 """Completion tokens charged against TPM at admission when the request sets no max_tokens."""
-BASE_MODEL_CREATED = 1_700_000_000
 
 
 class Chat:
@@ -23,9 +22,6 @@ class Chat:
 
     def register(self, router: Router) -> None:
         router.add("POST", "/v1/chat/completions", self.create)
-        router.add("GET", "/v1/models", self.list_models)
-        router.add("GET", "/v1/models/{model}", self.retrieve_model)
-        router.add("DELETE", "/v1/models/{model}", self.delete_model)
 
     def create(self, request: Request) -> Response:
         body = request.json()
@@ -98,48 +94,6 @@ class Chat:
         }
         return result, headers
 
-    # -- models ----------------------------------------------------------------------------------
-    def list_models(self, request: Request) -> Response:
-        return json_response({"object": "list", "data": self.list_models_data()})
-
-    def retrieve_model(self, request: Request) -> Response:
-        name = request.params["model"]
-        for obj in self.list_models_data():
-            if obj["id"] == name:
-                return json_response(obj)
-        raise _model_not_found(name)
-
-    def list_models_data(self) -> list[dict[str, Any]]:
-        today = self.app.today()
-        data = [
-            {
-                "id": name,
-                "object": "model",
-                "created": BASE_MODEL_CREATED,
-                "owned_by": "system",
-                "shutdown_date": model.shutdown_date.isoformat() if model.shutdown_date else None,
-            }
-            for name, model in sorted(catalog.MODELS.items())
-            if not catalog.is_shut_down(name, today)
-        ]
-        return data + self.app.tuned_model_objects()
-
-    def delete_model(self, request: Request) -> Response:
-        name = request.params["model"]
-        if not name.startswith("ft:"):
-            if any(obj["id"] == name for obj in self.list_models_data()):
-                raise ApiError(
-                    403,
-                    "You do not have permission to delete this model: only fine-tuned models you "
-                    "created can be deleted.",
-                    param="model",
-                    code="model_not_deletable",
-                )
-            raise _model_not_found(name)
-        if not self.app.delete_tuned_model(name):
-            raise _model_not_found(name)
-        return json_response({"id": name, "object": "model", "deleted": True})
-
 
 def _check_request(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], int, int | None]:
     """(model, messages, n, max output tokens) after the checks OpenAI makes, or a 400."""
@@ -184,15 +138,6 @@ def _check_request(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], int
             raise ApiError(400, "'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
         _int_param(body, "top_logprobs", 0, 0, 20)
     return model, messages, n, max_out
-
-
-def _model_not_found(name: str) -> ApiError:
-    return ApiError(
-        404,
-        f"The model `{name}` does not exist or you do not have access to it.",
-        param="model",
-        code="model_not_found",
-    )
 
 
 def _int_param(body: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:

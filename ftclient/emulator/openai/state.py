@@ -45,6 +45,9 @@ class JobState:
 class BatchState:
     obj: dict[str, Any]
     phase_at: float = 0.0
+    model: str = ""
+    enqueued_tokens: int = 0
+    """Prompt tokens this batch holds in its model's queue while it is in progress."""
 
 
 class Store(FileBytes):

@@ -91,6 +91,7 @@ class OpenAIProvider(ModelsAndBatches):
         moderation=True,
         max_file_bytes=512 * 1024**2,
         max_upload_bytes=8 * 1024**3,
+        model_listing=True,
     )
 
     def __init__(

@@ -14,9 +14,8 @@ from typing import Any, Protocol, TypeVar
 import openai
 
 from ftclient.errors import ProviderError
-from ftclient.providers.base import BatchInfo
+from ftclient.providers.base import BatchInfo, ModelInfo
 from ftclient.providers.openai.wire import (
-    ModelInfo,
     batch_info_from_dict,
     model_info_from_dict,
     shutdown_date_from_dict,
@@ -73,3 +72,17 @@ class ModelsAndBatches:
     def cancel_batch(self: _Adapter, batch_id: str) -> BatchInfo:
         data = self._call(f"cancelling batch {batch_id}", lambda: self._client().batches.cancel(batch_id).to_dict())
         return batch_info_from_dict(data)
+
+    def find_batch_for_file(self: _Adapter, input_file_id: str) -> BatchInfo | None:
+        """The newest batch (of the last 100) made from this input file, if any: how a create whose answer
+        was lost is found again instead of being sent twice."""
+        try:
+            items = self._call(
+                "listing batches", lambda: [b.to_dict() for b in self._client().batches.list(limit=100).data]
+            )
+        except ProviderError:
+            return None
+        for item in items:
+            if item.get("input_file_id") == input_file_id:
+                return batch_info_from_dict(item)
+        return None

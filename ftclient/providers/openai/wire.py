@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from ftclient.providers.base import JOB_STATUSES, BatchInfo, JobEvent, JobInfo, JobSpec, RemoteFile
+from ftclient.providers.base import JOB_STATUSES, BatchInfo, JobEvent, JobInfo, JobSpec, ModelInfo, RemoteFile
 
 NEW_JOBS_CUTOFF = "2027-01-06"
 ELIGIBILITY_WORDS = ("eligib", "no longer available", "not available to your organization", "winding down")
@@ -56,25 +56,6 @@ _JOB_KEYS = frozenset(
         "suffix", "seed", "metadata", "result_files", "error", "organization_id", "integrations",
     }
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """An entry of the Models API (``GET /models``): ``shutdown_date`` None when none is announced."""
-
-    id: str
-    owned_by: str
-    created: int
-    shutdown_date: dt.date | None
-
-
-def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
-    return ModelInfo(
-        id=str(data["id"]),
-        owned_by=str(data.get("owned_by") or ""),
-        created=int(data.get("created") or 0),
-        shutdown_date=shutdown_date_from_dict(data),
-    )
 
 
 def job_info_from_dict(data: Mapping[str, Any], *, provider: str = "openai") -> JobInfo:
@@ -130,6 +111,30 @@ def event_from_dict(data: Mapping[str, Any]) -> JobEvent:
     )
 
 
+def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
+    """A ``Model`` object of ``GET /models``. ``shutdown_date`` is a date string or null in the official
+    spec (``Model`` schema, read 2026-12); a number is read as Unix seconds, in case the API sends one."""
+    import datetime as dt
+
+    model_id = str(data["id"])
+    shutdown = data.get("shutdown_date")
+    if isinstance(shutdown, int | float) and not isinstance(shutdown, bool):
+        shutdown = dt.datetime.fromtimestamp(shutdown, tz=dt.UTC).date().isoformat()
+    elif isinstance(shutdown, str) and shutdown:
+        shutdown = shutdown[:10]
+    else:
+        shutdown = None
+    tuned = model_id.startswith("ft:")
+    return ModelInfo(
+        id=model_id,
+        created_at=int(data["created"]) if isinstance(data.get("created"), int) else None,
+        owned_by=data.get("owned_by"),
+        tuned=tuned,
+        base_model=model_id.split(":")[1] if tuned and model_id.count(":") >= 1 else None,
+        shutdown_date=shutdown,
+    )
+
+
 def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
     return RemoteFile(
         id=str(data["id"]),
@@ -145,6 +150,8 @@ def remote_file_from_dict(data: Mapping[str, Any]) -> RemoteFile:
 def batch_info_from_dict(data: Mapping[str, Any]) -> BatchInfo:
     """A batch object; unset timestamps, file ids and ``request_counts`` may come as explicit nulls."""
     counts = data.get("request_counts") or {}
+    errors = (data.get("errors") or {}).get("data") or [{}]
+    first_error = errors[0] if isinstance(errors[0], dict) else {}
     return BatchInfo(
         id=str(data["id"]),
         status=str(data.get("status") or "unknown"),
@@ -154,6 +161,8 @@ def batch_info_from_dict(data: Mapping[str, Any]) -> BatchInfo:
         total=int(counts.get("total") or 0),
         completed=int(counts.get("completed") or 0),
         failed=int(counts.get("failed") or 0),
+        error_code=first_error.get("code"),
+        error_message=first_error.get("message"),
     )
 
 
