@@ -279,10 +279,12 @@ def test_expect_100_continue_is_answered_before_the_body() -> None:
 
 
 def test_a_failing_handler_answers_500_and_the_connection_carries_on() -> None:
+    def broken(request: object) -> object:
+        raise ValueError("a handler bug")
+
     with run_in_thread(EmulatorConfig()) as emu, raw(emu) as sock:
-        body = b'{"advance": "soon"}'  # float("soon") raises inside the handler
-        sock.sendall(b"POST /_emulator/clock HTTP/1.1\r\nHost: e\r\nContent-Type: application/json\r\n"
-                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        emu.core.router.add("GET", "/v1/broken", broken)  # type: ignore[arg-type]
+        sock.sendall(b"GET /v1/broken HTTP/1.1\r\nHost: e\r\n" + AUTH + b"\r\n")
         status, _, answer = read_response(sock)  # the old server dropped the connection without a word
         assert status == 500 and "ValueError" in json.loads(answer)["error"]["message"]
         sock.sendall(MODELS)

@@ -17,7 +17,7 @@ from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 from ftclient.errors import ModelRetiredError, UserInputError
 
 BASE = "gpt-4o-mini-2024-07-18"
-TOGETHER_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+TOGETHER_MODEL = "Qwen/Qwen3-8B"  # served only through a dedicated endpoint: the teardown path is exercised
 TARGETS = f"openai:gpt-4.1-mini-2025-04-14,together:{TOGETHER_MODEL}"
 
 

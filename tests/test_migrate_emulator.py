@@ -151,7 +151,7 @@ def test_a_batch_file_over_200_mb_is_refused(emu: Emulator, monkeypatch: pytest.
         json={"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
         headers=HEADERS,
     )
-    assert refused.status_code == 400 and "at most 1000 bytes" in refused.json()["error"]["message"]
+    assert refused.status_code == 400 and "at most 200 MB (1000 bytes)" in refused.json()["error"]["message"]
 
 
 def test_capture_reads_a_table_column_and_sends_the_system_prompt(

@@ -63,13 +63,6 @@ class Batches:
         if body["completion_window"] != "24h":
             raise ApiError(400, "Invalid 'completion_window': only '24h' is supported.", param="completion_window")
         file_obj = self.app.files.get(str(body["input_file_id"]), "input_file_id")
-        if file_obj["bytes"] > MAX_INPUT_BYTES:
-            raise ApiError(
-                400,
-                f"File {file_obj['id']} is {file_obj['bytes']} bytes; a batch input file may be at most "
-                f"{MAX_INPUT_BYTES} bytes (200 MB). Split the requests into several batches.",
-                param="input_file_id",
-            )
         if file_obj["purpose"] != "batch":
             raise ApiError(
                 400,
@@ -189,12 +182,13 @@ class Batches:
         shown in the account's limits; research/evaluation.md A2). The emulator's limit is
         ``EmulatorConfig.batch_queue_tokens`` (None: no limit). Other batches are brought up to date
         first, so tokens of batches that have finished by now are free again."""
-        from ftclient import tokens
+        from ftclient.emulator.openai import accounting, catalog
 
+        encoding = accounting.encoding(catalog.O200K)
         body = lines[0].get("body") if lines else None
         batch.model = str(body.get("model") or "") if isinstance(body, dict) else ""
         batch.enqueued_tokens = sum(
-            tokens.estimate_text(str(m.get("content") or ""))
+            len(encoding.encode(str(m.get("content") or ""), disallowed_special=()))
             for line in lines
             if isinstance(line.get("body"), dict)
             for m in line["body"].get("messages") or []
