@@ -53,7 +53,7 @@ def _correct(fixed: int, broken: int, both: int, neither: int) -> tuple[list[boo
     return base, tuned
 
 
-@pytest.mark.parametrize("fixed", range(0, 13))
+@pytest.mark.parametrize("fixed", range(13))
 @pytest.mark.parametrize("broken", [0, 1, 2, 5, 12])
 def test_mcnemar_is_the_exact_two_sided_binomial_test(fixed: int, broken: int) -> None:
     base, tuned = _correct(fixed, broken, 7, 3)

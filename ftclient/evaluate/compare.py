@@ -103,7 +103,9 @@ def macro_f1_metric(
     return PairedMetric(n, rows, base_pred != tuned_pred)
 
 
-def corpus_metric(metric: Any, base_rows: Sequence[Sequence[float]], tuned_rows: Sequence[Sequence[float]]) -> PairedMetric:
+def corpus_metric(
+    metric: Any, base_rows: Sequence[Sequence[float]], tuned_rows: Sequence[Sequence[float]]
+) -> PairedMetric:
     """A corpus metric (BLEU, chrF) of any selection of either model's answers: per-sentence sufficient
     statistics (sacrebleu's own) are summed over the selected examples and scored by sacrebleu."""
     import numpy as np
