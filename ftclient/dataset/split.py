@@ -104,7 +104,7 @@ def _match_totals(counts: dict[str, list[int]], ratios: tuple[float, float, floa
         share = ratios[split]
         target = round(total * share)
 
-        def error(label: str) -> float:
+        def error(label: str, split: int = split, share: float = share) -> float:
             return counts[label][split] - sum(counts[label]) * share
 
         while (have := sum(c[split] for c in counts.values())) != target:
