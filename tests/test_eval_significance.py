@@ -19,12 +19,16 @@ from ftclient.evaluate import compare as cmp
 from ftclient.evaluate import metrics as m
 from ftclient.evaluate.significance import (
     MIN_DIFFERING,
+    _batch,
     bootstrap_ci,
     decide,
     examples_needed,
     format_p,
     mcnemar_exact,
     mean_metric,
+    min_differing,
+    observed,
+    paired_test,
     permutation_p,
     verdict_sentence,
 )
@@ -89,7 +93,7 @@ def test_permutation_p_is_exact_at_small_n(diffs: list[float]) -> None:
     base = rng.uniform(0, 1, len(diffs) + 3)
     tuned = base.copy()
     tuned[: len(diffs)] += diffs  # three examples where both score the same
-    p, exact = permutation_p(mean_metric(base, tuned), resamples=2000)
+    p, exact = permutation_p(mean_metric(base, tuned), resamples=2000, seed=1)
     assert exact
     assert p == pytest.approx(_sign_flip_p(diffs), abs=1e-9)
 
@@ -106,7 +110,7 @@ def test_permutation_p_with_many_examples_is_close_and_never_zero() -> None:
     ref = np.mean(np.abs((signs * d).sum(axis=1)) >= abs(d.sum()))
     assert p == pytest.approx(ref, abs=0.03)
     far = base + 5.0
-    p_far, _ = permutation_p(mean_metric(base, far), resamples=999)
+    p_far, _ = permutation_p(mean_metric(base, far), resamples=999, seed=1)
     assert p_far == pytest.approx(2 / 1000)  # the observed arrangement counts: never 0
     assert format_p(p_far) == "p=0.002"
 
@@ -137,7 +141,7 @@ def test_bootstrap_interval_matches_a_numpy_percentile_bootstrap(shift: float) -
 
 def test_bootstrap_interval_is_seeded_and_collapses_for_identical_models() -> None:
     values = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
-    assert bootstrap_ci(mean_metric(values, values), resamples=300) == (0.0, 0.0)
+    assert bootstrap_ci(mean_metric(values, values), resamples=300, seed=1) == (0.0, 0.0)
     rng = np.random.default_rng(2)
     base, tuned = rng.uniform(size=40), rng.uniform(size=40)
     metric = mean_metric(base, tuned)
@@ -197,14 +201,14 @@ def test_p_values_are_formatted_honestly(p: float | None, text: str) -> None:
 
 def test_verdict_sentences() -> None:
     assert (
-        verdict_sentence("Accuracy", 12.4, 8.1, 16.9, verdict="better", p_value=0.0004)
+        verdict_sentence("Accuracy", 12.4, 8.1, 16.9, verdict="better", p_value=0.0004, differing=30, n=60)
         == "Accuracy: better by 12.4 points, 95% CI 8.1–16.9, p<0.001"
     )
     assert (
-        verdict_sentence("chrF", -3.0, -5.5, -0.5, verdict="worse", p_value=0.01)
+        verdict_sentence("chrF", -3.0, -5.5, -0.5, verdict="worse", p_value=0.01, differing=30, n=60)
         == "chrF: worse by 3.0 points, 95% CI -5.5 to -0.5, p=0.010"
     )
-    assert verdict_sentence("BLEU", 1.0, -2.0, 4.0, verdict="no clear difference", p_value=0.4) == (
+    assert verdict_sentence("BLEU", 1.0, -2.0, 4.0, verdict="no clear difference", p_value=0.4, differing=9, n=9) == (
         "BLEU: no clear difference (+1.0 points, 95% CI -2.0 to +4.0, p=0.400)"
     )
     few = verdict_sentence("Accuracy", 50.0, 12.5, 87.5, verdict="too few", p_value=0.125, differing=4, n=8)
@@ -235,6 +239,8 @@ def test_a_clearly_better_model_is_better_and_a_clearly_worse_one_worse() -> Non
     comparisons, mcnemar = cmp.compare(_classify(base, tuned), resamples=500)
     first = comparisons[0]
     assert first.metric == "accuracy" and first.verdict == "better" and first.significant
+    assert first.test == "McNemar exact p-value; BCa bootstrap CI"
+    assert comparisons[1].test == "paired permutation test (500 random arrangements); BCa bootstrap CI (500 resamples)"
     assert (mcnemar["fixed"], mcnemar["broken"]) == (30, 2)
     assert first.p_value == pytest.approx(binomtest(30, 32, 0.5).pvalue)
     assert first.difference == pytest.approx(100 * 28 / 60)
@@ -325,6 +331,7 @@ def test_four_translation_pairs_cannot_be_significant() -> None:
         assert c.p_value == pytest.approx(_enumerated_corpus_p(metric, refs, base, tuned), abs=1e-9)
         assert c.p_value >= 0.125
         assert c.verdict == "too few"
+        assert c.test == "paired permutation test (exact); BCa bootstrap CI (2000 resamples)"
         assert "p<0.001" not in c.sentence
     assert cmp.overall_verdict(comparisons, "t", "b").startswith("Too few test examples to tell")
 
@@ -365,3 +372,105 @@ def test_significant_falls_back_to_the_interval_for_old_reports() -> None:
     assert old.significant
     new = Comparison("accuracy", "Accuracy", 50, 60, 10, 2, 18, 0.2, "t", "points", "s", verdict="too few")
     assert not new.significant
+
+
+def test_min_differing_at_other_levels() -> None:
+    assert min_differing(0.05) == 6
+    assert min_differing(0.01) == 8  # 2/2**7 = 0.0156, 2/2**8 = 0.0078
+    assert min_differing(0.5) == 2  # 2/2**2 = 0.5 is reachable
+    assert min_differing(1.0) == 1
+
+
+def test_mcnemar_needs_answers_for_the_same_examples() -> None:
+    with pytest.raises(ValueError):
+        mcnemar_exact([True], [True, False])
+    with pytest.raises(ValueError):
+        mcnemar_exact([True, False], [True])
+
+
+def test_mean_metric_rows() -> None:
+    metric = mean_metric([1.0, 0.0, 1.0], [1.0, 1.0, 0.0], scale=100.0)
+    assert metric.n == 3 and metric.differing == 2
+    assert list(metric.differs) == [False, True, True]
+    lines = np.array([[0, 1, 2], [3, 4, 5], [1, 4, 4], [0, 0, 0]])
+    assert list(metric.rows(lines)) == pytest.approx([200 / 3, 200 / 3, 100 * 2 / 3, 100.0])
+    assert list(metric.rows(np.zeros((2, 0), dtype=int))) == [0.0, 0.0]
+    assert observed(metric) == pytest.approx((200 / 3, 200 / 3))
+    assert observed(mean_metric([], [])) == (0.0, 0.0)
+
+
+def test_small_and_switched_off_intervals() -> None:
+    metric = mean_metric([3.0, 5.0], [3.0, 15.0])  # differences 0 and 10
+    low, high = bootstrap_ci(metric, resamples=400, seed=1)
+    assert (low, high) != (5.0, 5.0) and low < 5.0 < high  # two examples still get an interval
+    assert bootstrap_ci(metric, resamples=0, seed=1) == (5.0, 5.0)
+    assert bootstrap_ci(mean_metric([2.0], [7.0]), resamples=100, seed=1) == (5.0, 5.0)
+
+
+def test_permutation_p_edge_cases() -> None:
+    same = mean_metric([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert permutation_p(same, resamples=100, seed=1) == (1.0, True)
+    four = mean_metric([0.0] * 4, [1.0] * 4)
+    assert permutation_p(four, resamples=16, seed=1) == (pytest.approx(0.125), True)  # 2**4 arrangements
+    assert permutation_p(four, resamples=15, seed=1)[1] is False
+    assert permutation_p(four, resamples=0, seed=1) == (1.0, False)  # no test asked for: no evidence
+
+
+def test_permutation_p_keeps_the_examples_that_do_not_differ() -> None:
+    """A corpus metric depends on every sentence; the ones both models translate alike stay in each arrangement."""
+    refs = ["the cat sat on the mat", "a dog barked loudly", "it rained all day", "we ate fresh bread"] * 2
+    refs += ["good morning to you", "see you tomorrow"]
+    base = ["cat mat", "dog", "rain", "bread", "the cat sat", "a dog", "it rained", "we ate"]
+    tuned = ["the cat sat on a mat", "a dog barked", "it rained all day", "we ate bread"] * 2
+    base += ["good morning", "see you"]
+    tuned += ["good morning", "see you"]
+    comparisons, _ = cmp.compare(_translation(refs, base, tuned), resamples=2000)
+    by_name = {c.metric: c for c in comparisons}
+    assert by_name["bleu"].differing == 8
+    reference = _enumerated_corpus_p(BLEU(tokenize="13a"), refs, base, tuned)
+    assert by_name["bleu"].p_value == pytest.approx(reference, abs=1e-9)
+
+
+def test_seeded_results_repeat() -> None:
+    rng = np.random.default_rng(4)
+    metric = mean_metric(rng.normal(size=80), rng.normal(0.1, 1, size=80))
+    first = paired_test(metric, resamples=300, seed=3)
+    assert first == paired_test(metric, resamples=300, seed=3)
+    assert not first.exact and first.resamples == 300 and first.differing == 80
+    others = [paired_test(metric, resamples=300, seed=seed) for seed in (4, 5, 6)]
+    assert len({r.p_value for r in [first, *others]}) > 1  # the seed drives the permutations
+    assert len({r.ci_low for r in [first, *others]}) > 1  # and the resamples
+
+
+def test_decide_edges() -> None:
+    assert decide(5.0, 0.1, 10.0, 0.01, 1) == "too few"
+    assert decide(0.0, 0.1, 1.0, 0.01, 20) == "no clear difference"
+    assert decide(0.5, 0.1, 1.0, 0.01, 20) == "better"
+    assert decide(0.0, -1.0, -0.1, 0.01, 20) == "no clear difference"
+    assert decide(-0.5, -1.0, -0.1, 0.01, 20) == "worse"
+    assert examples_needed(1, 10) == 60
+
+
+def test_sentence_intervals_and_missing_p() -> None:
+    assert verdict_sentence("A", 2.0, 0.0, 5.0, verdict="no clear difference", p_value=None, differing=9, n=9) == (
+        "A: no clear difference (+2.0 points, 95% CI 0.0–5.0)"
+    )
+    assert verdict_sentence("A", 0.0, 0.0, 0.0, verdict="no clear difference", p_value=1.0, differing=0, n=9) == (
+        "A: no clear difference (+0.0 points, 95% CI 0.0–0.0, p=1.000)"
+    )
+    assert verdict_sentence("A", 0.5, 0.5, 1.0, verdict="better", p_value=0.02, differing=9, n=9) == (
+        "A: better by 0.5 points, 95% CI 0.5–1.0, p=0.020"
+    )
+    assert verdict_sentence("A", -0.5, -1.0, -0.5, verdict="worse", p_value=0.02, differing=9, n=9) == (
+        "A: worse by 0.5 points, 95% CI -1.0 to -0.5, p=0.020"
+    )
+    assert verdict_sentence("A", -0.5, -1.0, 0.0, verdict="no clear difference", p_value=0.2, differing=9, n=9) == (
+        "A: no clear difference (-0.5 points, 95% CI -1.0 to +0.0, p=0.200)"
+    )
+
+
+def test_batches_bound_memory() -> None:
+    assert _batch(1000) == 2000
+    assert _batch(10**6) == 2
+    assert _batch(3 * 10**6) == 1
+    assert _batch(0) == 2_000_000

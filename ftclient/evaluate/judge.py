@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ftclient.evaluate.compare import prompt_text
 from ftclient.evaluate.runner import Call
-from ftclient.evaluate.significance import bootstrap_ci, mean_metric, observed
+from ftclient.evaluate.significance import DEFAULT_RESAMPLES, bootstrap_ci, mean_metric, observed
 from ftclient.evaluate.types import Answer, Example, JudgeResult
 from ftclient.providers.base import ChatRequest
 
@@ -74,7 +74,7 @@ def summarize_judgements(
         else:
             invalid += 1
     win_rate = mean_metric([0.0] * len(scores), scores)
-    low, high = bootstrap_ci(win_rate, seed=seed)
+    low, high = bootstrap_ci(win_rate, resamples=DEFAULT_RESAMPLES, seed=seed)
     return JudgeResult(
         model=model,
         prompt_template=JUDGE_PROMPT,

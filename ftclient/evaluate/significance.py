@@ -31,6 +31,7 @@ from typing import Any
 
 DEFAULT_RESAMPLES = 2000
 CONFIDENCE = 0.95
+"""Of every interval: the verdict's two-sided 5% level."""
 ALPHA = 0.05
 """Two-sided significance level of the verdict (the complement of the 95% interval)."""
 
@@ -64,18 +65,18 @@ class McNemar:
 
 def mcnemar_exact(baseline_correct: Any, tuned_correct: Any) -> McNemar:
     """McNemar's exact test: under "no difference" each discordant pair is a fair coin flip, so the p-value
-    is scipy's exact two-sided binomial test of ``fixed`` successes in ``fixed + broken`` flips."""
+    is scipy's exact binomial test (two-sided, p=0.5: its defaults) of ``fixed`` in ``fixed + broken`` flips."""
     from scipy.stats import binomtest
 
     fixed = sum(1 for b, t in zip(baseline_correct, tuned_correct, strict=True) if t and not b)
     broken = sum(1 for b, t in zip(baseline_correct, tuned_correct, strict=True) if b and not t)
     if fixed + broken == 0:
         return McNemar(fixed, broken, 1.0)
-    return McNemar(fixed, broken, float(binomtest(fixed, fixed + broken, 0.5, alternative="two-sided").pvalue))
+    return McNemar(fixed, broken, float(binomtest(fixed, fixed + broken).pvalue))
 
 
 RowStat = Callable[[Any], Any]
-"""The metric of the rows named by each line of an index matrix, as a 1-D array (one value per line).
+"""The metric of the rows named by each line of a 2-D index matrix, as a 1-D float array (one per line).
 
 Rows ``0..n-1`` are the baseline's answers to examples ``0..n-1``, rows ``n..2n-1`` the tuned model's. An
 index line ``[3, 0, 3]`` is "the baseline's answers to examples 3, 0 and 3"; the permutation test mixes
@@ -119,96 +120,86 @@ def _batch(n: int) -> int:
     return max(1, _CHUNK_CELLS // max(n, 1))
 
 
+def _lines(metric: PairedMetric, ids: Any) -> Any:
+    """``metric.rows`` over index lines of any leading shape (scipy passes 1-D and 2-D arrays)."""
+    return metric.rows(ids.reshape(math.prod(ids.shape[:-1]), ids.shape[-1])).reshape(ids.shape[:-1])
+
+
 def observed(metric: PairedMetric) -> tuple[float, float]:
     """Both models' metric on the whole test set."""
     import numpy as np
 
-    ids = np.arange(metric.n, dtype=np.int64)[None, :]
-    return float(metric.rows(ids)[0]), float(metric.rows(ids + metric.n)[0])
+    ids = np.arange(metric.n)
+    return float(_lines(metric, ids)), float(_lines(metric, ids + metric.n))
 
 
-def bootstrap_ci(
-    metric: PairedMetric, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345, confidence: float = CONFIDENCE
-) -> tuple[float, float]:
-    """BCa bootstrap interval of ``tuned - baseline``, resampling examples with replacement (seeded).
+def bootstrap_ci(metric: PairedMetric, *, resamples: int, seed: int) -> tuple[float, float]:
+    """95% BCa bootstrap interval of ``tuned - baseline``, resampling examples with replacement (seeded).
 
     Falls back to the percentile interval of the same resamples where BCa is undefined (every resample
     gives the same difference, e.g. identical models)."""
     import numpy as np
-    from scipy.stats import DegenerateDataWarning, bootstrap
+    from scipy.stats import bootstrap
 
     base, tuned = observed(metric)
-    if metric.n < 2 or resamples <= 0:
-        return tuned - base, tuned - base
     n = metric.n
+    if n < 2 or resamples <= 0:
+        return tuned - base, tuned - base
 
     def difference(ids: Any, axis: int = -1) -> Any:
-        ids = np.asarray(ids, dtype=np.int64)
-        flat = ids.reshape(-1, ids.shape[-1])
-        diff = np.asarray(metric.rows(flat + n), dtype=float) - np.asarray(metric.rows(flat), dtype=float)
-        return diff.reshape(ids.shape[:-1])
+        return _lines(metric, ids + n) - _lines(metric, ids)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegenerateDataWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore")  # BCa's "degenerate data": handled below
         result = bootstrap(
-            (np.arange(n, dtype=np.int64),),
+            (np.arange(n),),
             difference,
             n_resamples=resamples,
             batch=_batch(n),
-            vectorized=True,
-            confidence_level=confidence,
-            method="BCa",
+            confidence_level=CONFIDENCE,
             rng=np.random.default_rng(seed),
         )
     low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
     if math.isnan(low) or math.isnan(high):
-        alpha = (1 - confidence) / 2
-        low, high = (float(v) for v in np.percentile(result.bootstrap_distribution, [100 * alpha, 100 * (1 - alpha)]))
+        tail = 50 * (1 - CONFIDENCE)
+        low, high = (float(v) for v in np.percentile(result.bootstrap_distribution, [tail, 100 - tail]))
     return low, high
 
 
-def permutation_p(metric: PairedMetric, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345) -> tuple[float, bool]:
-    """Two-sided p-value of the paired permutation test, and whether it was exact (every arrangement tried)."""
+def permutation_p(metric: PairedMetric, *, resamples: int, seed: int) -> tuple[float, bool]:
+    """Two-sided p-value of the paired permutation test, and whether it was exact (every arrangement tried).
+
+    Only the examples where the models differ are swapped; the others stay in every arrangement."""
     import numpy as np
     from scipy.stats import permutation_test
 
-    n = metric.n
-    moving = np.flatnonzero(metric.differs).astype(np.int64)
-    fixed = np.flatnonzero(~np.asarray(metric.differs, dtype=bool)).astype(np.int64)
+    moving = np.flatnonzero(metric.differs)
+    still = np.flatnonzero(~metric.differs)
     m = len(moving)
-    if m == 0:
-        return 1.0, True
-    resamples = max(resamples, 1)
+    if m == 0 or resamples <= 0:
+        return 1.0, m == 0
+
+    def with_still(ids: Any) -> Any:
+        return np.concatenate([np.broadcast_to(still, (*ids.shape[:-1], len(still))), ids], axis=-1)
 
     def difference(x: Any, y: Any, axis: int = -1) -> Any:
-        x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
-        shape = x.shape[:-1]
-        x, y = x.reshape(-1, m), y.reshape(-1, m)
-        common = np.broadcast_to(fixed, (x.shape[0], len(fixed)))
-        tuned = np.asarray(metric.rows(np.concatenate([common, y], axis=1)), dtype=float)
-        base = np.asarray(metric.rows(np.concatenate([common, x], axis=1)), dtype=float)
-        return (tuned - base).reshape(shape)
+        return _lines(metric, with_still(y)) - _lines(metric, with_still(x))
 
     result = permutation_test(
-        (moving, moving + n),
+        (moving, moving + metric.n),
         difference,
         permutation_type="samples",
-        vectorized=True,
         n_resamples=resamples,
-        batch=_batch(n),
-        alternative="two-sided",
+        batch=_batch(metric.n),
         rng=np.random.default_rng(seed),
     )
-    return min(1.0, float(result.pvalue)), 2**m <= resamples
+    return float(result.pvalue), 2**m <= resamples
 
 
-def paired_test(
-    metric: PairedMetric, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345, confidence: float = CONFIDENCE
-) -> PairedResult:
+def paired_test(metric: PairedMetric, *, resamples: int, seed: int) -> PairedResult:
     """Observed values, the bootstrap interval of the difference and the permutation p-value."""
     base, tuned = observed(metric)
-    low, high = bootstrap_ci(metric, resamples=resamples, seed=seed, confidence=confidence)
+    low, high = bootstrap_ci(metric, resamples=resamples, seed=seed)
     p, exact = permutation_p(metric, resamples=resamples, seed=seed)
     return PairedResult(base, tuned, tuned - base, low, high, p, exact, resamples, metric.differing)
 
@@ -223,7 +214,7 @@ def mean_metric(baseline: Any, tuned: Any, scale: float = 1.0) -> PairedMetric:
 
     def rows(idx: Any) -> Any:
         if idx.shape[-1] == 0:
-            return np.zeros(idx.shape[:-1])
+            return np.zeros(idx.shape[0])
         return scale * table[idx].mean(axis=-1)
 
     return PairedMetric(len(b), rows, b != t)
@@ -244,7 +235,7 @@ def decide(difference: float, ci_low: float, ci_high: float, p_value: float | No
 
 def examples_needed(differing: int, n: int) -> int:
     """About how many test examples give :data:`MIN_DIFFERING` differing ones at the rate seen here."""
-    if differing <= 0 or n <= 0:
+    if differing <= 0:
         return MIN_DIFFERING
     return max(MIN_DIFFERING, math.ceil(MIN_DIFFERING * n / differing))
 
@@ -256,9 +247,9 @@ def verdict_sentence(
     ci_high: float,
     *,
     verdict: str,
-    p_value: float | None = None,
-    differing: int = 0,
-    n: int = 0,
+    p_value: float | None,
+    differing: int,
+    n: int,
     unit: str = "points",
 ) -> str:
     """``"better by 12.4 points, 95% CI 8.1–16.9, p<0.001"`` and its siblings, for the given verdict."""
