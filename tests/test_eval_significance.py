@@ -474,3 +474,69 @@ def test_batches_bound_memory() -> None:
     assert _batch(10**6) == 2
     assert _batch(3 * 10**6) == 1
     assert _batch(0) == 2_000_000
+
+
+def test_fixed_and_broken_examples_carry_both_answers() -> None:
+    base, tuned = _correct(3, 2, 4, 1)
+    p = _classify(base, tuned)
+    fixed, broken = cmp.diffs(p)
+    assert [d.index for d in fixed] == [0, 1, 2] and [d.index for d in broken] == [3, 4]
+    first = fixed[0]
+    assert (first.prompt, first.reference) == ("q0", "b")
+    assert (first.baseline_answer, first.tuned_answer) == ("a", "b")
+    assert (first.baseline_score, first.tuned_score) == (0.0, 1.0)
+    assert (broken[0].baseline_score, broken[0].tuned_score) == (1.0, 0.0)
+    assert (broken[0].baseline_answer, broken[0].tuned_answer) == ("a", "b")
+    fixed, broken = cmp.diffs(p, limit=1)
+    assert len(fixed) == 1 and len(broken) == 1
+    fixed, broken = cmp.diffs(p, limit=None)
+    assert len(fixed) == 3
+
+
+def test_diffs_without_correctness_rank_by_score() -> None:
+    refs = ["the cat sat on the mat", "a dog barked loudly", "it rained all day"]
+    base = ["the cat sat on the mat", "dog", "it rained all day long"]
+    tuned = ["cat", "a dog barked loudly", "it rained all day long"]
+    p = _translation(refs, base, tuned)
+    base_q, tuned_q = cmp.per_example_quality(p)
+    chrf = CHRF()
+    assert base_q == pytest.approx([chrf.sentence_score(h, [r]).score for h, r in zip(base, refs, strict=True)])
+    assert tuned_q == pytest.approx([chrf.sentence_score(h, [r]).score for h, r in zip(tuned, refs, strict=True)])
+    fixed, broken = cmp.diffs(p)
+    assert [d.index for d in fixed] == [1] and [d.index for d in broken] == [0]
+    assert fixed[0].baseline_score == pytest.approx(base_q[1]) and fixed[0].tuned_score == pytest.approx(tuned_q[1])
+    examples = [Example(i, [{"role": "user", "content": "x"}], r) for i, r in enumerate(["a b", "c d"])]
+    summary = cmp.Paired(
+        "summarize",
+        examples,
+        ["a b", "x"],
+        ["a", "c d"],
+        m.score("summarize", ["a b", "c d"], ["a b", "x"]),
+        m.score("summarize", ["a b", "c d"], ["a", "c d"]),
+    )
+    base_q, tuned_q = cmp.per_example_quality(summary)
+    primary = m.PRIMARY_METRIC["summarize"]
+    assert base_q == list(summary.baseline.per_example[primary])
+    assert tuned_q == list(summary.tuned.per_example[primary])
+
+
+def test_prompt_text_is_the_last_user_message() -> None:
+    def ex(messages: list[dict[str, object]]) -> Example:
+        return Example(0, messages, "r")
+
+    assert (
+        cmp.prompt_text(
+            ex(
+                [
+                    {"role": "user", "content": "first"},
+                    {"role": "assistant", "content": "a"},
+                    {"role": "user", "content": "last"},
+                ]
+            )
+        )
+        == "last"
+    )
+    assert cmp.prompt_text(ex([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])) == (
+        "[{'type': 'text', 'text': 'hi'}]"
+    )
+    assert cmp.prompt_text(ex([{"role": "system", "content": "s"}])) == ""

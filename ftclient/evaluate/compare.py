@@ -78,10 +78,10 @@ def macro_f1_metric(
     index = {label: i for i, label in enumerate(labels)}
     k = len(labels)
     n = len(refs)
-    ref_idx = np.array([index.get(r, -1) for r in refs], dtype=np.int64)
+    ref_idx = np.array([index.get(r, -1) for r in refs])
 
     def mapped(answers: Sequence[str]) -> Any:
-        return np.array([index.get(m.match_label(a, labels), k) for a in answers], dtype=np.int64)
+        return np.array([index.get(m.match_label(a, labels), k) for a in answers])
 
     base_pred, tuned_pred = mapped(baseline), mapped(tuned)
     predictions = np.concatenate([base_pred, tuned_pred])
@@ -110,15 +110,14 @@ def corpus_metric(
     statistics (sacrebleu's own) are summed over the selected examples and scored by sacrebleu."""
     import numpy as np
 
-    base, tuned = np.asarray(base_rows, dtype=np.int64), np.asarray(tuned_rows, dtype=np.int64)
-    table = np.concatenate([base, tuned])
+    table = np.array([*base_rows, *tuned_rows])
 
     def rows(idx: Any) -> Any:
         sums = table[idx].sum(axis=1)
         return np.array([float(metric._compute_score_from_stats(row.tolist()).score) for row in sums])
 
-    differs = (base != tuned).any(axis=1) if base.size else np.zeros(len(base), dtype=bool)
-    return PairedMetric(len(base), rows, differs)
+    differs = np.array([list(b) != list(t) for b, t in zip(base_rows, tuned_rows, strict=True)], dtype=bool)
+    return PairedMetric(len(base_rows), rows, differs)
 
 
 def _paired_metrics(p: Paired) -> dict[str, PairedMetric]:
