@@ -222,3 +222,65 @@ def test_prepare_refuses_before_writing_when_training_is_too_small(
         prepare(source, split="50/10/40", out=tmp_path / "out", data_dir=tmp_path / "d")
     assert "--split" in (info.value.hint or "")
     assert not (tmp_path / "out").exists()
+
+
+def _per_label(sizes: tuple[int, ...], ratios: tuple[float, float, float]) -> list[tuple[int, int, int]]:
+    members, start = [], 0
+    for k, n in enumerate(sizes):
+        members += [(i, f"l{k}") for i in range(start, start + n)]
+        start += n
+    out = assign(members, ratios, 1, stratify=True, size=start)
+    return [_sizes(bytearray(out[i] for i, label in members if label == f"l{k}")) for k in range(len(sizes))]
+
+
+def test_totals_are_corrected_on_the_label_whose_share_is_furthest_off() -> None:
+    # 8 + 11 + 14 at 50/25/25: each label rounds to 2, 3, 4 -> 9 per split; the shares ask 8 (33 * 0.25)
+    assert _per_label((8, 11, 14), (0.5, 0.25, 0.25)) == [(4, 2, 2), (5, 3, 3), (8, 3, 3)]
+    # ties go to the first label in name order
+    assert _per_label((8, 8, 8), (0.7, 0.2, 0.1)) == [(6, 1, 1), (5, 2, 1), (5, 2, 1)]
+
+
+def test_a_split_that_cannot_shrink_does_not_stop_the_other() -> None:
+    # ten labels of 10 at 50/5/45: validation keeps one per label (10, not 5); test still reaches its 45
+    per_label = _per_label((10,) * 10, (0.5, 0.05, 0.45))
+    assert sum(v for _, v, _ in per_label) == 10
+    assert sum(t for _, _, t in per_label) == 45
+    assert all(train >= 1 for train, _, _ in per_label)
+
+
+def test_shares_are_recorded_to_six_places() -> None:
+    assert parse_split("1/1/1") == (0.333333, 0.333333, 0.333333)
+    assert parse_split("2/1/0") == (0.666667, 0.333333, 0.0)
+
+
+def test_the_share_hint_is_exact() -> None:
+    with pytest.raises(UserInputError) as info:
+        parse_split("x")
+    assert info.value.hint == "write train/validation/test shares, e.g. --split 80/10/10 or --split 0.9,0.1,0"
+
+
+def test_fit_minimums_edges() -> None:
+    assert minimums_for("together").source.startswith("Together")
+    assert minimums_for("openai").source.startswith("OpenAI")
+    one = bytearray([0] * 20 + [1] + [2] * 3)
+    notes = fit_minimums(one, minimums_for("openai"), label="in.csv")
+    assert _sizes(one) == (21, 0, 3)
+    assert notes[0].message == (
+        "the validation split would have 1 example(s), under the 10 a validation file needs; "
+        "they train instead (21/0/3)"
+    )
+    assert notes[0].file == "in.csv" and notes[0].code == "validation-too-small"
+    assert notes[0].hint == (
+        "for a validation file, give it at least 10 examples (a larger --split share or more data)"
+    )
+    none = bytearray([0] * 20 + [2] * 3)
+    assert fit_minimums(none, minimums_for("openai"), label="in.csv") == []
+    exactly = bytearray([0] * 10 + [2] * 3)
+    assert fit_minimums(exactly, minimums_for("openai"), label="in.csv") == []
+    with pytest.raises(DatasetError) as info:
+        fit_minimums(bytearray([0] * 5 + [2] * 5), minimums_for("openai"), label="in.csv")
+    assert info.value.hint == "give training a larger share, e.g. --split 100/0/0"
+    assert info.value.path == "in.csv"
+    assert str(info.value.message) == (
+        "in.csv: only 5 training example(s); at least 10 are needed (OpenAI fine-tuning guide: at least 10 examples)"
+    )
