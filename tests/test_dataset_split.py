@@ -284,3 +284,31 @@ def test_fit_minimums_edges() -> None:
     assert str(info.value.message) == (
         "in.csv: only 5 training example(s); at least 10 are needed (OpenAI fine-tuning guide: at least 10 examples)"
     )
+
+
+@pytest.mark.parametrize(
+    ("ratios", "expected"),
+    [
+        # one label of 1..6 examples: training first, then one in each non-empty split, then the shares
+        ((0.8, 0.1, 0.1), [(1, 0, 0), (1, 0, 1), (1, 1, 1), (2, 1, 1), (3, 1, 1), (4, 1, 1)]),
+        ((0.9, 0.1, 0.0), [(1, 0, 0), (1, 1, 0), (2, 1, 0), (3, 1, 0), (4, 1, 0), (5, 1, 0)]),
+        ((0.5, 0.0, 0.5), [(1, 0, 0), (1, 0, 1), (1, 0, 2), (2, 0, 2), (3, 0, 2), (3, 0, 3)]),
+        ((0.2, 0.4, 0.4), [(1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 2), (1, 2, 2), (2, 2, 2)]),
+        ((0.1, 0.0, 0.9), [(1, 0, 0), (1, 0, 1), (1, 0, 2), (1, 0, 3), (1, 0, 4), (1, 0, 5)]),
+    ],
+)
+def test_small_labels(ratios: tuple[float, float, float], expected: list[tuple[int, int, int]]) -> None:
+    assert [_per_label((n,), ratios)[0] for n in range(1, 7)] == expected
+
+
+def test_growing_a_split_takes_from_the_label_furthest_below_its_share() -> None:
+    assert _per_label((4, 10), (0.5, 0.25, 0.25)) == [(2, 1, 1), (4, 3, 3)]
+    assert _per_label((2, 4), (0.5, 0.25, 0.25)) == [(1, 0, 1), (1, 2, 1)]
+
+
+def test_labels_are_ignored_without_stratification() -> None:
+    labelled = [(i, f"l{i % 3}") for i in range(40)]
+    plain = [(i, None) for i in range(40)]
+    assert assign(labelled, (0.8, 0.1, 0.1), 5, stratify=False, size=40) == assign(
+        plain, (0.8, 0.1, 0.1), 5, stratify=False, size=40
+    )
