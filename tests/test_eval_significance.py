@@ -540,3 +540,28 @@ def test_prompt_text_is_the_last_user_message() -> None:
         "[{'type': 'text', 'text': 'hi'}]"
     )
     assert cmp.prompt_text(ex([{"role": "system", "content": "s"}])) == ""
+
+
+def test_sentences_translated_alike_still_count_in_the_corpus_score() -> None:
+    refs = ["the cat sat on the mat", "a dog barked loudly", "it rained all day", "we ate fresh bread"]
+    refs += ["the sun rose over the quiet hills this morning", "she reads a long novel every single week"]
+    base = ["cat mat", "dog", "it rained all day", "bread", refs[4], refs[5]]
+    tuned = ["the cat sat on a mat", "a dog barked", "rain", "we ate bread", refs[4], refs[5]]
+    comparisons, _ = cmp.compare(_translation(refs, base, tuned), resamples=2000)
+    bleu = next(c for c in comparisons if c.metric == "bleu")
+    assert bleu.differing == 4
+    assert bleu.p_value == pytest.approx(_enumerated_corpus_p(BLEU(tokenize="13a"), refs, base, tuned), abs=1e-9)
+    assert bleu.p_value == pytest.approx(0.625)
+
+
+def test_one_random_arrangement_is_still_a_test() -> None:
+    four = mean_metric([0.0] * 4, [1.0] * 4)
+    assert permutation_p(four, resamples=1, seed=1) == (0.5, False)  # (0 + 1) / (1 + 1): the observed counts
+
+
+def test_the_seed_alone_decides_the_random_arrangements() -> None:
+    rng = np.random.default_rng(8)
+    metric = mean_metric(rng.normal(size=60), rng.normal(0.2, 1, size=60))
+    for seed in (1, 2, 3):
+        runs = {permutation_p(metric, resamples=200, seed=seed) for _ in range(3)}
+        assert len(runs) == 1
