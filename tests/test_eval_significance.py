@@ -408,6 +408,7 @@ def test_small_and_switched_off_intervals() -> None:
 
 
 def test_permutation_p_edge_cases() -> None:
+    assert permutation_p(mean_metric([0.0, 1.0, 2.0], [0.0, 5.0, 2.0]), resamples=100, seed=1) == (1.0, True)
     same = mean_metric([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
     assert permutation_p(same, resamples=100, seed=1) == (1.0, True)
     four = mean_metric([0.0] * 4, [1.0] * 4)
@@ -560,3 +561,87 @@ def test_the_seed_alone_decides_the_random_arrangements() -> None:
     for seed in (1, 2, 3):
         runs = {permutation_p(metric, resamples=200, seed=seed) for _ in range(3)}
         assert len(runs) == 1
+
+
+def _macro_f1(refs: list[str], answers: list[str], labels: list[str]) -> float:
+    """Macro-F1 in points written out per class, the textbook way."""
+    total = 0.0
+    for c in labels:
+        tp = sum(1 for r, a in zip(refs, answers, strict=True) if r == c and a == c)
+        predicted = sum(1 for a in answers if a == c)
+        support = sum(1 for r in refs if r == c)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        total += 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return 100 * total / len(labels)
+
+
+def test_macro_f1_of_every_resample_matches_a_direct_computation() -> None:
+    rng = np.random.default_rng(12)
+    labels = ["a", "b", "c"]
+    refs = list(rng.choice(["a", "b", "c", "d"], size=30))  # "d" is not a label: it counts for no class
+    base = list(rng.choice(["a", "b", "c", "zzz"], size=30))  # "zzz" matches no label
+    tuned = list(rng.choice(["a", "b", "c"], size=30))
+    metric = cmp.macro_f1_metric(refs, base, tuned, labels)
+    lines = rng.integers(0, 60, size=(25, 30))
+    values = metric.rows(lines)
+    answers = base + tuned
+    for line, value in zip(lines, values, strict=True):
+        picked_refs = [refs[i % 30] for i in line]
+        picked = [answers[i] for i in line]
+        assert value == pytest.approx(_macro_f1(picked_refs, picked, labels))
+    assert list(metric.rows(np.zeros((1, 0), dtype=int))) == [0.0]
+
+
+def test_labels_default_to_the_references_and_rates_are_in_points() -> None:
+    base, tuned = _correct(10, 2, 8, 4)
+    p = _classify(base, tuned)
+    p.labels = ()
+    comparisons, _ = cmp.compare(p, resamples=200)
+    macro = next(c for c in comparisons if c.metric == "macro_f1")
+    assert macro.tuned == pytest.approx(100 * p.tuned.corpus["macro_f1"])
+    refs = ['{"a": 1}', '{"a": 2}', '{"a": 3}']
+    examples = [Example(i, [{"role": "user", "content": "x"}], r) for i, r in enumerate(refs)]
+    answers_b, answers_t = ['{"a": 1}', "oops", "nope"], ['{"a": 1}', '{"a": 2}', '{"a": 9}']
+    extract = cmp.Paired(
+        "extract",
+        examples,
+        answers_b,
+        answers_t,
+        m.score("extract", refs, answers_b),
+        m.score("extract", refs, answers_t),
+    )
+    comparisons, _ = cmp.compare(extract, resamples=200)
+    valid = next(c for c in comparisons if c.metric == "json_valid")
+    assert (valid.baseline, valid.tuned) == (pytest.approx(100 / 3), pytest.approx(100.0))
+
+
+def test_chinese_bleu_uses_the_chinese_tokenizer() -> None:
+    refs = ["今天天气很好", "我们明天去公园", "他喜欢读书", "这本书很有意思"]
+    base = ["今天天气好", "明天去公园", "他读书", "书很有意思"]
+    tuned = ["今天天气很好", "我们明天去公园", "他喜欢读书", "这本书有意思"]
+    examples = [Example(i, [{"role": "user", "content": "x"}], r) for i, r in enumerate(refs)]
+    p = cmp.Paired(
+        "translate",
+        examples,
+        base,
+        tuned,
+        m.score("translate", refs, base, target_language="zh"),
+        m.score("translate", refs, tuned, target_language="zh"),
+        target_language="zh",
+    )
+    comparisons, _ = cmp.compare(p, resamples=100)
+    bleu = next(c for c in comparisons if c.metric == "bleu")
+    assert bleu.tuned == pytest.approx(BLEU(tokenize="zh").corpus_score(tuned, [refs]).score)
+    assert bleu.baseline == pytest.approx(BLEU(tokenize="zh").corpus_score(base, [refs]).score)
+
+
+def test_broken_examples_carry_their_scores_and_an_empty_comparison_has_no_verdict() -> None:
+    refs = ["the cat sat on the mat", "a dog barked loudly", "it rained all day"]
+    base = ["the cat sat on the mat", "dog", "it rained all day long"]
+    tuned = ["cat", "a dog barked loudly", "it rained all day long"]
+    p = _translation(refs, base, tuned)
+    base_q, tuned_q = cmp.per_example_quality(p)
+    _, broken = cmp.diffs(p)
+    assert (broken[0].baseline_score, broken[0].tuned_score) == (pytest.approx(base_q[0]), pytest.approx(tuned_q[0]))
+    assert cmp.overall_verdict([], "t", "b") == ""

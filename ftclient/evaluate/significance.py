@@ -176,8 +176,10 @@ def permutation_p(metric: PairedMetric, *, resamples: int, seed: int) -> tuple[f
     moving = np.flatnonzero(metric.differs)
     still = np.flatnonzero(~metric.differs)
     m = len(moving)
-    if m == 0 or resamples <= 0:
-        return 1.0, m == 0
+    if m < 2:  # one differing example: swapping it only flips the sign, so exactly p = 1
+        return 1.0, True
+    if resamples <= 0:
+        return 1.0, False
 
     def with_still(ids: Any) -> Any:
         return np.concatenate([np.broadcast_to(still, (*ids.shape[:-1], len(still))), ids], axis=-1)
