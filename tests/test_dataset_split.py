@@ -312,3 +312,25 @@ def test_labels_are_ignored_without_stratification() -> None:
     assert assign(labelled, (0.8, 0.1, 0.1), 5, stratify=False, size=40) == assign(
         plain, (0.8, 0.1, 0.1), 5, stratify=False, size=40
     )
+
+
+def test_room_is_made_from_the_larger_held_out_split() -> None:
+    # requested 0.9 of one example for test, 2.7 of three: training keeps one, test gives way first
+    assert _sizes(assign([(0, None)], (0.1, 0.0, 0.9), 1, stratify=False, size=1)) == (1, 0, 0)
+    members = [(i, None) for i in range(3)]
+    assert _sizes(assign(members, (0.1, 0.0, 0.9), 1, stratify=False, size=3)) == (1, 0, 2)
+    assert _sizes(assign(members, (0.1, 0.4, 0.5), 1, stratify=False, size=3)) == (1, 1, 1)
+
+
+def test_a_split_that_cannot_grow_does_not_stop_the_other_from_shrinking() -> None:
+    # five labels of 4 at 10/45/45: validation cannot grow (training keeps one per label), test shrinks to 9
+    members = [(i, f"l{i % 5}") for i in range(20)]
+    assert _sizes(assign(members, (0.1, 0.45, 0.45), 1, stratify=True, size=20)) == (6, 5, 9)
+
+
+def test_unlabelled_rows_form_one_group_when_stratifying() -> None:
+    unlabelled = [(i, None) for i in range(9)]
+    blank = [(i, "") for i in range(9)]
+    assert assign(unlabelled, (0.6, 0.2, 0.2), 3, stratify=True, size=9) == assign(
+        blank, (0.6, 0.2, 0.2), 3, stratify=True, size=9
+    )
