@@ -645,3 +645,14 @@ def test_broken_examples_carry_their_scores_and_an_empty_comparison_has_no_verdi
     _, broken = cmp.diffs(p)
     assert (broken[0].baseline_score, broken[0].tuned_score) == (pytest.approx(base_q[0]), pytest.approx(tuned_q[0]))
     assert cmp.overall_verdict([], "t", "b") == ""
+
+
+def test_two_differing_examples_have_their_exact_p() -> None:
+    assert permutation_p(mean_metric([0.0, 0.0], [1.0, 1.0]), resamples=100, seed=1) == (0.5, True)
+    assert permutation_p(mean_metric([0.0, 0.0], [1.0, -1.0]), resamples=100, seed=1) == (1.0, True)
+
+
+def test_the_resample_count_is_used() -> None:
+    rng = np.random.default_rng(6)
+    metric = mean_metric(rng.normal(size=50), rng.normal(size=50))
+    assert bootstrap_ci(metric, resamples=50, seed=1) != bootstrap_ci(metric, resamples=60, seed=1)
