@@ -656,3 +656,19 @@ def test_the_resample_count_is_used() -> None:
     rng = np.random.default_rng(6)
     metric = mean_metric(rng.normal(size=50), rng.normal(size=50))
     assert bootstrap_ci(metric, resamples=50, seed=1) != bootstrap_ci(metric, resamples=60, seed=1)
+
+
+def test_comparison_records_are_complete_and_repeatable() -> None:
+    base, tuned = _correct(12, 2, 10, 6)
+    p = _classify(base, tuned)
+    comparisons, mcnemar = cmp.compare(p, resamples=300, seed=9)
+    assert mcnemar == {
+        "fixed": 12,
+        "broken": 2,
+        "p_value": pytest.approx(binomtest(12, 14).pvalue),
+        "test": "McNemar exact (two-sided binomial on discordant pairs)",
+    }
+    assert [(c.label, c.unit) for c in comparisons] == [("Accuracy", "points"), ("Macro-F1", "points")]
+    assert comparisons[0].differing == 14
+    again, _ = cmp.compare(p, resamples=300, seed=9)
+    assert again == comparisons
