@@ -16,6 +16,14 @@ EXAMPLES = REPO / "examples"
 SHARED = Path(os.environ.get("FTCLIENT_SHARED_DIR") or REPO.parent / "shared")
 """Specs, research and captured payloads: ``../shared`` on CI; ``FTCLIENT_SHARED_DIR`` points elsewhere."""
 
+if REPO.name == "mutants":
+    # Under mutation testing (mutmut runs a copy of the tree in mutants/) a property test that fails has
+    # killed its mutant; shrinking the counterexample would only spend minutes per mutant.
+    from hypothesis import Phase, settings
+
+    settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], database=None)
+    settings.load_profile("mutation")
+
 _CREDENTIAL_PREFIXES = ("OPENAI_", "TOGETHER_", "AZURE_OPENAI_", "FIREWORKS_", "FTCLIENT_", "WANDB_")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "NO_PROXY")
 

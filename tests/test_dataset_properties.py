@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import string
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -10,14 +13,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftclient.dataset.dedup import normalize
 from ftclient.dataset.prepare import check_leakage, prepare
 from ftclient.dataset.split import DROPPED, assign
 from ftclient.errors import DatasetError
 
 LABELS = ["billing", "bug", "account", "shipping"]
-texts = st.text(alphabet=st.sampled_from("abc xyz退款 ,.!ABC\n"), min_size=1, max_size=25)
+# Few letters, so near-duplicates are common: case, full-width forms, ASCII and CJK punctuation, odd spaces.
+ALPHABET = "ab 退款 ,.!ABＡＢ，！。、「」《》…\u3000\n"
+texts = st.text(alphabet=st.sampled_from(ALPHABET), min_size=1, max_size=12)
 rows = st.lists(st.tuples(texts, st.sampled_from(LABELS)), min_size=12, max_size=60)
+
+
+def reference_form(text: str) -> str:
+    """What a person would call the same input, decided here without ftclient's own normalisation: NFKC,
+    case folded, every punctuation character (Unicode category P*, and ASCII punctuation) a space, spaces
+    collapsed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(" " if unicodedata.category(c).startswith("P") or c in string.punctuation else c for c in text)
+    return " ".join(text.split())
 
 
 def _write(path: Path, data: list[tuple[str, str]]) -> None:
@@ -27,7 +40,7 @@ def _write(path: Path, data: list[tuple[str, str]]) -> None:
         writer.writerows(data)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=rows, seed=st.integers(0, 2**31 - 1))
 def test_same_input_and_seed_give_byte_identical_files_and_no_leakage(
     tmp_path: Path, data: list[tuple[str, str]], seed: int
@@ -43,10 +56,8 @@ def test_same_input_and_seed_give_byte_identical_files_and_no_leakage(
     for split in ("train", "validation", "test"):
         a = (tmp_path / "a" / f"{split}.jsonl").read_bytes()
         assert a == (tmp_path / "b" / f"{split}.jsonl").read_bytes()
-        import json
-
         for line in a.decode().splitlines():
-            key = normalize(json.loads(line)["messages"][1]["content"])
+            key = reference_form(json.loads(line)["messages"][1]["content"])
             assert inputs.setdefault(key, split) == split, f"{key!r} is in {inputs[key]} and {split}"
     assert first.manifest.dataset_sha256 == second.manifest.dataset_sha256
 

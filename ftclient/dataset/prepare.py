@@ -29,7 +29,7 @@ from ftclient.dataset.output import (
 )
 from ftclient.dataset.readers import RawRow, Table, open_table
 from ftclient.dataset.rules import LineResult, RuleContext, rules_for
-from ftclient.dataset.split import DROPPED, SPLIT_NAMES, assign, parse_split
+from ftclient.dataset.split import DROPPED, SPLIT_NAMES, assign, fit_minimums, minimums_for, parse_split
 from ftclient.dataset.stats import CostEstimate, TokenStats, estimate_cost
 from ftclient.dataset.validate import RECOMMENDED_EXAMPLES, rule_context
 from ftclient.errors import DatasetError, Problem, UserInputError
@@ -141,16 +141,18 @@ def prepare(
         (i, labels[rows.label[i]] if rows.label[i] >= 0 else None) for i in range(len(rows.kept)) if rows.kept[i]
     ]
     assignment = assign(members, ratios, seed, stratify=plan.task == "classify", size=len(rows.kept))
-    n_train = sum(1 for i, _ in members if assignment[i] == 0)
-    minimum = run.rules.min_examples  # the provider's own minimum (OpenAI 10, Together 1)
-    if n_train < minimum:
+    try:
+        warnings.extend(fit_minimums(assignment, minimums_for(provider), label=table.label))
+    except DatasetError as exc:
+        if not dropped:
+            raise
         raise DatasetError(
-            f"{table.label}: only {n_train} training example(s) after dropping {len(dropped)} row(s); "
-            f"at least {minimum} are needed",
-            hint="fix the dropped rows listed above, add examples, or give training a larger --split share",
+            f"{exc.message}, after dropping {len(dropped)} row(s)",
+            hint=f"fix the dropped rows listed above, or {exc.hint}",
             path=table.label,
             problems=dropped,
-        )
+        ) from None
+    n_train = sum(1 for i, _ in members if assignment[i] == 0)
     check_leakage(rows.key, rows.line, assignment)
     warnings.extend(
         _split_warnings(table.label, plan, labels=labels, members=members, assignment=assignment, n_train=n_train)

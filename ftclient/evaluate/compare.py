@@ -1,9 +1,9 @@
 """Tuned vs baseline on the same examples: per-metric differences with CIs, the verdict, fixed and broken.
 
-Which test applies depends on the metric: McNemar's exact test for per-example correctness (its p-value is
-reported next to a bootstrap CI of the accuracy difference, so the verdict still has an interval), a paired
-bootstrap of per-example means for ROUGE and match rates, and a paired bootstrap over sacrebleu's sentence
-statistics for corpus BLEU/chrF and of the recomputed macro-F1 for classification.
+Which test applies depends on the metric: McNemar's exact test for per-example correctness, and a paired
+permutation test for everything else (per-example means such as ROUGE and match rates, corpus BLEU/chrF
+recomputed from sacrebleu's sentence statistics, and the recomputed macro-F1). Every metric also gets a
+bootstrap interval of the difference; see :mod:`ftclient.evaluate.significance` for when they make a verdict.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from typing import Any
 
 from ftclient.evaluate import metrics as m
 from ftclient.evaluate.significance import (
+    BETTER,
     DEFAULT_RESAMPLES,
-    StatFn,
+    TOO_FEW,
+    WORSE,
+    PairedMetric,
+    decide,
     mcnemar_exact,
-    mean_stat,
-    paired_bootstrap,
+    mean_metric,
+    paired_test,
     verdict_sentence,
 )
 from ftclient.evaluate.types import Comparison, Example, ExampleDiff
@@ -64,63 +68,70 @@ class Paired:
     target_language: str | None = None
 
 
-def macro_f1_stat(refs: Sequence[str], baseline: Sequence[str], tuned: Sequence[str], labels: Sequence[str]) -> StatFn:
-    """Macro-F1 (points) of both models on each resample, computed from label indices with numpy; it agrees
-    with :func:`metrics.classification_stats` (classes without support or predictions count as 0)."""
+def macro_f1_metric(
+    refs: Sequence[str], baseline: Sequence[str], tuned: Sequence[str], labels: Sequence[str]
+) -> PairedMetric:
+    """Macro-F1 (points) of any selection of either model's answers, computed from label indices with numpy;
+    it agrees with :func:`metrics.classification_stats` (classes without support or predictions count as 0)."""
     import numpy as np
 
     index = {label: i for i, label in enumerate(labels)}
     k = len(labels)
-    ref_idx = np.array([index.get(r, -1) for r in refs], dtype=np.int64)
+    n = len(refs)
+    ref_idx = np.array([index.get(r, -1) for r in refs])
 
     def mapped(answers: Sequence[str]) -> Any:
-        return np.array([index.get(m.match_label(a, labels), k) for a in answers], dtype=np.int64)
+        return np.array([index.get(m.match_label(a, labels), k) for a in answers])
 
     base_pred, tuned_pred = mapped(baseline), mapped(tuned)
+    predictions = np.concatenate([base_pred, tuned_pred])
+    references = np.concatenate([ref_idx, ref_idx])
 
-    def f1(pred: Any, idx: Any) -> Any:
-        rows = idx.shape[0]
-        r, pr = ref_idx[idx], pred[idx]
-        total = np.zeros(rows)
+    def rows(idx: Any) -> Any:
+        count = idx.shape[0]
+        r, pr = references[idx], predictions[idx]
+        total = np.zeros(count)
         for c in range(k):
             tp = ((r == c) & (pr == c)).sum(axis=1)
             support, predicted = (r == c).sum(axis=1), (pr == c).sum(axis=1)
-            precision = np.divide(tp, predicted, out=np.zeros(rows), where=predicted > 0)
-            recall = np.divide(tp, support, out=np.zeros(rows), where=support > 0)
+            precision = np.divide(tp, predicted, out=np.zeros(count), where=predicted > 0)
+            recall = np.divide(tp, support, out=np.zeros(count), where=support > 0)
             both = precision + recall
-            total += np.divide(2 * precision * recall, both, out=np.zeros(rows), where=both > 0)
+            total += np.divide(2 * precision * recall, both, out=np.zeros(count), where=both > 0)
         return 100.0 * total / k if k else total
 
-    return lambda idx: (f1(base_pred, idx), f1(tuned_pred, idx))
+    return PairedMetric(n, rows, base_pred != tuned_pred)
 
 
-def corpus_stat(metric: Any, base_rows: Sequence[Sequence[float]], tuned_rows: Sequence[Sequence[float]]) -> StatFn:
-    """A corpus metric (BLEU, chrF) of both models on each resample: per-sentence statistics are summed over
-    the resampled examples and scored, the way sacrebleu's own paired bootstrap does it."""
+def corpus_metric(
+    metric: Any, base_rows: Sequence[Sequence[float]], tuned_rows: Sequence[Sequence[float]]
+) -> PairedMetric:
+    """A corpus metric (BLEU, chrF) of any selection of either model's answers: per-sentence sufficient
+    statistics (sacrebleu's own) are summed over the selected examples and scored by sacrebleu."""
     import numpy as np
 
-    def sums(rows: Sequence[Sequence[float]], idx: Any) -> Any:
-        matrix = np.asarray(rows, dtype=np.int64)
-        return np.stack([matrix[:, j][idx].sum(axis=1) for j in range(matrix.shape[1])], axis=1)
+    table = np.array([*base_rows, *tuned_rows])
 
-    def scores(rows: Sequence[Sequence[float]], idx: Any) -> Any:
-        return np.array([float(metric._compute_score_from_stats(row.tolist()).score) for row in sums(rows, idx)])
+    def rows(idx: Any) -> Any:
+        sums = table[idx].sum(axis=1)
+        return np.array([float(metric._compute_score_from_stats(row.tolist()).score) for row in sums])
 
-    return lambda idx: (scores(base_rows, idx), scores(tuned_rows, idx))
+    differs = np.array([list(b) != list(t) for b, t in zip(base_rows, tuned_rows, strict=True)], dtype=bool)
+    return PairedMetric(len(base_rows), rows, differs)
 
 
-def _stat_functions(p: Paired) -> dict[str, StatFn]:
-    """One resampling statistic per compared metric, in points."""
+def _paired_metrics(p: Paired) -> dict[str, PairedMetric]:
+    """One recomputable metric per compared metric, in points."""
     refs = [e.reference for e in p.examples]
-    stats: dict[str, StatFn] = {}
+    stats: dict[str, PairedMetric] = {}
     if p.task == "classify":
-        stats["accuracy"] = mean_stat(p.baseline.per_example["accuracy"], p.tuned.per_example["accuracy"], 100.0)
+        stats["accuracy"] = mean_metric(p.baseline.per_example["accuracy"], p.tuned.per_example["accuracy"], 100.0)
         labels = list(p.labels) or sorted(set(refs))
-        stats["macro_f1"] = macro_f1_stat(refs, p.baseline_answers, p.tuned_answers, labels)
+        stats["macro_f1"] = macro_f1_metric(refs, p.baseline_answers, p.tuned_answers, labels)
     elif p.task == "translate":
         tokenize = m.bleu_tokenizer_for(p.target_language, refs)
         for name, metric in m.text_metrics(tokenize).items():
-            stats[name] = corpus_stat(
+            stats[name] = corpus_metric(
                 metric,
                 m.sentence_stats(metric, refs, p.baseline_answers),
                 m.sentence_stats(metric, refs, p.tuned_answers),
@@ -128,14 +139,16 @@ def _stat_functions(p: Paired) -> dict[str, StatFn]:
     else:
         for name, values in p.baseline.per_example.items():
             scale = 100.0 if name in RATE_METRICS else 1.0
-            stats[name] = mean_stat(values, p.tuned.per_example[name], scale)
+            stats[name] = mean_metric(values, p.tuned.per_example[name], scale)
     return stats
 
 
 def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345) -> tuple[list[Comparison], dict]:
-    """Comparisons (primary metric first) and the McNemar counts (empty dict for tasks without correctness)."""
-    import numpy as np
+    """Comparisons (primary metric first) and the McNemar counts (empty dict for tasks without correctness).
 
+    Each comparison carries its verdict: "better"/"worse" only when the exact test (McNemar for the primary
+    metric of tasks with per-example correctness, the paired permutation test otherwise) gives p<0.05 and
+    the bootstrap interval excludes zero on the same side."""
     n = len(p.examples)
     mcnemar: dict = {}
     if p.baseline.correct is not None and p.tuned.correct is not None:
@@ -148,35 +161,47 @@ def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345)
         }
     comparisons: list[Comparison] = []
     primary = m.PRIMARY_METRIC[p.task]
-    stat_fns = _stat_functions(p)
-    order = [primary, *[k for k in stat_fns if k != primary]]
+    metrics = _paired_metrics(p)
+    order = [primary, *[k for k in metrics if k != primary]]
     for name in order:
-        if name not in stat_fns:
+        if name not in metrics:
             continue
-        boot = paired_bootstrap(n, stat_fns[name], resamples=resamples, seed=seed)
-        base_values, tuned_values = stat_fns[name](np.arange(n, dtype=np.int64)[None, :])
-        base_value, tuned_value = float(base_values[0]), float(tuned_values[0])
+        result_ = paired_test(metrics[name], resamples=resamples, seed=seed)
         use_mcnemar = bool(mcnemar) and name == primary
-        p_value = mcnemar["p_value"] if use_mcnemar else boot.p_value
+        p_value = mcnemar["p_value"] if use_mcnemar else result_.p_value
+        differing = mcnemar["fixed"] + mcnemar["broken"] if use_mcnemar else result_.differing
+        exactness = "exact" if result_.exact else f"{result_.resamples} random arrangements"
         test = (
-            "McNemar exact p-value; paired bootstrap CI"
+            "McNemar exact p-value; BCa bootstrap CI"
             if use_mcnemar
-            else f"paired bootstrap ({boot.resamples} resamples)"
+            else f"paired permutation test ({exactness}); BCa bootstrap CI ({result_.resamples} resamples)"
         )
+        verdict = decide(result_.difference, result_.ci_low, result_.ci_high, p_value, differing)
         label = LABELS.get(name, name)
         comparisons.append(
             Comparison(
                 metric=name,
                 label=label,
-                baseline=base_value,
-                tuned=tuned_value,
-                difference=boot.difference,
-                ci_low=boot.ci_low,
-                ci_high=boot.ci_high,
+                baseline=result_.baseline,
+                tuned=result_.tuned,
+                difference=result_.difference,
+                ci_low=result_.ci_low,
+                ci_high=result_.ci_high,
                 p_value=p_value,
                 test=test,
                 unit="points",
-                sentence=verdict_sentence(label, boot.difference, boot.ci_low, boot.ci_high, p_value=p_value),
+                sentence=verdict_sentence(
+                    label,
+                    result_.difference,
+                    result_.ci_low,
+                    result_.ci_high,
+                    verdict=verdict,
+                    p_value=p_value,
+                    differing=differing,
+                    n=n,
+                ),
+                verdict=verdict,
+                differing=differing,
             )
         )
     return comparisons, mcnemar
@@ -246,14 +271,16 @@ def diffs(p: Paired, limit: int | None = MAX_DIFFS) -> tuple[list[ExampleDiff], 
 
 
 def overall_verdict(comparisons: Sequence[Comparison], tuned_model: str, baseline_model: str) -> str:
-    """One line: the primary metric's sentence, naming both models."""
+    """One line: the primary metric's verdict and sentence, naming both models."""
     if not comparisons:
         return ""
     c = comparisons[0]
-    if c.ci_low > 0:
+    if c.verdict == BETTER:
         head = f"The tuned model {tuned_model} is better than {baseline_model}"
-    elif c.ci_high < 0:
+    elif c.verdict == WORSE:
         head = f"The tuned model {tuned_model} is worse than {baseline_model}"
+    elif c.verdict == TOO_FEW:
+        head = f"Too few test examples to tell whether {tuned_model} is better than {baseline_model}"
     else:
         head = f"No clear difference between {tuned_model} and {baseline_model}"
     return f"{head}. {c.sentence}."

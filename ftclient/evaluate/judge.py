@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ftclient.evaluate.compare import prompt_text
 from ftclient.evaluate.runner import Call
-from ftclient.evaluate.significance import mean_stat, paired_bootstrap
+from ftclient.evaluate.significance import DEFAULT_RESAMPLES, bootstrap_ci, mean_metric, observed
 from ftclient.evaluate.types import Answer, Example, JudgeResult
 from ftclient.providers.base import ChatRequest
 
@@ -73,7 +73,8 @@ def summarize_judgements(
             scores.append(1.0 if tuned_won else 0.0)
         else:
             invalid += 1
-    boot = paired_bootstrap(len(scores), mean_stat([0.0] * len(scores), scores), seed=seed)
+    win_rate = mean_metric([0.0] * len(scores), scores)
+    low, high = bootstrap_ci(win_rate, resamples=DEFAULT_RESAMPLES, seed=seed)
     return JudgeResult(
         model=model,
         prompt_template=JUDGE_PROMPT,
@@ -81,7 +82,7 @@ def summarize_judgements(
         baseline_wins=baseline_wins,
         ties=ties,
         invalid=invalid,
-        win_rate=boot.difference,
-        ci_low=boot.ci_low,
-        ci_high=boot.ci_high,
+        win_rate=observed(win_rate)[1],
+        ci_low=low,
+        ci_high=high,
     )

@@ -74,9 +74,17 @@ class Comparison:
     test: str
     unit: str
     sentence: str
+    verdict: str = ""
+    """"better", "worse", "no clear difference" or "too few" (see ``ftclient.evaluate.significance``)."""
+    differing: int | None = None
+    """Examples on which the two models' answers score differently: all a paired test can use."""
 
     @property
     def significant(self) -> bool:
+        """The exact test and the interval agree on a difference (reports written before verdicts were
+        stored fall back to the interval)."""
+        if self.verdict:
+            return self.verdict in ("better", "worse")
         return self.ci_low > 0 or self.ci_high < 0
 
 

@@ -4,9 +4,10 @@ Both models answer the same held-out inputs, so the question is about the paired
 ``new - old`` in the task's primary metric (points). The replacement is *non-inferior* when the lower end
 of the 90% two-sided CI of that difference (a one-sided 95% bound) lies above ``-margin``: whatever its
 true difference, it loses less than the margin. It is *inferior* when the upper end lies below ``-margin``,
-and the test is *inconclusive* otherwise (usually too few examples for the margin chosen). The CI comes
-from the paired bootstrap the evaluation uses (``ftclient.evaluate.significance``); the one-sided p-value
-is the bootstrap share of differences at or below ``-margin``. For classification, McNemar's exact test
+and the test is *inconclusive* otherwise (usually too few examples for the margin chosen). The CI is a
+paired percentile bootstrap over the same recomputable metrics the evaluation uses
+(``ftclient.evaluate.significance.PairedMetric``); the one-sided p-value is the bootstrap share of
+differences at or below ``-margin``. For classification, McNemar's exact test
 on the discordant pairs is reported beside it (the paired test of "any difference at all").
 
 When no ground truth exists, the old model's own answers are the reference: the old model then scores
@@ -21,13 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ftclient.evaluate import metrics as m
-from ftclient.evaluate.significance import (
-    DEFAULT_RESAMPLES,
-    StatFn,
-    mcnemar_exact,
-    mean_stat,
-    paired_bootstrap,
-)
+from ftclient.evaluate.significance import DEFAULT_RESAMPLES, PairedMetric, mcnemar_exact, mean_metric, observed
 
 ONE_SIDED_ALPHA = 0.05
 CONFIDENCE = 1 - 2 * ONE_SIDED_ALPHA
@@ -92,15 +87,15 @@ def _stat(
     target_language: str | None,
     old_scores: m.TaskScores,
     new_scores: m.TaskScores,
-) -> StatFn:
+) -> PairedMetric:
     metric = METRIC[task]
     if task == "translate":
-        from ftclient.evaluate.compare import corpus_stat
+        from ftclient.evaluate.compare import corpus_metric
 
         scorer = m.text_metrics(m.bleu_tokenizer_for(target_language, refs))[metric]
-        return corpus_stat(scorer, m.sentence_stats(scorer, refs, old), m.sentence_stats(scorer, refs, new))
+        return corpus_metric(scorer, m.sentence_stats(scorer, refs, old), m.sentence_stats(scorer, refs, new))
     scale = 100.0 if metric in RATES else 1.0
-    return mean_stat(old_scores.per_example[metric], new_scores.per_example[metric], scale)
+    return mean_metric(old_scores.per_example[metric], new_scores.per_example[metric], scale)
 
 
 def judge_replacement(
@@ -134,25 +129,31 @@ def judge_replacement(
         new_scores=new_scores,
     )
     n = len(references)
-    boot = paired_bootstrap(n, stat, resamples=resamples, seed=seed, confidence=CONFIDENCE)
-    old_all, new_all = stat(np.arange(n, dtype=np.int64)[None, :])
-    old_value, new_value = float(old_all[0]), float(new_all[0])
-    p_value = _one_sided_p(n, stat, margin, resamples, seed)
+    old_value, new_value = observed(stat)
+    diffs = _bootstrap_differences(stat, resamples, seed)
+    tail = 100 * ONE_SIDED_ALPHA
+    difference = new_value - old_value
+    if len(diffs):
+        ci_low, ci_high = (float(v) for v in np.percentile(diffs, [tail, 100 - tail]))
+        p_value = float(max(np.mean(diffs <= -margin), 1.0 / len(diffs)))
+    else:
+        ci_low = ci_high = difference
+        p_value = 1.0
     mcnemar = None
     if old_scores.correct is not None and new_scores.correct is not None:
         mcnemar = mcnemar_exact(old_scores.correct, new_scores.correct).p_value
     if n < MIN_EXAMPLES:
         verdict = "too few examples"
-    elif boot.ci_low > -margin:
+    elif ci_low > -margin:
         verdict = "non-inferior"
-    elif boot.ci_high < -margin:
+    elif ci_high < -margin:
         verdict = "inferior"
     else:
         verdict = "inconclusive"
     label = metric.replace("_", " ")
     sentence = (
         f"{verdict}: {label} {new_value:.1f} vs {old_value:.1f} ({reference_kind}), difference "
-        f"{boot.difference:+.1f} points, {CONFIDENCE:.0%} CI {boot.ci_low:+.1f} to {boot.ci_high:+.1f}, "
+        f"{difference:+.1f} points, {CONFIDENCE:.0%} CI {ci_low:+.1f} to {ci_high:+.1f}, "
         f"margin {margin:g} points, one-sided p={p_value:.3f}"
     )
     return NonInferiority(
@@ -160,9 +161,9 @@ def judge_replacement(
         reference=reference_kind,
         old=old_value,
         new=new_value,
-        difference=boot.difference,
-        ci_low=boot.ci_low,
-        ci_high=boot.ci_high,
+        difference=difference,
+        ci_low=ci_low,
+        ci_high=ci_high,
         confidence=CONFIDENCE,
         margin=margin,
         p_value=p_value,
@@ -170,22 +171,26 @@ def judge_replacement(
         sentence=sentence,
         examples=n,
         mcnemar_p=mcnemar,
-        test=f"paired bootstrap ({boot.resamples} resamples), one-sided at {ONE_SIDED_ALPHA:g}"
+        test=f"paired bootstrap ({len(diffs)} resamples), one-sided at {ONE_SIDED_ALPHA:g}"
         + ("; McNemar exact on discordant pairs" if mcnemar is not None else ""),
     )
 
 
-def _one_sided_p(n: int, stat: StatFn, margin: float, resamples: int, seed: int) -> float:
-    """Share of bootstrap differences at or below ``-margin`` (bounded below by 1/resamples)."""
+def _bootstrap_differences(stat: PairedMetric, resamples: int, seed: int) -> Any:
+    """``new - old`` on ``resamples`` resamplings of the examples with replacement (seeded), in chunks that
+    bound memory on large held-out sets."""
     import numpy as np
 
+    n = stat.n
     if n == 0 or resamples <= 0:
-        return 1.0
-    rng = np.random.default_rng(seed + 1)
-    idx = rng.integers(0, n, size=(resamples, n), dtype=np.int64)
-    old, new = stat(idx)
-    diffs = np.asarray(new, dtype=float) - np.asarray(old, dtype=float)
-    return float(max(np.mean(diffs <= -margin), 1.0 / resamples))
+        return np.zeros(0)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // n)
+    out = []
+    for start in range(0, resamples, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n), dtype=np.int64)
+        out.append(stat.rows(idx + n) - stat.rows(idx))
+    return np.concatenate(out)
 
 
 def agreement(
@@ -197,7 +202,6 @@ def agreement(
     target_language: str | None = None,
 ) -> float:
     """How closely the replacement says what the old model said, by the task's primary metric (points)."""
-    import numpy as np
 
     refs = list(old_answers)
     scores = m.score(task, refs, new_answers, labels=list(labels) or None, target_language=target_language)
@@ -210,5 +214,4 @@ def agreement(
         old_scores=scores,
         new_scores=scores,
     )
-    _, new = stat(np.arange(len(refs), dtype=np.int64)[None, :])
-    return float(new[0])
+    return observed(stat)[1]
