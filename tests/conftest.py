@@ -24,6 +24,7 @@ if REPO.name == "mutants":
     settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], database=None)
     settings.load_profile("mutation")
 
+PINNED_TODAY = "2026-12-03"
 _CREDENTIAL_PREFIXES = ("OPENAI_", "TOGETHER_", "AZURE_OPENAI_", "FIREWORKS_", "FTCLIENT_", "WANDB_")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "NO_PROXY")
 
@@ -37,6 +38,9 @@ def _hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("ftclient-home")
     monkeypatch.setenv("FTCLIENT_HOME", str(home))
     monkeypatch.setenv("NO_COLOR", "1")
+    # Provider deadlines are judged on one fixed day, before OpenAI's 2027-01-06 end of new jobs, so the
+    # suite passes whatever day it runs; tests that cross a deadline set their own date.
+    monkeypatch.setenv("FTCLIENT_TODAY", PINNED_TODAY)
     return home
 
 

@@ -40,6 +40,29 @@ def test_demo_shows_a_real_gain_on_every_sample(run_cli, tmp_path: Path, task: s
     assert primary["ci_low"] > 0, primary  # the tuned model is ahead, and the interval says it is real
 
 
+def test_after_openais_last_day_for_new_jobs_the_demo_rehearses_on_an_earlier_date(
+    run_cli, tmp_path: Path, monkeypatch
+) -> None:
+    import datetime as dt
+
+    from ftclient import calendar
+
+    monkeypatch.delenv("FTCLIENT_TODAY")
+    monkeypatch.setattr(calendar, "utc_today", lambda: dt.date(2027, 3, 1))
+    result = run_cli("demo", "--dir", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "is better than" in result.json()["verdict"]
+    assert "no new fine-tuning jobs since 2027-01-06" in result.stderr and "emulated 2026-12-01" in result.stderr
+    assert "FTCLIENT_TODAY" not in os.environ  # put back as it was
+
+
+def test_a_date_chosen_after_the_end_of_new_jobs_is_refused_by_the_demo(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FTCLIENT_TODAY", "2027-01-07")
+    result = run_cli("demo", "--dir", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "2027-01-06" in result.stderr
+
+
 def test_every_bundled_sample_is_found() -> None:
     for task, sample in SAMPLES.items():
         assert sample_path(task).name == sample.filename

@@ -8,6 +8,7 @@ its own registry, so it never touches the user's history or data.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ftclient import calendar
 from ftclient.cli.common import get_output, json_option
+from ftclient.pricing import OPENAI_JOB_CREATION_ENDS
 
 if TYPE_CHECKING:
     from ftclient.cli.output import Output
@@ -25,7 +28,15 @@ if TYPE_CHECKING:
 
 DEMO_MODEL = "gpt-4.1-mini-2025-04-14"
 DEMO_KEY = "sk-emulator-demo"
-_POINTED_VARS = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "FTCLIENT_HOME")
+DEMO_REHEARSAL_DATE = dt.date(2026, 12, 1)
+_POINTED_VARS = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "FTCLIENT_HOME",
+    "FTCLIENT_TODAY",
+)
 
 
 @contextmanager
@@ -46,6 +57,14 @@ def _pointed_at(emulator: Emulator, home: Path) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _rehearsal_date() -> dt.date | None:
+    """The demo tunes an OpenAI model on the emulator; once OpenAI takes no new jobs (and unless the user
+    chose a date with FTCLIENT_TODAY) it runs on an emulated date before that, and says so."""
+    if os.environ.get("FTCLIENT_TODAY") or calendar.today() < OPENAI_JOB_CREATION_ENDS:
+        return None
+    return DEMO_REHEARSAL_DATE
 
 
 def _step(out: Output, number: int, title: str) -> None:
@@ -108,8 +127,17 @@ def demo(ctx: click.Context, task: str, workdir: Path, model: str, speed: float,
     home.mkdir(parents=True, exist_ok=True)
     sample = sample_path(task)
 
-    with run_in_thread(EmulatorConfig(speed=speed, seed=0)) as emulator, _pointed_at(emulator, home):
+    rehearsed = _rehearsal_date()
+    start = rehearsed.isoformat() if rehearsed else None
+    with run_in_thread(EmulatorConfig(speed=speed, seed=0, start=start)) as emulator, _pointed_at(emulator, home):
+        if rehearsed:
+            os.environ["FTCLIENT_TODAY"] = rehearsed.isoformat()
         out.info(f"[bold]{BANNER}[/]")
+        if rehearsed:
+            out.info(
+                f"OpenAI takes no new fine-tuning jobs since {OPENAI_JOB_CREATION_ENDS.isoformat()}: the demo runs "
+                f"on an emulated {rehearsed.isoformat()} (FTCLIENT_TODAY) to show the whole loop"
+            )
         out.info(f"Emulator at {emulator.base_url} (no key, no network, no cost); writing under {workdir}")
         settings = resolve(
             {"home": home, "data_dir": workdir / "ftdata", "reports_dir": workdir / "reports", "model": model}

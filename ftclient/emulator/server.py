@@ -9,6 +9,7 @@ and whether to delay, dribble or drop it).
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -53,7 +54,10 @@ class Services:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.clock = Clock(config.speed, start=parse_when(config.start) if config.start is not None else None)
+        # FTCLIENT_TODAY moves the client's deadline checks; the emulator starts its clock on the same day
+        # unless told otherwise, so a rehearsal of a deadline sees one calendar on both sides.
+        start = config.start if config.start is not None else os.environ.get("FTCLIENT_TODAY") or None
+        self.clock = Clock(config.speed, start=parse_when(start) if start is not None else None)
         self.rng = random.Random(config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm, config.burst_s)
         self.stats = Stats()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftclient import calendar
 from ftclient.errors import DatasetError, NotFoundLocallyError, Problem, UnknownModelError, UserInputError
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def preflight(
     dated table in ``pricing`` decides otherwise. ``today`` is injectable so tests can cross the dates."""
     from ftclient import pricing
 
-    today = today or dt.date.today()
+    today = today or calendar.today()
     notes: list[str] = []
     if config.method not in methods:
         raise UserInputError(

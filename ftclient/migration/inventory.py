@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftclient import calendar
 from ftclient.errors import ProviderError
 from ftclient.providers.base import JobInfo, ModelInfo, ModelListingProvider
 
@@ -125,7 +126,7 @@ def build_inventory(
     today: dt.date | None = None,
 ) -> Inventory:
     """The inventory from an open adapter and registry (``inventory`` opens them from settings)."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or calendar.today()
     result = Inventory(provider=provider_name, today=today.isoformat())
     jobs = _provider_jobs(client)
     listed = _listed_models(client)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ftclient import calendar
 from ftclient.errors import ModelRetiredError, ProviderError
 from ftclient.evaluate.types import Answer
 from ftclient.migration.inventory import shutdown_of
@@ -85,7 +86,7 @@ def check_not_retired(
     model: str, provider_name: str, client: Provider, home: Path, today: dt.date | None = None
 ) -> None:
     """Raise :class:`ModelRetiredError` before anything is sent when the model is known to be gone."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or calendar.today()
     listed_date: str | None = None
     listed = True
     if client.capabilities.model_listing and isinstance(client, ModelListingProvider):
