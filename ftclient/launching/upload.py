@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from ftclient.errors import DatasetError, InvalidRequestError, RemoteNotFoundError, WaitTimeout
-from ftclient.providers.base import MultipartUploadProvider, NamedFileProvider, RemoteFile
+from ftclient.providers.base import MultipartUploadProvider, NamedFileProvider, RemoteFile, UploadSessionInfo
 from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def _multipart(
                 path=str(path),
                 bytes=size,
                 part_size=part_size,
-                expires_at=float(info.expires_at) if info.expires_at else None,
+                expires_at=_local_expiry(info, clock()),
             )
             upload_id, done_parts = info.id, {}
         else:
@@ -283,3 +283,14 @@ def _md5(path: Path) -> str:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _local_expiry(info: UploadSessionInfo, now: float) -> float | None:
+    """When the session ends on this machine's clock: the provider's stated lifetime (``expires_at`` minus
+    ``created_at``, one hour on OpenAI) counted from now, so a skewed local clock neither keeps a dead session
+    nor drops a live one. Without ``created_at`` the provider's ``expires_at`` is taken as it is."""
+    if not info.expires_at:
+        return None
+    if info.created_at:
+        return now + max(0.0, float(info.expires_at) - float(info.created_at))
+    return float(info.expires_at)

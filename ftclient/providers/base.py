@@ -328,6 +328,9 @@ class UploadSessionInfo:
     part_size: int
     expires_at: int | None
     status: str
+    created_at: int | None = None
+    """The provider's clock when it opened the session: with ``expires_at`` it gives the session's lifetime,
+    which is what a client on another clock can rely on."""
 
 
 @runtime_checkable

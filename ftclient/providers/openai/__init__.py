@@ -348,7 +348,12 @@ class OpenAIProvider(ModelsAndBatches):
             ),
         )
         return UploadSessionInfo(
-            id=up.id, bytes=up.bytes, part_size=PART_SIZE, expires_at=up.expires_at, status=up.status
+            id=up.id,
+            bytes=up.bytes,
+            part_size=PART_SIZE,
+            expires_at=up.expires_at,
+            status=up.status,
+            created_at=up.created_at,
         )
 
     def upload_part(self, upload_id: str, data: bytes) -> str:
