@@ -28,7 +28,7 @@ from ftclient.providers import get_provider
 from ftclient.providers.base import ChatRequest, ChatResult, Provider
 from ftclient.registry import Registry
 
-__all__ = ["CASES", "BASIC_CASES", "Harness", "Setup", "running"]
+__all__ = ["BASIC_CASES", "CASES", "Harness", "Setup", "running"]
 
 CANARY_KEY = "ftc-conformance-canary-9b1f2a7c"
 """The API key every harness is given; nothing ftclient writes may contain it."""
@@ -254,7 +254,7 @@ def injected_faults_create_nothing_twice(s: Setup) -> None:
     for _attempt in range(4):
         try:
             s.launch(dataset)
-        except Exception:  # noqa: BLE001 - a launch may give up under faults; the next one must re-attach
+        except Exception:
             continue
     s.emulator.clear_faults()
     job = s.launch(dataset)
@@ -267,7 +267,7 @@ def relaunch_after_crash_reattaches(s: Setup) -> None:
     process reuses the upload and makes exactly one job; run once more, it re-attaches to that job."""
     dataset = s.dataset()
     s.emulator.inject(s.harness.create_route, "status_500", times=50)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - whichever error: the process is gone after this
+    with pytest.raises(Exception):  # noqa: B017 - whichever error: the process is gone after this
         s.launch(dataset)
     assert s.jobs_created() == 0 and s.copies(dataset) == {"train": 1, "validation": 1}
     s.emulator.clear_faults()
@@ -279,7 +279,7 @@ def relaunch_after_crash_reattaches(s: Setup) -> None:
 
 def follows_to_success_with_metrics(s: Setup) -> None:
     """A job followed to the end succeeds with a tuned model, and training metrics arrive while it runs."""
-    job = s.launch(s.dataset())
+    job = s.launch(s.dataset(), epochs=3)
     seen_steps: list[int] = []
     last: str | None = None
     for _poll in range(200):
@@ -290,7 +290,7 @@ def follows_to_success_with_metrics(s: Setup) -> None:
                 seen_steps.append(int(event.data["step"]))
         if info.terminal:
             break
-        s.emulator.advance(30)
+        s.emulator.advance(5)
     assert job.refresh().status == "succeeded" and job.fine_tuned_model
     assert len(seen_steps) >= 2 and seen_steps == sorted(seen_steps), seen_steps
 
@@ -344,7 +344,7 @@ def rate_limits_paced_as_told(s: Setup) -> None:
     adapter = s.adapter()
     if not hasattr(adapter, "_sleep"):
         pytest.skip(f"{s.harness.name}'s adapter takes no sleep function, so its pauses cannot be measured")
-    adapter._sleep = s.pauses.append  # type: ignore[attr-defined]  # the pauses, measured instead of slept
+    adapter._sleep = s.pauses.append  # the pauses, measured instead of slept
     s.emulator.inject(s.harness.list_route, "status_429", times=2, retry_after_s=0.25)
     adapter.list_jobs()
     assert s.pauses == [0.25, 0.25]

@@ -21,3 +21,17 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
 def test_conformance(case: Case, setup: Setup) -> None:
     case(setup)
+
+
+def test_the_core_never_imports_pytest() -> None:
+    """The cases live in the installed package for other providers' suites; only they may pull pytest in."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, ftclient.cli, ftclient.jobs, ftclient.deploy, ftclient.providers.openai, "
+        "ftclient.providers.together, ftclient.providers.fireworks, ftclient.emulator\n"
+        "print('pytest' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"
