@@ -49,6 +49,9 @@ class Harness(Protocol):
     """Emulated seconds per real second: fast enough that a job ends within a second or two."""
     create_route: str
     """The emulator route (method and template) that creates a fine-tuning job."""
+    upload_route: str
+    """The emulator route whose success means a file's bytes are stored (a lost answer there must not
+    lead to a second copy)."""
     list_route: str
     """A read-only route the adapter retries (``list_jobs``), for rate-limit pacing."""
     deploy_route: str | None
@@ -67,6 +70,7 @@ class BuiltinHarness:
     dialect: str
     model: str
     create_route: str
+    upload_route: str
     list_route: str
     env: Mapping[str, str]
     """Variable -> what it holds: ``{url}``, ``{base_url}`` or ``{key}``, or a literal value."""
@@ -84,6 +88,7 @@ BUILTIN_HARNESSES: tuple[BuiltinHarness, ...] = (
         dialect="openai",
         model="gpt-4o-mini-2024-07-18",
         create_route="POST /v1/fine_tuning/jobs",
+        upload_route="POST /v1/files",
         list_route="GET /v1/fine_tuning/jobs",
         env={"OPENAI_BASE_URL": "{base_url}", "OPENAI_API_KEY": "{key}"},
     ),
@@ -92,6 +97,7 @@ BUILTIN_HARNESSES: tuple[BuiltinHarness, ...] = (
         dialect="together",
         model="Qwen/Qwen3-8B",
         create_route="POST /v1/fine-tunes",
+        upload_route="POST /v1/files",
         list_route="GET /v1/fine-tunes",
         env={"TOGETHER_BASE_URL": "{base_url}", "TOGETHER_API_KEY": "{key}"},
         deploy_route="POST /v1/endpoints",
@@ -102,6 +108,7 @@ BUILTIN_HARNESSES: tuple[BuiltinHarness, ...] = (
         dialect="fireworks",
         model="accounts/fireworks/models/llama-v3p1-8b-instruct",
         create_route="POST /v1/accounts/{account_id}/supervisedFineTuningJobs",
+        upload_route="POST /v1/accounts/{account_id}/datasets/{dataset_id}:upload",
         list_route="GET /v1/accounts/{account_id}/supervisedFineTuningJobs",
         env={"FIREWORKS_BASE_URL": "{url}", "FIREWORKS_API_KEY": "{key}", "FIREWORKS_ACCOUNT_ID": "conformance"},
         deploy_route="POST /v1/accounts/{account_id}/deployments",
@@ -245,6 +252,33 @@ def lost_create_response_creates_one_job(s: Setup) -> None:
     assert s.launch(s.dataset()).id == job.id and s.jobs_created() == 1
 
 
+def lost_upload_response_stores_one_copy(s: Setup) -> None:
+    """The provider stored the file but its answer never arrived: the launch finds that file again (by its
+    content name) instead of sending a second copy."""
+    s.emulator.inject(s.harness.upload_route, "lose_response_after_commit", times=1)
+    dataset = s.dataset()
+    try:
+        s.launch(dataset)
+    except Exception:
+        s.launch(dataset)  # run again, as a user would after the error
+    assert s.routes().get(s.harness.upload_route), "the fault's route was never called"
+    assert s.copies(dataset) == {"train": 1, "validation": 1} and s.jobs_created() == 1
+
+
+def cost_estimate_matches_the_bill(s: Setup) -> None:
+    """The tokens ftclient estimated before launching are within a factor of 1.5 of those the provider says it
+    trained on (the estimate uses a stand-in tokenizer where the provider's is not shipped)."""
+    job = s.launch(s.dataset(), epochs=2)
+    assert s.follow(job) == "succeeded"
+    record = s.registry().get_job(job.id)
+    assert record is not None and record.estimated_tokens, record
+    trained = job.info.trained_tokens if job.info else None
+    if not trained:
+        pytest.skip(f"{s.harness.name} reports no trained tokens for a finished job, so there is no bill to compare")
+    ratio = record.estimated_tokens / trained
+    assert 1 / 1.5 <= ratio <= 1.5, (record.estimated_tokens, trained)
+
+
 def injected_faults_create_nothing_twice(s: Setup) -> None:
     """With 30% of all requests failing (500, 503, dropped connections), launches that get through, and
     those that give up and are run again, end with one job and one upload per file."""
@@ -382,10 +416,12 @@ BASIC_CASES: tuple[Case, ...] = (
 
 CASES: tuple[Case, ...] = (
     *BASIC_CASES,
+    lost_upload_response_stores_one_copy,
     injected_faults_create_nothing_twice,
     relaunch_after_crash_reattaches,
     failure_surfaces_the_reason,
     deploy_ask_teardown_leaves_nothing_running,
+    cost_estimate_matches_the_bill,
     rate_limits_paced_as_told,
     api_key_never_written,
 )
