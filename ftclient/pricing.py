@@ -175,8 +175,26 @@ def resolve_openai_model(model: str) -> str:
 
 
 def _check_provider(provider: str) -> None:
-    if provider not in KNOWN_PROVIDERS:
-        raise UnknownProviderError(provider, KNOWN_PROVIDERS)
+    if provider in KNOWN_PROVIDERS:
+        return
+    from ftclient.providers import available
+
+    names = available()
+    if provider not in names:
+        raise UnknownProviderError(provider, sorted(names))
+
+
+def _plugin_limits(provider: str, model: str) -> ModelLimits:
+    """A provider added by another package: ftclient holds no facts about its models, so nothing is checked
+    offline and the provider itself judges the job."""
+    return ModelLimits(
+        provider,
+        model,
+        None,
+        _SFT_DPO,
+        None,
+        notes=(f"ftclient has no offline facts about {provider}'s models; {provider} itself checks the job",),
+    )
 
 
 def price_for(provider: str, model: str) -> ModelPrice:
@@ -211,6 +229,8 @@ def price_for(provider: str, model: str) -> ModelPrice:
 def model_limits(provider: str, model: str) -> ModelLimits:
     """Per-example token limit, methods and encoding for ``model`` on ``provider``."""
     _check_provider(provider)
+    if provider not in KNOWN_PROVIDERS:
+        return _plugin_limits(provider, model)
     if provider == "fireworks":
         return _fireworks_limits(model)
     if provider == "together":
