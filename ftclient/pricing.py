@@ -185,8 +185,15 @@ def _check_provider(provider: str) -> None:
 
 
 def _plugin_limits(provider: str, model: str) -> ModelLimits:
-    """A provider added by another package: ftclient holds no facts about its models, so nothing is checked
-    offline and the provider itself judges the job."""
+    """A provider added by another package or a settings-file profile: ftclient holds no facts about its
+    models beyond the profile's ``models`` list, so little is checked offline and the provider judges the job."""
+    from ftclient.providers import profiles
+
+    profile = profiles().get(provider)
+    if profile is not None and profile.models and model not in profile.models:
+        raise UnknownModelError(
+            model, known=sorted(profile.models), hint=f"the [providers.{provider}] profile lists these models"
+        )
     return ModelLimits(
         provider,
         model,
@@ -205,6 +212,15 @@ def price_for(provider: str, model: str) -> ModelPrice:
         return ModelPrice(
             provider, model, per_1m, serverless, serverless, FIREWORKS_PRICES_AS_OF, FIREWORKS_PRICES_SOURCE
         )
+    if provider not in KNOWN_PROVIDERS:
+        from ftclient.providers import profiles
+
+        profile = profiles().get(provider)
+        if profile is not None and model in profile.prices:
+            as_of = "the settings file"
+            return ModelPrice(
+                provider, model, profile.prices[model], 0.0, 0.0, as_of, f"[providers.{provider}] prices"
+            )
     if provider != "openai":
         raise UnknownModelError(
             model,
