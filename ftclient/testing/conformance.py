@@ -320,6 +320,40 @@ def relaunch_after_crash_reattaches(s: Setup) -> None:
     assert s.launch(dataset).id == job.id and s.jobs_created() == 1
 
 
+def killed_after_create_relaunch_reattaches(s: Setup) -> None:
+    """A real ``ftclient launch`` process killed (SIGKILL) after the provider made its job but before the
+    answer arrived: the next launch finds that job instead of making a second."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    dataset = s.dataset()
+    s.emulator.inject(s.harness.create_route, "latency", times=1, ms=20_000)
+    args = ["launch", str(dataset), "--provider", s.harness.name, "--model", s.harness.model, "--detach", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftclient", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=s.workdir,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while s.jobs_created() == 0:
+            assert proc.poll() is None, "the launch ended before its job was created"
+            assert time.monotonic() < deadline, "the launch never created its job"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    s.emulator.clear_faults()
+    job = s.launch(dataset)
+    assert s.jobs_created() == 1 and job.id
+    assert s.copies(dataset) == {"train": 1, "validation": 1}
+
+
 def follows_to_success_with_metrics(s: Setup) -> None:
     """A job followed to the end succeeds with a tuned model, and training metrics arrive while it runs."""
     job = s.launch(s.dataset(), epochs=3)
@@ -428,6 +462,7 @@ CASES: tuple[Case, ...] = (
     lost_upload_response_stores_one_copy,
     injected_faults_create_nothing_twice,
     relaunch_after_crash_reattaches,
+    killed_after_create_relaunch_reattaches,
     failure_surfaces_the_reason,
     deploy_ask_teardown_leaves_nothing_running,
     cost_estimate_matches_the_bill,
