@@ -10,7 +10,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,26 @@ from ftclient.errors import ConfigError
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-4.1-mini-2025-04-14"
+
+
+PROFILE_KINDS = ("openai-compatible",)
+CAPABILITY_FLAGS = ("job_metadata", "batch", "pause_resume", "needs_deployment", "moderation", "checkpoints")
+
+
+@dataclass(frozen=True)
+class ProviderProfile:
+    """A ``[providers.NAME]`` table: a service speaking OpenAI's fine-tuning API on its own base URL, run
+    through the OpenAI adapter under its own name. Names the variable holding the key, never the key."""
+
+    name: str
+    kind: str
+    base_url: str
+    api_key_env: str
+    capabilities: Mapping[str, bool] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=dict)
+    """Base model -> training dollars per million tokens, as the service publishes them."""
+    models: tuple[str, ...] = ()
+    """The base models it tunes; empty = not checked before launching."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,8 @@ class Settings:
     request_timeout_s: float = 120.0
     poll_interval_s: float = 5.0
     """The shortest pause between status polls while following a job."""
+    profiles: Mapping[str, ProviderProfile] = field(default_factory=dict)
+    """Providers defined in the settings file (``[providers.NAME]``); only from the file."""
 
     @property
     def registry_path(self) -> Path:
@@ -78,6 +100,63 @@ def _file_settings(cwd: Path) -> tuple[dict[str, Any], Path | None]:
     return {}, None
 
 
+def _profiles(table: Any, origin: str) -> dict[str, ProviderProfile]:
+    """The ``[providers.NAME]`` tables, checked: every mistake names the file, the table and the fix."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: providers must be a table of [providers.NAME] tables",
+                          hint="see docs/providers.md#openai-compatible-services")
+    found: dict[str, ProviderProfile] = {}
+    allowed = {"kind", "base_url", "api_key_env", "capabilities", "prices", "models"}
+    for name, body in table.items():
+        where = f"{origin}: [providers.{name}]"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where} is not a table", hint="write it as [providers.NAME] with kind, base_url, ...")
+        if name in ("openai", "together", "fireworks"):
+            raise ConfigError(f"{where}: {name} is a built-in provider", hint="give the profile another name")
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(allowed))}"
+            )
+        if body.get("kind") not in PROFILE_KINDS:
+            raise ConfigError(f"{where}: kind = {body.get('kind')!r} is not supported",
+                              hint=f'set kind = "{PROFILE_KINDS[0]}"')
+        for key in ("base_url", "api_key_env"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                raise ConfigError(f"{where}: {key} is missing", hint=f"set {key} (see docs/providers.md)")
+        capabilities = body.get("capabilities", {})
+        wrong = (
+            [k for k, v in capabilities.items() if k not in CAPABILITY_FLAGS or not isinstance(v, bool)]
+            if isinstance(capabilities, dict)
+            else ["capabilities"]
+        )
+        if wrong:
+            raise ConfigError(
+                f"{where}: capabilities: {', '.join(wrong)} is not one of {', '.join(CAPABILITY_FLAGS)} "
+                "set to true or false",
+                hint="e.g. capabilities = { job_metadata = true }",
+            )
+        prices = body.get("prices", {})
+        if not isinstance(prices, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in prices.values()
+        ):
+            raise ConfigError(f"{where}: prices must map model names to dollars per million training tokens",
+                              hint='e.g. prices = { "meta-llama/Llama-3.1-8B-Instruct" = 0.4 }')
+        models = body.get("models", [])
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            raise ConfigError(f"{where}: models must be a list of model names", hint='e.g. models = ["org/model"]')
+        found[name] = ProviderProfile(
+            name=name,
+            kind=body["kind"],
+            base_url=body["base_url"],
+            api_key_env=body["api_key_env"],
+            capabilities=dict(capabilities),
+            prices={k: float(v) for k, v in prices.items()},
+            models=tuple(models),
+        )
+    return found
+
+
 def _coerce(name: str, value: Any, kind: Any, origin: str) -> Any:
     try:
         if kind in (Path, "Path"):
@@ -103,7 +182,8 @@ def resolve(
     """Merge the four sources. ``flags`` holds only options the user actually gave (None = not given)."""
     env = os.environ if environ is None else environ
     file_values, file_path = _file_settings(cwd or Path.cwd())
-    known = {f.name: f.type for f in fields(Settings)}
+    profiles = _profiles(file_values.pop("providers"), str(file_path)) if "providers" in file_values else {}
+    known = {f.name: f.type for f in fields(Settings) if f.name != "profiles"}
     unknown = sorted(set(file_values) - set(known))
     if unknown:
         raise ConfigError(
@@ -119,4 +199,4 @@ def resolve(
             changes[name] = _coerce(name, env[f"FTCLIENT_{name.upper()}"], kind, f"FTCLIENT_{name.upper()}")
         elif name in file_values:
             changes[name] = _coerce(name, file_values[name], kind, str(file_path))
-    return replace(settings, **changes)
+    return replace(settings, profiles=profiles, **changes)

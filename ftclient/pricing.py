@@ -175,8 +175,33 @@ def resolve_openai_model(model: str) -> str:
 
 
 def _check_provider(provider: str) -> None:
-    if provider not in KNOWN_PROVIDERS:
-        raise UnknownProviderError(provider, KNOWN_PROVIDERS)
+    if provider in KNOWN_PROVIDERS:
+        return
+    from ftclient.providers import available
+
+    names = available()
+    if provider not in names:
+        raise UnknownProviderError(provider, sorted(names))
+
+
+def _plugin_limits(provider: str, model: str) -> ModelLimits:
+    """A provider added by another package or a settings-file profile: ftclient holds no facts about its
+    models beyond the profile's ``models`` list, so little is checked offline and the provider judges the job."""
+    from ftclient.providers import profiles
+
+    profile = profiles().get(provider)
+    if profile is not None and profile.models and model not in profile.models:
+        raise UnknownModelError(
+            model, known=sorted(profile.models), hint=f"the [providers.{provider}] profile lists these models"
+        )
+    return ModelLimits(
+        provider,
+        model,
+        None,
+        _SFT_DPO,
+        None,
+        notes=(f"ftclient has no offline facts about {provider}'s models; {provider} itself checks the job",),
+    )
 
 
 def price_for(provider: str, model: str) -> ModelPrice:
@@ -187,6 +212,15 @@ def price_for(provider: str, model: str) -> ModelPrice:
         return ModelPrice(
             provider, model, per_1m, serverless, serverless, FIREWORKS_PRICES_AS_OF, FIREWORKS_PRICES_SOURCE
         )
+    if provider not in KNOWN_PROVIDERS:
+        from ftclient.providers import profiles
+
+        profile = profiles().get(provider)
+        if profile is not None and model in profile.prices:
+            as_of = "the settings file"
+            return ModelPrice(
+                provider, model, profile.prices[model], 0.0, 0.0, as_of, f"[providers.{provider}] prices"
+            )
     if provider != "openai":
         raise UnknownModelError(
             model,
@@ -211,6 +245,8 @@ def price_for(provider: str, model: str) -> ModelPrice:
 def model_limits(provider: str, model: str) -> ModelLimits:
     """Per-example token limit, methods and encoding for ``model`` on ``provider``."""
     _check_provider(provider)
+    if provider not in KNOWN_PROVIDERS:
+        return _plugin_limits(provider, model)
     if provider == "fireworks":
         return _fireworks_limits(model)
     if provider == "together":

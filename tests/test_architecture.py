@@ -3,6 +3,8 @@
 - only ``ftclient/cli`` imports click or rich (the core returns data and raises errors);
 - only a provider's adapter imports its SDK (``openai`` is imported by the providers/openai/ package alone);
 - the core never imports the CLI or the emulator; the emulator never imports the CLI;
+- only ``ftclient/testing`` (the conformance cases other providers' suites run) imports pytest, and it may
+  start the emulator, as a test would;
 - nothing in the core prints or exits.
 """
 
@@ -48,8 +50,10 @@ def test_import_direction(path: Path) -> None:
     if area != "cli" and rel != "__main__.py":
         assert not {i for i in imports if _top(i) in {"click", "rich"}}, f"{rel} imports a CLI library"
         assert not {i for i in imports if i.startswith("ftclient.cli")}, f"{rel} imports ftclient.cli"
-    if area not in {"cli", "emulator"}:
+    if area not in {"cli", "emulator", "testing"}:
         assert not {i for i in imports if i.startswith("ftclient.emulator")}, f"{rel} imports the emulator"
+    if area != "testing":
+        assert not {i for i in imports if _top(i) == "pytest"}, f"{rel} imports pytest"
     if not rel.startswith("providers/openai/"):
         assert not {i for i in imports if _top(i) == "openai"}, f"{rel} imports the openai SDK"
 

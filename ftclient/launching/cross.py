@@ -40,9 +40,9 @@ def split_names(value: str | Sequence[str] | None) -> list[str]:
 
 
 def _known_providers() -> tuple[str, ...]:
-    from ftclient.providers import PROVIDERS
+    from ftclient.providers import available
 
-    return tuple(PROVIDERS)
+    return tuple(available())
 
 
 def takes(provider: str, model: str) -> bool:

@@ -215,10 +215,19 @@ class FireworksProvider(FireworksDatasets, FireworksServing):
             message += f": {info.error_message}"
         when = wire.rfc3339_to_epoch(obj.get("updateTime")) or info.created_at
         level = "error" if info.status == "failed" else "info"
-        events.append(JobEvent(id=f"{info.id}:state:{info.raw_status}", created_at=when, level=level, message=message))
+        steps = max((int(e.data["step"]) for e in events), default=0)
+        # The state event's id carries the last step seen with it: once the state moves on, that id is gone
+        # from the list, and the step it names still says where a follower's cursor was.
+        state_id = f"{info.id}:state:{info.raw_status}:{steps}"
+        events.append(JobEvent(id=state_id, created_at=when, level=level, message=message))
         events.sort(key=lambda e: e.created_at)
         ids = [e.id for e in events]
-        return events[ids.index(after) + 1 :] if after in ids else events
+        if after in ids:
+            return events[ids.index(after) + 1 :]
+        seen = _cursor_step(after, info.id)
+        if seen is None:
+            return events
+        return [e for e in events if e.id == state_id or (e.type == "metrics" and int(e.data["step"]) > seen)]
 
     def _metric_events(self, job_id: str, method: str, obj: Mapping[str, Any]) -> list[JobEvent]:
         url = obj.get("metricsFileSignedUrl")
@@ -284,6 +293,15 @@ class FireworksProvider(FireworksDatasets, FireworksServing):
             provider=self.name,
             hint="launch without --moderate",
         )
+
+
+def _cursor_step(after: str | None, job_id: str) -> int | None:
+    """The last step a follower had seen, from an event id this adapter gave out (``<job>:step:<n>`` or
+    ``<job>:state:<STATE>:<n>``); None for no cursor or one from elsewhere."""
+    if not after or not after.startswith(f"{job_id}:"):
+        return None
+    tail = after.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
 def wire_metric(job_id: str, point: Mapping[str, Any]) -> JobEvent:

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -60,7 +61,7 @@ from ftclient.providers.openai.wire import (
 from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
 
 if TYPE_CHECKING:
-    from ftclient.config import Settings
+    from ftclient.config import ProviderProfile, Settings
 
 T = TypeVar("T")
 
@@ -81,6 +82,7 @@ class OpenAIProvider(ModelsAndBatches):
     """OpenAI's fine-tuning, files, uploads, moderation and chat APIs."""
 
     name = "openai"
+    api_key_env = "OPENAI_API_KEY"
     capabilities = Capabilities(
         methods=frozenset({"supervised", "dpo"}),
         pause_resume=True,
@@ -132,6 +134,24 @@ class OpenAIProvider(ModelsAndBatches):
             retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
         )
 
+    @classmethod
+    def from_profile(cls, profile: ProviderProfile, settings: Settings | None = None) -> OpenAIProvider:
+        """A service speaking OpenAI's fine-tuning API on its own base URL (a ``[providers.NAME]`` profile):
+        this adapter under the profile's name, its key read from the variable the profile names, its
+        capabilities as the profile declares them (OpenAI's otherwise)."""
+        adapter = cls(
+            api_key=os.environ.get(profile.api_key_env) or None,
+            base_url=profile.base_url,
+            max_retries=settings.max_retries if settings else 4,
+            timeout_s=settings.request_timeout_s if settings else 120.0,
+            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+        )
+        adapter.name = profile.name
+        adapter.api_key_env = profile.api_key_env
+        flags: dict[str, Any] = dict(profile.capabilities)
+        adapter.capabilities = replace(cls.capabilities, **flags)
+        return adapter
+
     @property
     def is_official(self) -> bool:
         """True when talking to api.openai.com itself (OpenAI's own deadlines apply)."""
@@ -142,11 +162,11 @@ class OpenAIProvider(ModelsAndBatches):
     def _key(self) -> str:
         if not self._api_key:
             raise AuthError(
-                "no OpenAI API key: OPENAI_API_KEY is not set",
+                f"no {self.name} API key: {self.api_key_env} is not set",
                 provider=self.name,
-                hint="export OPENAI_API_KEY=... (ftclient reads it from the environment and never stores it)",
+                hint=f"export {self.api_key_env}=... (ftclient reads it from the environment and never stores it)",
             )
-        return checked_api_key(self._api_key, "OPENAI_API_KEY", provider=self.name)
+        return checked_api_key(self._api_key, self.api_key_env, provider=self.name)
 
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
