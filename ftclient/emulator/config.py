@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_PROVIDERS = ("openai", "together", "fireworks")
+SUPPORTED_PROVIDERS = ("openai", "together", "fireworks", "azure")
 
 
 @dataclass(frozen=True)
