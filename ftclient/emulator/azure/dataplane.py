@@ -159,6 +159,7 @@ class DataPlane:
             "method": {"type": kind, kind: {"hyperparameters": hyper}},
             "suffix": suffix,
             "seed": body.get("seed"),
+            "metadata": body.get("metadata") or {},
             "trainingType": training_type,
             "status": "pending",
             "result_files": [],
