@@ -3,7 +3,7 @@ Microsoft.CognitiveServices/accounts/{account}/deployments[/{name}]`` with PUT (
 ``api-version`` 2025-09-01 as in the stored ``cognitiveservices.json``.
 
 A deployment is ``Creating`` for a minute of emulated time, then ``Succeeded``; only then does the data plane
-answer through it. Hosting is billed per started hour by sku from creation until it is deleted (Azure bills the
+answer through it. Hosting is billed at the sku's hourly rate, by the started minute, from creation until it is deleted (Azure bills the
 hourly fee whether or not the deployment is used); a Developer deployment has no fee and is removed after 24
 hours, any deployment after 15 idle days."""
 
@@ -34,12 +34,14 @@ class AzureDeployment:
     deleted: float | None = None
     last_used: float | None = None
 
-    def billed_hours(self, now: float) -> int:
+    def billed_minutes(self, now: float) -> int:
+        """Started minutes from creation to deletion: the fee is quoted per hour, and the sources do not say
+        how finely Azure meters it; the emulator prorates by the started minute."""
         end = self.deleted if self.deleted is not None else now
-        return max(1, math.ceil(max(0.0, end - self.created) / 3600.0 - 1e-9))
+        return max(1, math.ceil(max(0.0, end - self.created) / 60.0 - 1e-9))
 
     def cost(self, now: float) -> float:
-        return round(self.billed_hours(now) * catalog.SKU_HOURLY_USD.get(self.sku, 0.0), 6)
+        return round(self.billed_minutes(now) * catalog.SKU_HOURLY_USD.get(self.sku, 0.0) / 60.0, 6)
 
 
 def arm_error(status: int, code: str, message: str) -> ApiError:
@@ -176,7 +178,7 @@ class Management:
                     "model": d.obj["properties"]["model"]["name"],
                     "sku": d.sku,
                     "state": "Deleted" if d.deleted is not None else d.obj["properties"]["provisioningState"],
-                    "hours": d.billed_hours(now),
+                    "minutes": d.billed_minutes(now),
                     "hourly_usd": catalog.SKU_HOURLY_USD.get(d.sku, 0.0),
                     "cost_usd": d.cost(now),
                 }
