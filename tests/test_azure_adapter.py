@@ -81,7 +81,8 @@ def test_the_emulator_wants_api_version_and_a_key(emu: Emulator) -> None:
         assert client.get("/openai/fine_tuning/jobs", params={"api-version": "2024-10-21"}).status_code == 401
         missing = client.get("/openai/fine_tuning/jobs", headers={"api-key": "k"})
         assert missing.status_code == 400 and "api-version" in missing.json()["error"]["message"]
-        assert client.get("/openai/fine_tuning/jobs?api-version=2024-10-21", headers={"api-key": "k"}).status_code == 200
+        found = client.get("/openai/fine_tuning/jobs?api-version=2024-10-21", headers={"api-key": "k"})
+        assert found.status_code == 200
         # the management plane takes a bearer token, never the data-plane key
         assert client.get(ARM, params={"api-version": "2025-09-01"}, headers={"api-key": "k"}).status_code == 401
         bearer = {"authorization": "Bearer t"}

@@ -3,9 +3,9 @@ Microsoft.CognitiveServices/accounts/{account}/deployments[/{name}]`` with PUT (
 ``api-version`` 2025-09-01 as in the stored ``cognitiveservices.json``.
 
 A deployment is ``Creating`` for a minute of emulated time, then ``Succeeded``; only then does the data plane
-answer through it. Hosting is billed at the sku's hourly rate, by the started minute, from creation until it is deleted (Azure bills the
-hourly fee whether or not the deployment is used); a Developer deployment has no fee and is removed after 24
-hours, any deployment after 15 idle days."""
+answer through it. Hosting is billed at the sku's hourly rate, by the started minute, from creation until
+deletion (Azure bills the fee whether or not the deployment is used); a Developer deployment has no fee and is
+removed after 24 hours, any deployment after 15 idle days."""
 
 from __future__ import annotations
 
