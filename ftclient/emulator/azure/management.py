@@ -150,7 +150,11 @@ class Management:
         return Response(status=200)
 
     def serving(self, name: str) -> str:
-        """The model a data-plane deployment name serves, or Azure's 404 ``DeploymentNotFound``."""
+        """The model a data-plane deployment name serves, or Azure's 404 ``DeploymentNotFound``. The emulated
+        resource comes with a deployment of each tunable base named after it (a base model needs one too on a
+        real resource), so tuned and base models can be compared."""
+        if name in catalog.MODELS:
+            return name
         with self.app.lock:
             for deployment in self.deployments.values():
                 self.settle(deployment)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from ftclient.errors import AuthError, UserInputError
+from ftclient.errors import AuthError, ProviderError, UserInputError
 from ftclient.providers.azure import wire
 from ftclient.providers.azure.management import AzureManagement
 from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, ModerationResult
@@ -43,6 +43,7 @@ class AzureProvider(OpenAIProvider):
     """Azure OpenAI fine-tuning (files, jobs, events, checkpoints, cancel) and deployments."""
 
     name = "azure"
+    base_url_var = "AZURE_OPENAI_ENDPOINT"
     capabilities = Capabilities(
         methods=frozenset({"supervised", "dpo"}),
         pause_resume=False,  # the v1 API has pause/resume; the stable 2024-10-21 API does not
@@ -209,6 +210,20 @@ class AzureProvider(OpenAIProvider):
             error_code=(error or {}).get("code") if failed else None,
             error_message=(error or {}).get("message") if failed else None,
         )
+
+    def _status_error(self, exc: openai.APIStatusError, what: str) -> ProviderError:
+        """OpenAI's translation with Azure's hints: its key variable, and a missing deployment for a 404."""
+        error = super()._status_error(exc, what)
+        if exc.status_code == 401:
+            error.hint = "check AZURE_OPENAI_API_KEY (Keys and Endpoint page of the resource) and AZURE_OPENAI_ENDPOINT"
+        elif exc.status_code == 404 and exc.code == "DeploymentNotFound":
+            error.hint = (
+                "Azure answers only through a deployment: `ftclient deploy JOB` creates one, and chat requests "
+                "name the deployment, not the model"
+            )
+        elif exc.status_code == 404:
+            error.hint = "check AZURE_OPENAI_ENDPOINT (the resource URL, no path) and OPENAI_API_VERSION"
+        return error
 
     def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:
         raise UserInputError(
