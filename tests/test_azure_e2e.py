@@ -39,7 +39,7 @@ def ok(result: Any) -> Any:
     return result.json()
 
 
-def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+def launched_job(run_cli: Any, tmp_path: Path) -> dict[str, Any]:
     lines = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()
     source = tmp_path / "tickets.csv"
     source.write_text("\n".join(lines[:101]) + "\n", encoding="utf-8")
@@ -49,7 +49,12 @@ def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path:
     )
     assert prepared["manifest"]["target"] == {"provider": "azure", "model": BASE}
     launched = ok(run_cli("launch", str(folder), "--provider", "azure", "--suffix", "tickets", "--json"))
-    job = launched["jobs"][0]
+    job: dict[str, Any] = launched["jobs"][0]
+    return job
+
+
+def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    job = launched_job(run_cli, tmp_path)
     assert job["status"] == "succeeded" and job["id"].startswith("ftjob-")
     assert job["fine_tuned_model"].startswith(f"{BASE}.ft-")
     shown = ok(run_cli("jobs", "show", job["id"], "--json"))
@@ -69,6 +74,19 @@ def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path:
     assert deployment["final_state"] == "DELETED"
     for written in (tmp_path / "report").iterdir():
         assert KEY not in written.read_text(encoding="utf-8")
+
+
+def test_deploy_shows_the_fee_first_and_endpoints_stop_deletes(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    job = launched_job(run_cli, tmp_path)
+    result = run_cli("deploy", job["id"], "--json")
+    deployed = ok(result)
+    quote, created = result.stderr.index("deploying on Developer: $0.00/hour"), result.stderr.index("STARTING")
+    assert quote < created  # the fee is shown before anything is created
+    assert deployed["hardware"] == "Developer" and deployed["state"] == "STARTED"  # no-fee tier by default
+    listed = ok(run_cli("endpoints", "list", "--json"))
+    assert [e["endpoint_id"] for e in listed["endpoints"]] == [deployed["endpoint_id"]]
+    ok(run_cli("endpoints", "stop", deployed["endpoint_id"], "--json"))
+    assert emu.stats()["deployments"]["running"] == 0
 
 
 def test_azure_data_rules_in_validate(run_cli: Any, tmp_path: Path) -> None:

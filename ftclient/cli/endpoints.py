@@ -90,6 +90,9 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
         def on_state(endpoint: Endpoint) -> None:
             out.info(f"endpoint {endpoint.id}: {endpoint.state}")
 
+        def on_quote(sku: str, hourly: float | None) -> None:
+            out.info(f"deploying on {sku}: {_money(hourly)}/hour hosting, billed until it is deleted")
+
         try:
             deployment = deploy_model(
                 job_id,
@@ -101,6 +104,7 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
                 timeout_s=timeout,
                 poll_s=settings.poll_interval_s,
                 on_state=on_state,
+                on_quote=on_quote,
             )
         except KeyboardInterrupt:
             from ftclient.errors import Interrupted
