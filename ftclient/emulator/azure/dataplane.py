@@ -37,6 +37,12 @@ class AzureJob:
     tokens_per_epoch: int = 0
 
 
+def shown(obj: dict[str, Any]) -> dict[str, Any]:
+    """A job as Azure's stable spec shows it: keys without a value are left out, not null (the 2024-10-21
+    ``FineTuningJob`` declares ``fine_tuned_model``, ``finished_at``... as plain strings and integers)."""
+    return {k: v for k, v in obj.items() if v is not None}
+
+
 def _hex(seed: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
@@ -172,7 +178,7 @@ class DataPlane:
         self._event(job, now, "Job enqueued. Waiting for jobs ahead to complete.")
         with self.app.lock:
             self.jobs[job_id] = job
-        return json_response(obj, status=201)
+        return json_response(shown(obj), status=201)
 
     def _event(self, job: AzureJob, at: float, message: str, level: str = "info") -> None:
         job.events.append(
@@ -258,11 +264,11 @@ class DataPlane:
         with self.app.lock:
             for job in self.jobs.values():
                 self.advance(job)
-            items = [j.obj for j in sorted(self.jobs.values(), key=lambda j: -j.created)]
+            items = [shown(j.obj) for j in sorted(self.jobs.values(), key=lambda j: -j.created)]
         return json_response(paginate(items, request, default_limit=20, first_last=False))
 
     def get_job(self, request: Request) -> Response:
-        return json_response(self.job(request.params["job_id"]).obj)
+        return json_response(shown(self.job(request.params["job_id"]).obj))
 
     def cancel_job(self, request: Request) -> Response:
         job = self.job(request.params["job_id"])
@@ -271,7 +277,7 @@ class DataPlane:
                 status = job.obj["status"]
                 raise ApiError(400, f"The job is {status} and cannot be cancelled.", code="jobNotCancellable")
             self._finish(job, self.app.now(), "cancelled", None)
-        return json_response(job.obj)
+        return json_response(shown(job.obj))
 
     def events(self, request: Request) -> Response:
         job = self.job(request.params["job_id"])
