@@ -182,3 +182,20 @@ def test_teardown_after_a_failure_and_ctrl_c(emu: Emulator, provider: AzureProvi
     books = emu.stats()["deployments"]
     assert books["running"] == 0 and len(books["list"]) == 2
     assert {b["sku"] for b in books["list"]} == {"Developer"} and books["hosting_usd"] == 0.0
+
+
+def test_a_lost_deployment_answer_makes_one_deployment(
+    emu: Emulator, provider: AzureProvider, train_file: Path
+) -> None:
+    model = tuned(emu, provider, train_file)
+    put = "PUT /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices"
+    emu.inject(put + "/accounts/{account}/deployments/{name}", "lose_response_after_commit", times=1)
+    endpoint = provider.create_endpoint(model)  # the PUT is resent under the same name: ARM's create is idempotent
+    assert endpoint.state == "STARTING" and endpoint.hardware == "Developer"
+    assert [e.id for e in provider.list_endpoints()] == [endpoint.id]
+    assert len(emu.stats()["deployments"]["list"]) == 1
+    route = put + "/accounts/{account}/deployments/{name}"
+    assert emu.stats()["requests"]["by_route"][route] == {"dropped": 1, "200": 1}
+    provider.stop_endpoint(endpoint.id)
+    with pytest.raises(RemoteNotFoundError):
+        provider.get_endpoint(endpoint.id)

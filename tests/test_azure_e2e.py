@@ -73,7 +73,8 @@ def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path:
     assert deployment["cost_usd"] == pytest.approx(deployment["billed_minutes"] * 1.70 / 60, abs=1e-4)
     assert deployment["final_state"] == "DELETED"
     for written in (tmp_path / "report").iterdir():
-        assert KEY not in written.read_text(encoding="utf-8")
+        text = written.read_text(encoding="utf-8")
+        assert KEY not in text and "arm-e2e-token" not in text
 
 
 def test_deploy_shows_the_fee_first_and_endpoints_stop_deletes(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
