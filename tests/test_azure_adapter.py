@@ -199,3 +199,15 @@ def test_a_lost_deployment_answer_makes_one_deployment(
     provider.stop_endpoint(endpoint.id)
     with pytest.raises(RemoteNotFoundError):
         provider.get_endpoint(endpoint.id)
+
+
+def test_an_entra_id_token_is_sent_as_bearer_and_never_shown(emu: Emulator, train_file: Path) -> None:
+    token = "entra-token-canary-9a8b7c"
+    adapter = AzureProvider(ad_token=token, azure_endpoint=emu.url, api_version="2024-10-21", max_retries=0)
+    assert adapter.upload_file(train_file).status == "processed"  # the emulator takes a bearer token too
+    wrong = AzureProvider(ad_token=token, azure_endpoint=emu.url, api_version="1999-01-01", max_retries=0)
+    with pytest.raises(RemoteNotFoundError) as caught:
+        wrong.get_job("ftjob-x")
+    assert "OPENAI_API_VERSION" in (caught.value.hint or "") and token not in str(caught.value)
+    adapter.close()
+    wrong.close()

@@ -10,9 +10,10 @@ it after an evaluation). Chat requests name the deployment; the SDK sends them t
 ``/openai/deployments/{name}/chat/completions``.
 
 Environment: ``AZURE_OPENAI_ENDPOINT`` (the resource URL without a path; for the emulator its base URL),
-``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION`` (default 2024-10-21, the newest stable data-plane spec),
-``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_GROUP``, ``AZURE_OPENAI_ACCOUNT``, ``AZURE_MANAGEMENT_URL``
-(default https://management.azure.com) and ``AZURE_MANAGEMENT_TOKEN``.
+``AZURE_OPENAI_API_KEY`` (or an Entra ID token in ``AZURE_OPENAI_AD_TOKEN``), ``OPENAI_API_VERSION``
+(default 2024-10-21, the newest stable data-plane spec), ``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_GROUP``,
+``AZURE_OPENAI_ACCOUNT``, ``AZURE_MANAGEMENT_URL`` (default https://management.azure.com) and
+``AZURE_MANAGEMENT_TOKEN`` (the ARM token; else azure-identity's default credential when installed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, Mo
 from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.openai import OpenAIProvider, _async_http_client, _http_client
 from ftclient.providers.openai.wire import create_body
+from ftclient.providers.retries import scrub
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -60,6 +62,7 @@ class AzureProvider(OpenAIProvider):
         self,
         *,
         api_key: str | None = None,
+        ad_token: str | None = None,
         azure_endpoint: str | None = None,
         api_version: str | None = None,
         training_type: str | None = None,
@@ -78,6 +81,7 @@ class AzureProvider(OpenAIProvider):
             sleep=sleep,
         )
         self._configured = bool(azure_endpoint)
+        self._ad_token = ad_token
         self.api_version = api_version or DEFAULT_API_VERSION
         kind = (training_type or wire.DEFAULT_TRAINING_TYPE).lower()
         if kind not in wire.TRAINING_TYPES:
@@ -105,6 +109,7 @@ class AzureProvider(OpenAIProvider):
         backoff = settings.retry_backoff_s if settings else 0.5
         return cls(
             api_key=env.get("AZURE_OPENAI_API_KEY") or None,
+            ad_token=env.get("AZURE_OPENAI_AD_TOKEN") or None,
             azure_endpoint=env.get("AZURE_OPENAI_ENDPOINT") or None,
             api_version=env.get("OPENAI_API_VERSION") or None,
             training_type=env.get("AZURE_TRAINING_TYPE") or None,
@@ -135,23 +140,39 @@ class AzureProvider(OpenAIProvider):
                 "no Azure OpenAI endpoint: AZURE_OPENAI_ENDPOINT is not set",
                 hint="export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com (no path)",
             )
-        if not self._api_key:
+        if not self._api_key and not self._ad_token:
             raise AuthError(
-                "no Azure OpenAI key: AZURE_OPENAI_API_KEY is not set",
+                "no Azure OpenAI credential: neither AZURE_OPENAI_API_KEY nor AZURE_OPENAI_AD_TOKEN is set",
                 provider=self.name,
-                hint="export AZURE_OPENAI_API_KEY=... (Keys and Endpoint page of the resource; never stored)",
+                hint="export AZURE_OPENAI_API_KEY=... (Keys and Endpoint page of the resource; never stored), "
+                "or an Entra ID token for https://cognitiveservices.azure.com as AZURE_OPENAI_AD_TOKEN",
             )
-        return checked_api_key(self._api_key, "AZURE_OPENAI_API_KEY", provider=self.name)
+        if self._api_key:
+            return checked_api_key(self._api_key, "AZURE_OPENAI_API_KEY", provider=self.name)
+        return ""
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        """(api_key, azure_ad_token): the key is sent as ``api-key``, an Entra ID token as a bearer token."""
+        key = self._key()
+        if key:
+            return key, None
+        assert self._ad_token is not None
+        return None, checked_api_key(self._ad_token, "AZURE_OPENAI_AD_TOKEN", provider=self.name)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(scrub(text, self._api_key), self._ad_token)
 
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
+            key, token = self._credentials()
             self._sync = openai.AzureOpenAI(
-                api_key=self._key(),
+                api_key=key,
+                azure_ad_token=token,
                 azure_endpoint=self.endpoint,
                 api_version=self.api_version,
                 max_retries=0,
                 timeout=self.timeout_s,
-                http_client=_http_client([self._api_key]),
+                http_client=_http_client([self._api_key, self._ad_token]),
             )
         return self._sync
 
@@ -161,13 +182,15 @@ class AzureProvider(OpenAIProvider):
         loop = asyncio.get_running_loop()
         if self._async is None or self._async_loop is not loop:
             self._async_loop = loop
+            key, token = self._credentials()
             self._async = openai.AsyncAzureOpenAI(
-                api_key=self._key(),
+                api_key=key,
+                azure_ad_token=token,
                 azure_endpoint=self.endpoint,
                 api_version=self.api_version,
                 max_retries=0,
                 timeout=self.timeout_s,
-                http_client=_async_http_client([self._api_key]),
+                http_client=_async_http_client([self._api_key, self._ad_token]),
             )
         return self._async
 
