@@ -14,7 +14,7 @@ import pytest
 from ftclient.deploy import deployed, endpoint_billing
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 from ftclient.emulator.samples import classification_examples
-from ftclient.errors import InvalidRequestError, RemoteNotFoundError
+from ftclient.errors import InvalidRequestError, RateLimitError, RemoteNotFoundError
 from ftclient.providers.azure import AzureProvider
 from ftclient.providers.azure.management import AzureManagement
 from ftclient.providers.base import ChatRequest, ChatResult, JobSpec
@@ -211,3 +211,16 @@ def test_an_entra_id_token_is_sent_as_bearer_and_never_shown(emu: Emulator, trai
     assert "OPENAI_API_VERSION" in (caught.value.hint or "") and token not in str(caught.value)
     adapter.close()
     wrong.close()
+
+
+def test_chat_is_rate_limited_per_deployment(train_file: Path) -> None:
+    with run_in_thread(EmulatorConfig(provider="azure", rpm=1, burst_s=60.0)) as emu:
+        adapter = AzureProvider(api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", max_retries=0)
+        ask = ChatRequest(model=BASE, messages=[{"role": "user", "content": "hello"}])
+        assert chat_once(adapter, ask).text
+        with pytest.raises(RateLimitError) as caught:
+            chat_once(adapter, ask)
+        assert caught.value.retry_after_s is not None and caught.value.retry_after_s > 0
+        other = ChatRequest(model="gpt-4.1-nano-2025-04-14", messages=[{"role": "user", "content": "hello"}])
+        assert chat_once(adapter, other).text  # another deployment has its own quota
+        adapter.close()

@@ -295,10 +295,15 @@ class DataPlane:
         if not isinstance(messages, list) or not messages:
             raise ApiError(400, "messages must be a non-empty list.", param="messages")
         model = self.app.management.serving(name)
+        prompt_tokens = 3 + sum(len(content_text(m.get("content"))) // 4 + 4 for m in messages if isinstance(m, dict))
+        max_out = body.get("max_tokens")
+        # Azure's quota is per deployment (tokens and requests per minute): one pool per deployment name.
+        admission = self.app.services.limiter.admit(name, prompt_tokens + int(max_out or 256))
+        if not admission.ok:
+            raise ApiError(429, admission.message, type="error", code="429", headers=admission.headers)
         job_id = self.tuned.get(model)
         learner = self.jobs[job_id].learner if job_id else None
         answer = learner.answer(messages)[0] if learner is not None else baseline_answer(messages)
-        prompt_tokens = 3 + sum(len(content_text(m.get("content"))) // 4 + 4 for m in messages if isinstance(m, dict))
         completion_tokens = max(1, len(answer) // 4)
         self.app.services.stats.bump("completions")
         return json_response(
