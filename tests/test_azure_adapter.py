@@ -220,7 +220,38 @@ def test_chat_is_rate_limited_per_deployment(train_file: Path) -> None:
         assert chat_once(adapter, ask).text
         with pytest.raises(RateLimitError) as caught:
             chat_once(adapter, ask)
-        assert caught.value.retry_after_s is not None and caught.value.retry_after_s > 0
+        wait = caught.value.retry_after_s
+        assert wait is not None and wait > 0
         other = ChatRequest(model="gpt-4.1-nano-2025-04-14", messages=[{"role": "user", "content": "hello"}])
         assert chat_once(adapter, other).text  # another deployment has its own quota
         adapter.close()
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, RuntimeError])
+def test_evaluate_deletes_the_deployment_when_the_evaluation_breaks(
+    emu: Emulator,
+    provider: AzureProvider,
+    train_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    raised: type[BaseException],
+) -> None:
+    from ftclient.evaluate import api as evaluate_api
+    from ftclient.evaluate.jobs import evaluate_job
+
+    model = tuned(emu, provider, train_file)
+    (job_id,) = [j.id for j in provider.list_jobs() if j.fine_tuned_model == model]
+
+    def breaks(*args: object, **kwargs: object) -> None:
+        assert emu.stats()["deployments"]["running"] == 1  # deployed, and now the evaluation breaks
+        raise raised
+
+    def sleep(seconds: float) -> None:
+        emu.advance(seconds)
+
+    monkeypatch.setattr(evaluate_api, "evaluate", breaks)
+    with Registry(tmp_path / "registry.db") as registry, pytest.raises(raised):
+        evaluate_job(job_id, provider_client=provider, registry=registry, sleep=sleep, hardware="Standard")
+    books = emu.stats()["deployments"]
+    assert books["running"] == 0 and books["list"][0]["state"] == "Deleted"
