@@ -59,7 +59,9 @@ def test_prepare_launch_evaluate_on_azure(emu: Emulator, run_cli: Any, tmp_path:
     assert job["fine_tuned_model"].startswith(f"{BASE}.ft-")
     shown = ok(run_cli("jobs", "show", job["id"], "--json"))
     assert shown["raw_status"] == "succeeded"
-    report = ok(run_cli("evaluate", job["id"], "--hardware", "Standard", "--out", str(tmp_path / "report"), "--json"))
+    evaluated = run_cli("evaluate", job["id"], "--hardware", "Standard", "--out", str(tmp_path / "report"), "--json")
+    report = ok(evaluated)
+    assert evaluated.stderr.index("deploying on Standard: $1.70/hour") < evaluated.stderr.index("STARTING")
     tuned, base = report["models"]
     assert tuned["role"] == "tuned"
     assert tuned["metrics"]["accuracy"] > base["metrics"]["accuracy"]
