@@ -53,7 +53,12 @@ def warn_running(out: Output, registry: Registry, provider: Provider | None, *, 
 @click.command("deploy")
 @click.argument("job_id", metavar="JOB_ID")
 @click.option("--provider", default=None, help="Provider (default: the job's, else together).")
-@click.option("--hardware", default=None, help="Hardware id (default: the cheapest available for the model).")
+@click.option(
+    "--hardware",
+    default=None,
+    help="Hardware id (default: the cheapest available for the model); on Azure the sku: Standard, GlobalStandard "
+    "or Developer (default Developer where it serves the model: no hosting fee).",
+)
 @inactive_timeout_option
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait for STARTED.")
 @json_option
