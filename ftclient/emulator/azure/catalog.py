@@ -29,15 +29,14 @@ class AzureModel:
     context: int
     global_training: bool
     developer_tier: bool
-    training_usd_per_1m: float
 
 
 MODELS: dict[str, AzureModel] = {
-    "gpt-4o-mini-2024-07-18": AzureModel(65_536, True, False, 3.30),
-    "gpt-4o-2024-08-06": AzureModel(65_536, True, False, 27.50),
-    "gpt-4.1-2025-04-14": AzureModel(65_536, True, True, 27.50),
-    "gpt-4.1-mini-2025-04-14": AzureModel(65_536, True, True, 5.50),
-    "gpt-4.1-nano-2025-04-14": AzureModel(32_768, True, True, 1.10),
+    "gpt-4o-mini-2024-07-18": AzureModel(65_536, True, False),
+    "gpt-4o-2024-08-06": AzureModel(65_536, True, False),
+    "gpt-4.1-2025-04-14": AzureModel(65_536, True, True),
+    "gpt-4.1-mini-2025-04-14": AzureModel(65_536, True, True),
+    "gpt-4.1-nano-2025-04-14": AzureModel(32_768, True, True),
 }
 TRAINING_TYPES = ("standard", "globalstandard", "developer")
 SKU_HOURLY_USD = {"Standard": 1.70, "GlobalStandard": 1.70, "Developer": 0.0}

@@ -13,7 +13,7 @@ import contextlib
 import uuid
 from typing import Any
 
-from ftclient.errors import AuthError, ProviderError, RemoteNotFoundError, UserInputError
+from ftclient.errors import AuthError, RemoteNotFoundError, UserInputError
 from ftclient.providers.azure import wire
 from ftclient.providers.base import Endpoint
 from ftclient.providers.rest import RestHTTP
@@ -139,6 +139,3 @@ def _default_credential_token() -> str:
             provider="azure",
             hint="run `az login`, or export AZURE_MANAGEMENT_TOKEN",
         ) from None
-
-
-__all__ = ["AzureManagement", "ProviderError"]
