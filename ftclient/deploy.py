@@ -180,6 +180,7 @@ def deploy(
     sleep: Callable[[float], None] = time.sleep,
     on_state: Callable[[Endpoint], None] | None = None,
     wall: Callable[[], float] = time.time,
+    on_quote: Callable[[str, float | None], None] | None = None,
 ) -> Deployment:
     """Create a dedicated endpoint for the job's tuned model and wait until it is ``STARTED``.
 
@@ -194,6 +195,9 @@ def deploy(
         )
     target = deploying(provider)
     model, job_id = tuned_model_of(job_or_model, provider, registry)
+    quote = getattr(target, "hourly_fee", None)
+    if quote is not None and on_quote is not None:  # (sku, USD/hour) before anything bills (Azure)
+        on_quote(*quote(model, hardware))
     endpoint = _with_timeout(
         target.create_endpoint(model, hardware=hardware, inactive_timeout_min=inactive_timeout_min),
         inactive_timeout_min,

@@ -36,7 +36,7 @@ OPENAI_JOB_CREATION_ENDS = dt.date(2027, 1, 6)
 _SHUT_2026_10_23 = dt.date(2026, 10, 23)
 _RETIRE_2027_01_14 = dt.date(2027, 1, 14)
 
-KNOWN_PROVIDERS = ("openai", "together", "fireworks")
+KNOWN_PROVIDERS = ("openai", "together", "fireworks", "azure")
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,41 @@ _FIREWORKS_MODELS: dict[str, tuple[float, float, int]] = {
 _FIREWORKS_GPU_HOUR_USD = {"NVIDIA_A100_80GB": 3.89}
 
 
+# Azure OpenAI. Source: MicrosoftDocs/azure-ai-docs includes/fine-tune-models.md @ 1e62f38 (tunable models and
+# their training context) and the model-retirement-schedule page (Learn snapshot, ms.date 2026-09-02:
+# "Fine-tuned models" table, inference retirement of tuned deployments), read 2026-12-03 (research/providers.md
+# 3.7, 3.8). Azure models are OpenAI's, so OpenAI's tokenizer counts their tokens.
+# base -> (max training example context, deployment (inference) retirement of its fine-tunes)
+_AZURE_MODELS: dict[str, tuple[int, dt.date]] = {
+    "gpt-4o-mini-2024-07-18": (65_536, dt.date(2027, 10, 1)),
+    "gpt-4o-2024-08-06": (65_536, dt.date(2027, 10, 1)),
+    "gpt-4.1-2025-04-14": (65_536, dt.date(2027, 10, 14)),
+    "gpt-4.1-mini-2025-04-14": (65_536, dt.date(2027, 10, 14)),
+    "gpt-4.1-nano-2025-04-14": (32_768, dt.date(2027, 10, 14)),
+}
+AZURE_TRAINING_RETIREMENT = "Azure trains these models no earlier than April 2027, for existing customers only"
+
+
+def _azure_limits(model: str) -> ModelLimits:
+    base = model.split(".ft-", 1)[0]
+    if base not in _AZURE_MODELS:
+        raise UnknownModelError(
+            model,
+            known=sorted(_AZURE_MODELS),
+            hint="Azure names base models with their version, e.g. gpt-4.1-mini-2025-04-14",
+        )
+    context, retires = _AZURE_MODELS[base]
+    return ModelLimits(
+        "azure",
+        base,
+        context,
+        _SFT_DPO,
+        O200K,
+        notes=(AZURE_TRAINING_RETIREMENT, f"deployments of its fine-tunes retire on {retires.isoformat()}"),
+        shutdown_date=retires,
+    )
+
+
 def fireworks_gpu_hour_usd(accelerator: str) -> float | None:
     """Dollars per hour of one accelerator on a Fireworks on-demand deployment (None when not in the table)."""
     return _FIREWORKS_GPU_HOUR_USD.get(accelerator)
@@ -249,6 +284,8 @@ def model_limits(provider: str, model: str) -> ModelLimits:
         return _plugin_limits(provider, model)
     if provider == "fireworks":
         return _fireworks_limits(model)
+    if provider == "azure":
+        return _azure_limits(model)
     if provider == "together":
         if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
@@ -310,6 +347,8 @@ def known_models(provider: str = "openai") -> list[str]:
     _check_provider(provider)
     if provider == "fireworks":
         return sorted(_FIREWORKS_MODELS)
+    if provider == "azure":
+        return sorted(_AZURE_MODELS)
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
 
 

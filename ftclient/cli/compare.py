@@ -33,12 +33,22 @@ def _endpoint_printer(out: Output) -> Callable[[Endpoint], None]:
     return on_state
 
 
+def _quote_printer(out: Output) -> Callable[[str, float | None], None]:
+    def on_quote(sku: str, hourly: float | None) -> None:
+        price = "unknown" if hourly is None else f"${hourly:.2f}"
+        out.info(f"deploying on {sku}: {price}/hour hosting, billed until it is deleted")
+
+    return on_quote
+
+
 def _evaluated(output: Output, what: str, progress: Callable[[Output], Any], run: Callable[..., Any], **kw: Any) -> Any:
-    """``run(**kw, on_progress=..., on_endpoint=...)`` under the progress display; Ctrl-C becomes Interrupted
-    (the endpoint, if any, has been stopped by then)."""
+    """``run(**kw, on_progress=..., on_endpoint=..., on_quote=...)`` under the progress display; Ctrl-C becomes
+    Interrupted (the endpoint, if any, has been stopped by then)."""
     try:
         with progress(output) as on_progress:
-            return run(on_progress=on_progress, on_endpoint=_endpoint_printer(output), **kw)
+            return run(
+                on_progress=on_progress, on_endpoint=_endpoint_printer(output), on_quote=_quote_printer(output), **kw
+            )
     except KeyboardInterrupt:
         raise _interrupted(what) from None
 

@@ -73,7 +73,7 @@ DEFAULT_PORT = 8765
 )
 @click.option(
     "--provider",
-    type=click.Choice(["openai", "together", "fireworks"]),
+    type=click.Choice(["openai", "together", "fireworks", "azure"]),
     default="openai",
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
@@ -169,6 +169,12 @@ def emulator(
     out.info(f"Listening on {running.url} (speed x{speed:g}, rpm {rpm or 'unlimited'}, tpm {tpm or 'unlimited'})")
     if provider == "together":
         out.info(f"Point clients at it:  export TOGETHER_BASE_URL={running.base_url} TOGETHER_API_KEY=emulator")
+    elif provider == "azure":
+        out.info(
+            f"Point clients at it:  export AZURE_OPENAI_ENDPOINT={running.url} AZURE_OPENAI_API_KEY=emulator "
+            f"OPENAI_API_VERSION=2024-10-21 AZURE_MANAGEMENT_URL={running.url} AZURE_SUBSCRIPTION_ID=sub "
+            "AZURE_RESOURCE_GROUP=rg AZURE_OPENAI_ACCOUNT=acct AZURE_MANAGEMENT_TOKEN=emulator"
+        )
     elif provider == "fireworks":
         out.info(
             f"Point clients at it:  export FIREWORKS_BASE_URL={running.url} FIREWORKS_API_KEY=emulator "

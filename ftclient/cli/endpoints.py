@@ -53,7 +53,12 @@ def warn_running(out: Output, registry: Registry, provider: Provider | None, *, 
 @click.command("deploy")
 @click.argument("job_id", metavar="JOB_ID")
 @click.option("--provider", default=None, help="Provider (default: the job's, else together).")
-@click.option("--hardware", default=None, help="Hardware id (default: the cheapest available for the model).")
+@click.option(
+    "--hardware",
+    default=None,
+    help="Hardware id (default: the cheapest available for the model); on Azure the sku: Standard, GlobalStandard "
+    "or Developer (default Developer where it serves the model: no hosting fee).",
+)
 @inactive_timeout_option
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait for STARTED.")
 @json_option
@@ -90,6 +95,9 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
         def on_state(endpoint: Endpoint) -> None:
             out.info(f"endpoint {endpoint.id}: {endpoint.state}")
 
+        def on_quote(sku: str, hourly: float | None) -> None:
+            out.info(f"deploying on {sku}: {_money(hourly)}/hour hosting, billed until it is deleted")
+
         try:
             deployment = deploy_model(
                 job_id,
@@ -101,6 +109,7 @@ def deploy(  # noqa: PLR0917 - click passes options positionally
                 timeout_s=timeout,
                 poll_s=settings.poll_interval_s,
                 on_state=on_state,
+                on_quote=on_quote,
             )
         except KeyboardInterrupt:
             from ftclient.errors import Interrupted

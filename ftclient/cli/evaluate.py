@@ -187,7 +187,12 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
     is_flag=True,
     help="Leave the dedicated endpoint running afterwards (providers that deploy tuned models, e.g. Together).",
 )
-@click.option("--hardware", default=None, help="Hardware for the dedicated endpoint (default: the cheapest).")
+@click.option(
+    "--hardware",
+    default=None,
+    help="Hardware for the dedicated endpoint (default: the cheapest); on Azure the deployment sku "
+    "(default Developer where it serves the model, else Standard).",
+)
 @inactive_timeout_option
 @json_option
 @click.pass_context

@@ -42,7 +42,7 @@ def _column_options(func: Any) -> Any:
 @click.option("--target-lang", default=None, help="Language to translate into (translate), e.g. Chinese.")
 @click.option("--system", "system", default=None, help="System prompt for every example (overrides the task's).")
 @click.option("--model", "-m", default=None, help="Target model whose rules, limits and price apply.")
-@click.option("--provider", "-p", default=None, help="Target provider: openai (default), together or fireworks.")
+@click.option("--provider", "-p", default=None, help="Target provider: openai (default), together, fireworks or azure.")
 @click.option("--out", "-o", "out", default=None, type=click.Path(file_okay=False), help="Dataset folder to write.")
 @click.option(
     "--force", is_flag=True, help="Replace files in --out that ftclient did not write (never the input itself)."

@@ -11,7 +11,7 @@ from ftclient.cli.common import get_output, json_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--model", "-m", default=None, help="Target model whose limits apply (default: the configured one).")
 @click.option(
-    "--provider", "-p", default=None, help="Provider whose rules apply: openai (default), together or fireworks."
+    "--provider", "-p", default=None, help="Provider whose rules apply: openai (default), together, fireworks or azure."
 )
 @click.option(
     "--method",

@@ -176,7 +176,10 @@ class EmulatorCore:
         auth = request.header("authorization")
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         public = request.path.startswith(tuple(getattr(self.app, "public_paths", ())))
-        if not key and not public:
+        authenticate = getattr(self.app, "authenticate", None)
+        if authenticate is not None:  # a dialect with its own auth and api-version rules (Azure)
+            authenticate(request)
+        elif not key and not public:
             raise ApiError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -227,6 +230,10 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
         from ftclient.emulator.together.app import TogetherApp
 
         return TogetherApp(services)
+    if provider == "azure":
+        from ftclient.emulator.azure.app import AzureApp
+
+        return AzureApp(services)
     if provider == "fireworks":
         from ftclient.emulator.fireworks.app import FireworksApp
 

@@ -57,6 +57,7 @@ def evaluate_job(
     registry: Registry | None = None,
     provider_client: Provider | None = None,
     on_endpoint: Callable[[Endpoint], None] | None = None,
+    on_quote: Callable[[str, float | None], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     **options: Any,
@@ -104,6 +105,7 @@ def evaluate_job(
             clock=clock,
             sleep=sleep,
             on_state=on_endpoint,
+            on_quote=on_quote,
         ) as deployment:
             report = evaluate(job_id, model=deployment.serving_name, **common, **options)
         report.deployments = [_deployment_summary(deployment, registry, keep_endpoint)]

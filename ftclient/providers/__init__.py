@@ -26,6 +26,7 @@ BUILTIN: dict[str, str] = {
     "openai": "ftclient.providers.openai:OpenAIProvider",
     "together": "ftclient.providers.together:TogetherProvider",
     "fireworks": "ftclient.providers.fireworks:FireworksProvider",
+    "azure": "ftclient.providers.azure:AzureProvider",
 }
 
 

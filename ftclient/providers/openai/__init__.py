@@ -83,6 +83,8 @@ class OpenAIProvider(ModelsAndBatches):
 
     name = "openai"
     api_key_env = "OPENAI_API_KEY"
+    base_url_var = "OPENAI_BASE_URL"
+    """The variable that points the adapter elsewhere, named in error hints."""
     capabilities = Capabilities(
         methods=frozenset({"supervised", "dpo"}),
         pause_resume=True,
@@ -238,7 +240,7 @@ class OpenAIProvider(ModelsAndBatches):
                 timeout_s=self.timeout_s,
                 timed_out=isinstance(exc, openai.APITimeoutError),
                 cause=self._scrub(type(cause).__name__),
-                base_url_var="OPENAI_BASE_URL",
+                base_url_var=self.base_url_var,
             ) from exc
 
     def _call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
@@ -274,7 +276,7 @@ class OpenAIProvider(ModelsAndBatches):
             retry_after_s=wait_after_refusal(exc.response.headers, status),
             hints=HINTS,
             endpoint=self.endpoint,
-            base_url_var="OPENAI_BASE_URL",
+            base_url_var=self.base_url_var,
         )
         if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
             error.hint = "the daily fine-tuning quota for this model is used up; try tomorrow or another model"
