@@ -114,6 +114,27 @@ BUILTIN_HARNESSES: tuple[BuiltinHarness, ...] = (
         deploy_route="POST /v1/accounts/{account_id}/deployments",
         speed=100.0,
     ),
+    BuiltinHarness(
+        name="azure",
+        dialect="azure",
+        model="gpt-4.1-mini-2025-04-14",
+        create_route="POST /openai/fine_tuning/jobs",
+        upload_route="POST /openai/files",
+        list_route="GET /openai/fine_tuning/jobs",
+        env={
+            "AZURE_OPENAI_ENDPOINT": "{url}",
+            "AZURE_OPENAI_API_KEY": "{key}",
+            "OPENAI_API_VERSION": "2024-10-21",
+            "AZURE_MANAGEMENT_URL": "{url}",
+            "AZURE_MANAGEMENT_TOKEN": "{key}",
+            "AZURE_SUBSCRIPTION_ID": "sub-conformance",
+            "AZURE_RESOURCE_GROUP": "rg-conformance",
+            "AZURE_OPENAI_ACCOUNT": "acct-conformance",
+        },
+        deploy_route="PUT /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices"
+        "/accounts/{account}/deployments/{name}",
+        speed=100.0,
+    ),
 )
 
 

@@ -173,6 +173,7 @@ class DataPlane:
             "error": None,
         }
         job = AzureJob(obj, now, epochs=hyper["n_epochs"])
+        self.app.services.stats.bump("jobs_created")
         if request.context.get("fail_job"):
             job.fail = dict(request.context["fail_job"])
         self._event(job, now, "Job enqueued. Waiting for jobs ahead to complete.")
@@ -225,6 +226,21 @@ class DataPlane:
                 self._finish(job, start_running + EPOCH_S * job.epochs, "succeeded", None)
 
     def _checkpoint(self, job: AzureJob, epoch: int, at: float) -> None:
+        loss = round(1.0 / (epoch + 1), 4)
+        # Training metrics arrive as events of type "metrics" with the step's figures in ``data``, as on
+        # OpenAI's API (azure-openai-dataplane.json, EventType: message | metrics;
+        # FineTuningJobEvent.data). The emulator reports one step per epoch.
+        job.events.append(
+            {
+                "object": "fine_tuning.job.event",
+                "id": f"ftevent-{uuid.uuid4().hex}",
+                "created_at": int(at),
+                "level": "info",
+                "message": f"Step {epoch}/{job.epochs}: training loss={loss}",
+                "type": "metrics",
+                "data": {"step": epoch, "total_steps": job.epochs, "train_loss": loss},
+            }
+        )
         name = f"{job.obj['model'].split('.ft-')[0]}.ft-{_hex(job.obj['id'])}:ckpt-step-{epoch}"
         job.checkpoints.append(
             {
