@@ -143,3 +143,51 @@ def test_one_dataset_on_both_providers_and_one_report(
     listed = ok(run_cli("evaluate", jobs["openai"]["id"], jobs["together"]["id"], "--json"))
     assert {r["provider"] for r in listed["runs"]} == {"openai", "together"}
     assert listed["runs"][0]["tuned_metric"] == report["runs"][0]["tuned_metric"]  # cached answers, same scores
+
+
+FIREWORKS_MODEL = "accounts/fireworks/models/llama-v3p1-8b-instruct"
+
+
+def test_one_dataset_on_three_providers_compared_in_one_report_with_nothing_left_running(
+    two_emulators: tuple[Emulator, Emulator], run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    openai_emu, together_emu = two_emulators
+    with run_in_thread(EmulatorConfig(provider="fireworks", speed=100.0, seed=3)) as fireworks_emu:
+        monkeypatch.setenv("FIREWORKS_BASE_URL", fireworks_emu.url)
+        monkeypatch.setenv("FIREWORKS_API_KEY", "fw-cross")
+        monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", "cross")
+        rows = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()[:101]
+        source = tmp_path / "tickets.csv"
+        source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        folder = tmp_path / "ds"
+        ok(run_cli("prepare", str(source), "--model", OPENAI_MODEL, "--out", str(folder), "--json"))
+        launched = ok(
+            run_cli(
+                "launch",
+                str(folder),
+                "--provider",
+                "openai,together,fireworks",
+                "--model",
+                f"{OPENAI_MODEL},{TOGETHER_MODEL},{FIREWORKS_MODEL}",
+                "--epochs",
+                "2",
+                "--json",
+            )
+        )
+        jobs = {row["provider"]: row for row in launched["jobs"]}
+        assert set(jobs) == {"openai", "together", "fireworks"}
+        assert all(r["status"] == "succeeded" for r in jobs.values())
+        for emu in (openai_emu, together_emu, fireworks_emu):
+            assert emu.stats()["jobs_created"] == 1
+
+        report = ok(run_cli("evaluate", launched["sweep_id"], "--out", str(tmp_path / "cmp"), "--json"))
+        runs = {r["provider"]: r for r in report["runs"]}
+        assert set(runs) == {"openai", "together", "fireworks"}
+        for provider, run in runs.items():
+            assert run["job_id"] == jobs[provider]["id"]
+            assert run["tuned_metric"] > run["base_metric"]
+        assert {m["role"] for m in report["models"]} >= {"tuned · fireworks", "base · fireworks"}
+        together_emu.advance(60)
+        fireworks_emu.advance(60)
+        assert [e["state"] for e in together_emu.stats()["endpoints"]["list"]] == ["STOPPED"]
+        assert fireworks_emu.stats()["deployments"]["running"] == 0
