@@ -593,6 +593,27 @@ def test_macro_f1_of_every_resample_matches_a_direct_computation() -> None:
     assert list(metric.rows(np.zeros((1, 0), dtype=int))) == [0.0]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        [0, 1],  # baseline only: classes b and c neither present nor predicted (0/0 precision and recall)
+        [4, 5, 6, 7],  # tuned: c present but never predicted, b predicted once wrongly
+        [1, 2, 3],  # baseline answers that match no label: nothing predicted for any class
+        [6, 6, 7, 7],  # b predicted, no b in the references: precision 0/2, recall 0/0
+    ],
+)
+def test_macro_f1_counts_classes_without_support_or_predictions_as_zero(line: list[int]) -> None:
+    labels = ["a", "b", "c"]
+    refs = ["a", "a", "b", "c"]
+    base = ["a", "zzz", "zzz", "zzz"]
+    tuned = ["a", "a", "b", "b"]
+    metric = cmp.macro_f1_metric(refs, base, tuned, labels)
+    answers = base + tuned
+    (value,) = metric.rows(np.array([line]))
+    expected = _macro_f1([refs[i % 4] for i in line], [answers[i] for i in line], labels)
+    assert value == pytest.approx(expected)
+
+
 def test_labels_default_to_the_references_and_rates_are_in_points() -> None:
     base, tuned = _correct(10, 2, 8, 4)
     p = _classify(base, tuned)
