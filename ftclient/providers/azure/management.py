@@ -129,7 +129,8 @@ def _default_credential_token() -> str:
         raise AuthError(
             "no Azure Resource Manager token: AZURE_MANAGEMENT_TOKEN is not set and azure-identity is not installed",
             provider="azure",
-            hint="export AZURE_MANAGEMENT_TOKEN=$(az account get-access-token --query accessToken -o tsv)",
+            hint="export AZURE_MANAGEMENT_TOKEN=$(az account get-access-token --query accessToken -o tsv), "
+            "or pip install 'ftclient[azure]' to use your Azure login",
         ) from None
     try:
         return str(DefaultAzureCredential().get_token(ARM_SCOPE).token)
