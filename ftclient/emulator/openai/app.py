@@ -17,7 +17,7 @@ from ftclient.emulator.openai.filerules import FileRejection
 from ftclient.emulator.openai.files import Files
 from ftclient.emulator.openai.jobs import Jobs
 from ftclient.emulator.openai.learner import NearestNeighbour
-from ftclient.emulator.openai.models import Models, model_not_found
+from ftclient.emulator.openai.models import Models, model_not_found, shutdown_date
 from ftclient.emulator.openai.moderations import Moderations
 from ftclient.emulator.openai.state import JobState, Store
 
@@ -146,7 +146,7 @@ class OpenAIApp:
                     "object": "model",
                     "created": j.obj["finished_at"],
                     "owned_by": ORG_SLUG,
-                    "shutdown_date": _shutdown_of(j.obj["fine_tuned_model"]),
+                    "shutdown_date": shutdown_date(j.obj["fine_tuned_model"]),
                 }
                 for j in jobs
             ]
@@ -246,13 +246,6 @@ def _preload_encodings() -> None:
     """Load the tokenizers before the first request: concurrent first requests would each load them."""
     accounting.encoding(catalog.O200K)
     threading.Thread(target=accounting.encoding, args=(catalog.CL100K,), daemon=True).start()
-
-
-def _shutdown_of(model: str) -> str | None:
-    """A tuned model stops with its base (the deprecations page retires base and ``ft:`` models together)."""
-    snapshot = catalog.snapshot_of(model)
-    end = catalog.MODELS[snapshot].shutdown_date if snapshot else None
-    return end.isoformat() if end else None
 
 
 def _file_error(param: str, detail: str, code: str | None = None) -> dict[str, Any]:

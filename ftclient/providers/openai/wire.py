@@ -114,16 +114,8 @@ def event_from_dict(data: Mapping[str, Any]) -> JobEvent:
 def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
     """A ``Model`` object of ``GET /models``. ``shutdown_date`` is a date string or null in the official
     spec (``Model`` schema, read 2026-12); a number is read as Unix seconds, in case the API sends one."""
-    import datetime as dt
-
     model_id = str(data["id"])
-    shutdown = data.get("shutdown_date")
-    if isinstance(shutdown, int | float) and not isinstance(shutdown, bool):
-        shutdown = dt.datetime.fromtimestamp(shutdown, tz=dt.UTC).date().isoformat()
-    elif isinstance(shutdown, str) and shutdown:
-        shutdown = shutdown[:10]
-    else:
-        shutdown = None
+    shutdown = shutdown_date_from_dict(data)
     tuned = model_id.startswith("ft:")
     return ModelInfo(
         id=model_id,
@@ -131,7 +123,7 @@ def model_info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
         owned_by=data.get("owned_by"),
         tuned=tuned,
         base_model=model_id.split(":")[1] if tuned and model_id.count(":") >= 1 else None,
-        shutdown_date=shutdown,
+        shutdown_date=shutdown.isoformat() if shutdown else None,
     )
 
 
@@ -167,8 +159,11 @@ def batch_info_from_dict(data: Mapping[str, Any]) -> BatchInfo:
 
 
 def shutdown_date_from_dict(data: Mapping[str, Any]) -> dt.date | None:
-    """A model object's ``shutdown_date`` ("YYYY-MM-DD" or null; absent from older responses)."""
+    """A model object's ``shutdown_date``: "YYYY-MM-DD" or null in the spec (absent from older responses);
+    a number is read as Unix seconds."""
     value = data.get("shutdown_date")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC).date()
     if not isinstance(value, str):
         return None
     try:
