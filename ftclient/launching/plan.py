@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.config import Settings, resolve
-from ftclient.errors import UnknownModelError
+from ftclient.errors import UnknownModelError, UserInputError
 from ftclient.launching.config import LaunchConfig, expand, sweep_id_for
 from ftclient.launching.create import CONFIG_KEY, DATASET_KEY, RUN_KEY, SWEEP_KEY, UNFINISHED_OK
 from ftclient.launching.preflight import DatasetRef, Preflight, TokenScan, preflight, resolve_dataset
 from ftclient.launching.upload import content_name
 from ftclient.providers import get_provider
-from ftclient.providers.base import JobSpec, RequestPreview, SpecChecks
+from ftclient.providers.base import JobSpec, NativeFormatProvider, RequestPreview, SpecChecks
 from ftclient.providers.credentials import endpoint_identity, without_userinfo
 
 if TYPE_CHECKING:
@@ -171,16 +171,23 @@ def plan_launch(
     sweep_id = sweep_id_for(ref.dataset_sha256, keys) if len(configs) > 1 else None
     preview = adapter if isinstance(adapter, RequestPreview) else None
     uploads = []
-    for split, path, sha in (
+    fmt = _native_format(adapter, configs)
+    for split, source, source_sha in (
         ("train", ref.train, ref.train_sha256),
         ("validation", ref.validation, ref.validation_sha256),
     ):
-        if path is None or sha is None or (split == "validation" and not any(c.use_validation for c in configs)):
+        if source is None or source_sha is None:
             continue
+        if split == "validation" and not any(c.use_validation for c in configs):
+            continue
+        path, sha = (source, source_sha) if fmt is None else _converted(
+            source, source_sha, fmt, provider=provider_name, model=configs[0].model, settings=settings
+        )
         known = registry.find_upload(provider_name, sha, endpoint=endpoint)
         uploads.append(
             {
                 "split": split,
+                "format": fmt or "chat",
                 "path": str(path),
                 "bytes": path.stat().st_size,
                 "sha256": sha,
@@ -209,6 +216,35 @@ def plan_launch(
         planned.append(PlannedJob(config, key, check, request, existing))
     notes = list(dict.fromkeys(n for c in checks for n in c.notes))
     return LaunchPlan(ref, provider_name, endpoint, uploads, planned, sweep_id, notes)
+
+
+def _native_format(adapter: object, configs: Sequence[LaunchConfig]) -> str | None:
+    """The one schema every configuration of this launch trains on (None: the chat JSONL as it is).
+
+    A launch uploads each split once, so models that need different schemas go in separate launches."""
+    if not isinstance(adapter, NativeFormatProvider):
+        return None
+    formats = {c.model: adapter.dataset_format(c.model, c.method) for c in configs}
+    if len(set(formats.values())) > 1:
+        listed = ", ".join(f"{model}: {fmt or 'chat'}" for model, fmt in formats.items())
+        raise UserInputError(
+            f"these models train on different dataset schemas ({listed})",
+            hint="launch the models of each schema separately",
+        )
+    return next(iter(formats.values()))
+
+
+def _converted(
+    path: Path, sha: str, fmt: str, *, provider: str, model: str, settings: Settings
+) -> tuple[Path, str]:
+    """``path`` converted to ``fmt`` (cached in the home by the source hash) and validated by the provider's
+    rules, so nothing the provider would refuse is uploaded."""
+    from ftclient.dataset.formats import convert_file
+    from ftclient.dataset.validate import ensure_valid, validate
+
+    converted = convert_file(path, fmt, settings.home / "converted" / provider, source_sha256=sha)
+    ensure_valid(validate(converted.path, provider=provider, model=model))
+    return converted.path, converted.sha256
 
 
 def _live_shutdown_dates(adapter: object, models: Sequence[str]) -> dict[str, dt.date]:

@@ -405,3 +405,15 @@ class ServerlessServing(Protocol):
         """The model name to ask for ``job``'s tuned model without deploying it; None when it needs an
         endpoint."""
         ...
+
+
+@runtime_checkable
+class NativeFormatProvider(Protocol):
+    """Providers whose jobs read a JSONL schema of their own (Bedrock's conversation schema, Vertex's
+    ``contents``): ``launch`` converts the canonical chat JSONL with the converter registered under the name
+    returned here (``ftclient.dataset.formats``), validates the converted file by the provider's rules, and
+    uploads that file instead."""
+
+    def dataset_format(self, model: str, method: str) -> str | None:
+        """The schema ``model`` trains on with ``method``; None when it takes the chat JSONL as it is."""
+        ...
