@@ -7,6 +7,8 @@ and endpoints ``ftclient-emulator/<model>-<hash>``, so every name in a report sa
 from __future__ import annotations
 
 import json
+import secrets
+import string
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,6 +55,19 @@ class TogetherApp:
         for job in self.store.jobs.values():
             if job.obj["status"] == "completed":
                 self.register_tuned(job)
+
+    def request_id(self) -> str:
+        """Together's request ids look like ``odDTv3K-28Eivz-9e4c75784abae641`` (real-payloads/together/
+        error-400-2.json): two short alphanumeric parts and 16 hex digits."""
+        alphabet = string.ascii_letters + string.digits
+        head = "".join(secrets.choice(alphabet) for _ in range(7))
+        middle = "".join(secrets.choice(alphabet) for _ in range(6))
+        return f"{head}-{middle}-{secrets.token_hex(8)}"
+
+    def error_envelope(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+        """Together's errors carry the request id at the top level beside ``error`` (every captured error
+        body in real-payloads/together has it; the spec's ErrorData omits it)."""
+        return {"id": request_id, **body}
 
     def register(self, router: Router) -> None:
         for group in (self.files, self.finetunes, self.endpoints, self.chat):
