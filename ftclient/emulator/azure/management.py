@@ -145,9 +145,10 @@ class Management:
             if found is not None:
                 self.settle(found)
             if found is None or found.deleted is not None:
-                return Response(status=204)
+                return Response(status=204, content_type="text/plain")
             found.deleted = self.app.now()
-        return Response(status=200)
+        # ARM answers a delete with no body; labelled JSON, an empty body is a malformed JSON answer.
+        return Response(status=200, content_type="text/plain")
 
     def serving(self, name: str) -> str:
         """The model a data-plane deployment name serves, or Azure's 404 ``DeploymentNotFound``. The emulated
