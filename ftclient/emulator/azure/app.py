@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ftclient.emulator.azure import catalog
 from ftclient.emulator.azure.dataplane import DataPlane
 from ftclient.emulator.azure.management import Management, arm_error
+from ftclient.emulator.azure.models import Models
 from ftclient.emulator.http import ApiError, Request, Router
 
 if TYPE_CHECKING:
@@ -27,10 +28,12 @@ class AzureApp:
         self.lock = threading.RLock()
         self.data = DataPlane(self)
         self.management = Management(self)
+        self.models = Models(self)
 
     def register(self, router: Router) -> None:
         self.data.register(router)
         self.management.register(router)
+        self.models.register(router)
 
     def now(self) -> float:
         return self.services.clock.now()

@@ -132,6 +132,12 @@ class DataPlane:
             raise ApiError(
                 400, f"The specified base model '{model}' does not support fine-tuning.", code="invalidPayload"
             )
+        if self.app.now() >= catalog.epoch_of(catalog.RETIREMENTS[base].fine_tune):
+            raise ApiError(
+                400,
+                f"The base model '{base}' is retired for fine-tuning since {catalog.RETIREMENTS[base].fine_tune}.",
+                code="invalidPayload",
+            )
         training_type = str(body.get("trainingType") or "standard").lower()
         if training_type not in catalog.TRAINING_TYPES:
             raise ApiError(

@@ -18,6 +18,7 @@ Environment: ``AZURE_OPENAI_ENDPOINT`` (the resource URL without a path; for the
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,7 @@ import openai
 from ftclient.errors import AuthError, ProviderError, UserInputError
 from ftclient.providers.azure import wire
 from ftclient.providers.azure.management import AzureManagement
-from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, ModerationResult
+from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, ModelInfo, ModerationResult
 from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.openai import OpenAIProvider, _async_http_client, _http_client
 from ftclient.providers.openai.wire import create_body
@@ -56,6 +57,7 @@ class AzureProvider(OpenAIProvider):
         moderation=False,
         max_file_bytes=wire.MAX_FILE_BYTES - 1,
         max_upload_bytes=wire.MAX_FILE_BYTES - 1,
+        model_listing=True,  # GET /openai/models with deprecation.{fine_tune,inference} (stable spec, Model)
     )
 
     def __init__(
@@ -253,6 +255,30 @@ class AzureProvider(OpenAIProvider):
             "Azure OpenAI has no moderation endpoint ftclient can call",
             hint="Azure screens training data itself (its safety evaluation); drop --moderate for azure",
         )
+
+    # -- models ----------------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """Base models and the resource's fine-tunes, each with the day it stops answering
+        (``deprecation.inference``) and, for a base, the day it stops being tunable (``deprecation.fine_tune``)."""
+        items = self._call("listing models", lambda: [m.to_dict() for m in self._client().models.list()])
+        return [wire.model_info_from(item) for item in items]
+
+    def model_shutdown_date(self, model: str) -> dt.date | None:
+        """For a launch: the last day ``model`` can be tuned (``deprecation.fine_tune``), else the day it stops
+        answering; None when the API names neither or cannot be asked (the dated table then decides)."""
+        try:
+            data = self._call(f"reading model {model}", lambda: self._client().models.retrieve(model).to_dict())
+        except ProviderError:
+            return None
+        info = wire.model_info_from(data)
+        day = info.fine_tune_shutdown_date or info.shutdown_date
+        return dt.date.fromisoformat(day) if day else None
+
+    def served_through_deployment(self, model: str) -> bool:
+        """A fine-tune or a checkpoint answers only through a deployment of its own (a base model through
+        the deployment the resource already has for it, named as the model)."""
+        return ".ft-" in model or model.startswith("ftchkpt-")
 
     # -- deployments (management plane) ----------------------------------------------------------
 
