@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -31,18 +32,25 @@ def emu() -> Iterator[Emulator]:
         yield running
 
 
+def arm(url: str, **options: Any) -> AzureManagement:
+    """The management plane of the emulator at ``url`` (ARM account ``sub-1/rg-1/acct``), ``options`` changed."""
+    settings: dict[str, Any] = {
+        "token": "arm-token",
+        "management_url": url,
+        "subscription": "sub-1",
+        "resource_group": "rg-1",
+        "account": "acct",
+        "max_retries": 2,
+        "timeout_s": 10,
+        "retry_backoff_s": 0.0,
+        **options,
+    }
+    return AzureManagement(**settings)
+
+
 @pytest.fixture
 def provider(emu: Emulator) -> Iterator[AzureProvider]:
-    management = AzureManagement(
-        token="arm-token",
-        management_url=emu.url,
-        subscription="sub-1",
-        resource_group="rg-1",
-        account="acct",
-        max_retries=2,
-        timeout_s=10,
-        retry_backoff_s=0.0,
-    )
+    management = arm(emu.url)
     adapter = AzureProvider(
         api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", management=management, retry_backoff_s=0.0
     )
@@ -263,11 +271,7 @@ def test_a_restarted_emulator_keeps_its_resource(train_file: Path, tmp_path: Pat
     example = classification_examples()[0]["messages"]
 
     def adapter_for(emu: Emulator) -> AzureProvider:
-        management = AzureManagement(
-            token="t", management_url=emu.url, subscription="s", resource_group="g", account="a",
-            max_retries=0, timeout_s=10, retry_backoff_s=0.0,
-        )
-        return AzureProvider(api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", management=management)
+        return AzureProvider(api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", management=arm(emu.url))
 
     with run_in_thread(EmulatorConfig(provider="azure", seed=3, state_dir=state)) as emu:
         provider = adapter_for(emu)
