@@ -130,7 +130,9 @@ def _serverless(client: Provider, job_id: str) -> str | None:
     return client.serverless_model(client.get_job(job_id))
 
 
-def _deployment_summary(deployment: Deployment, registry: Registry, kept: bool, now: float) -> dict[str, Any]:
+def _deployment_summary(
+    deployment: Deployment, registry: Registry, kept: bool, now: float | None = None
+) -> dict[str, Any]:
     """The endpoint's price, billed minutes and cost, by the same rule as ``endpoints list`` (``endpoint_billing``)."""
     from ftclient.deploy import endpoint_billing
 
