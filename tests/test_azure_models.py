@@ -125,3 +125,21 @@ def test_migrate_off_an_azure_fine_tune_deploys_it_to_capture_and_deletes_it(
     (bill,) = books["list"]  # the fine-tune was deployed once to answer, then deleted
     assert books["running"] == 0 and bill["model"] == tuned and bill["state"] == "Deleted"
     assert azure.stats()["requests"]["by_route"]["POST /openai/deployments/{deployment}/chat/completions"]
+
+
+def test_launch_refuses_a_base_past_its_end_of_tuning_before_uploading(
+    monkeypatch: pytest.MonkeyPatch, run_cli: Any, tmp_path: Path
+) -> None:
+    with run_in_thread(EmulatorConfig(provider="azure", seed=24, start="2027-04-05")) as emu:
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emu.url)
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-models")
+        monkeypatch.setenv("FTCLIENT_TODAY", "2027-04-05")
+        dataset = write_dataset(
+            tmp_path / "d", ticket_rows()[:40], task="classify", system=TICKET_SYSTEM, model=OLD_BASE
+        )
+        refused = run_cli("launch", str(dataset), "--provider", "azure", "--model", OLD_BASE, "--json")
+        assert refused.exit_code == 1
+        assert "can no longer be fine-tuned" in refused.stderr and "deprecation.fine_tune" in refused.stderr
+        assert emu.stats()["files"] == 0  # refused before anything was uploaded
+        noted = run_cli("launch", str(dataset), "--provider", "azure", "--model", BASE, "--detach")
+        assert noted.exit_code == 0 and "fine-tuned on Azure until 2027-04-14 (9 days" in noted.stderr
