@@ -143,3 +143,16 @@ def test_launch_refuses_a_base_past_its_end_of_tuning_before_uploading(
         assert emu.stats()["files"] == 0  # refused before anything was uploaded
         noted = run_cli("launch", str(dataset), "--provider", "azure", "--model", BASE, "--detach")
         assert noted.exit_code == 0 and "fine-tuned on Azure until 2027-04-14 (9 days" in noted.stderr
+
+
+def test_a_capture_rerun_after_a_deployment_asks_nothing_again(azure: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    tuned = launched(run_cli, tmp_path)
+    inputs = tmp_path / "tickets" / "test.jsonl"
+    command = ["capture", tuned, "--provider", "azure", "--inputs", str(inputs), "--out", str(tmp_path / "c"), "--json"]
+    first = ok(run_cli(*command))
+    assert first["answered"] == first["inputs"] > 0 and first["sent"] == first["inputs"]
+    chats = azure.stats()["completions"]
+    again = ok(run_cli(*command))
+    assert again["sent"] == 0 and again["cached"] == again["inputs"]  # cached under the model, not the deployment
+    books = azure.stats()["deployments"]
+    assert azure.stats()["completions"] == chats and len(books["list"]) == 1 and books["running"] == 0
