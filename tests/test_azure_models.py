@@ -13,6 +13,7 @@ import pytest
 from test_eval_support import TICKET_LABELS, TICKET_SYSTEM, ticket_rows, write_dataset
 
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
+from ftclient.emulator.azure import catalog
 from ftclient.errors import InvalidRequestError
 from ftclient.providers.azure import AzureProvider
 from ftclient.providers.base import JobSpec
@@ -156,3 +157,17 @@ def test_a_capture_rerun_after_a_deployment_asks_nothing_again(azure: Emulator, 
     assert again["sent"] == 0 and again["cached"] == again["inputs"]  # cached under the model, not the deployment
     books = azure.stats()["deployments"]
     assert azure.stats()["completions"] == chats and len(books["list"]) == 1 and books["running"] == 0
+
+
+def test_a_fine_tune_past_its_inference_date_is_not_deployed_to_capture(
+    azure: Emulator, run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tuned = launched(run_cli, tmp_path)
+    azure.advance(catalog.epoch_of("2027-10-15") - azure.now())
+    monkeypatch.setenv("FTCLIENT_TODAY", "2027-10-15")
+    inputs = tmp_path / "tickets" / "test.jsonl"
+    refused = run_cli("capture", tuned, "--provider", "azure", "--inputs", str(inputs), "--json")
+    assert refused.exit_code == 1
+    assert f"{tuned} is retired: it shut down on 2027-10-14" in refused.stderr
+    assert "deprecation.inference" in refused.stderr and "--data DATASET" in refused.stderr
+    assert azure.stats()["deployments"]["list"] == [] and azure.stats()["completions"] == 0
