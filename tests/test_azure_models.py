@@ -74,6 +74,7 @@ def test_the_models_api_carries_both_retirement_dates(azure: Emulator, tmp_path:
     ).json()
     assert raw["fine_tune"] == job.id and "fine_tune" not in raw["deprecation"]
     assert str(adapter.model_shutdown_date(BASE)) == "2027-04-14"  # a launch reads the end of tuning
+    assert str(adapter.model_shutdown_date(tuned)) == "2027-04-14"  # tuned further while its base can be
     adapter.close()
 
 

@@ -267,13 +267,16 @@ class AzureProvider(OpenAIProvider):
         return [wire.model_info_from(item) for item in items]
 
     def model_shutdown_date(self, model: str) -> dt.date | None:
-        """For a launch: the last day ``model`` can be tuned (``deprecation.fine_tune``), else the day it stops
-        answering; None when the API names neither or cannot be asked (the dated table then decides)."""
+        """For a launch: the last day ``model`` can be tuned (``deprecation.fine_tune``; a fine-tune, which has
+        none, is tuned further while its base can be), else the day it stops answering; None when the API names
+        neither or cannot be asked (nothing is then said)."""
         try:
             data = self._call(f"reading model {model}", lambda: self._client().models.retrieve(model).to_dict())
         except ProviderError:
             return None
         info = wire.model_info_from(data)
+        if info.fine_tune_shutdown_date is None and info.tuned and info.base_model not in (None, model):
+            return self.model_shutdown_date(str(info.base_model))
         day = info.fine_tune_shutdown_date or info.shutdown_date
         return dt.date.fromisoformat(day) if day else None
 
