@@ -373,6 +373,8 @@ def check_tunable(
     ``shutdown_date`` is the live answer (the Models API's ``shutdown_date``) when the adapter got one; the
     dated table stands in when it did not. Raises ModelShutDownError naming the date and the alternatives.
     """
+    if provider == "azure":
+        return _check_azure_tunable(model, today, shutdown_date)
     if provider != "openai":
         return None
     limits = model_limits(provider, model)
@@ -384,6 +386,17 @@ def check_tunable(
     if end is not None:
         return f"{limits.model} shuts down on {end.isoformat()} ({(end - today).days} days; source: {source})"
     return None
+
+
+def _check_azure_tunable(model: str, today: dt.date, end: dt.date | None) -> str | None:
+    """Azure's end of tuning is its Models API's ``deprecation.fine_tune`` (the adapter's live answer); ftclient
+    keeps no dated table of it, so without the answer nothing is said."""
+    if end is None:
+        return None
+    source = "Azure's Models API, deprecation.fine_tune"
+    if today >= end:
+        raise ModelShutDownError(model, end.isoformat(), source=source)
+    return f"{model} can be fine-tuned on Azure until {end.isoformat()} ({(end - today).days} days; source: {source})"
 
 
 def check_openai_job_creation(today: dt.date) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -31,18 +32,25 @@ def emu() -> Iterator[Emulator]:
         yield running
 
 
+def arm(url: str, **options: Any) -> AzureManagement:
+    """The management plane of the emulator at ``url`` (ARM account ``sub-1/rg-1/acct``), ``options`` changed."""
+    settings: dict[str, Any] = {
+        "token": "arm-token",
+        "management_url": url,
+        "subscription": "sub-1",
+        "resource_group": "rg-1",
+        "account": "acct",
+        "max_retries": 2,
+        "timeout_s": 10,
+        "retry_backoff_s": 0.0,
+        **options,
+    }
+    return AzureManagement(**settings)
+
+
 @pytest.fixture
 def provider(emu: Emulator) -> Iterator[AzureProvider]:
-    management = AzureManagement(
-        token="arm-token",
-        management_url=emu.url,
-        subscription="sub-1",
-        resource_group="rg-1",
-        account="acct",
-        max_retries=2,
-        timeout_s=10,
-        retry_backoff_s=0.0,
-    )
+    management = arm(emu.url)
     adapter = AzureProvider(
         api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", management=management, retry_backoff_s=0.0
     )
@@ -256,3 +264,33 @@ def test_evaluate_deletes_the_deployment_when_the_evaluation_breaks(
         evaluate_job(job_id, provider_client=provider, registry=registry, sleep=sleep, hardware="Standard")
     books = emu.stats()["deployments"]
     assert books["running"] == 0 and books["list"][0]["state"] == "Deleted"
+
+
+def test_a_restarted_emulator_keeps_its_resource(train_file: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    example = classification_examples()[0]["messages"]
+
+    def adapter_for(emu: Emulator) -> AzureProvider:
+        return AzureProvider(api_key=KEY, azure_endpoint=emu.url, api_version="2024-10-21", management=arm(emu.url))
+
+    with run_in_thread(EmulatorConfig(provider="azure", seed=3, state_dir=state)) as emu:
+        provider = adapter_for(emu)
+        model = tuned(emu, provider, train_file)
+        endpoint = provider.create_endpoint(model, hardware="Standard")
+        emu.advance(120)
+        stopped_at = emu.now()
+        provider.close()
+    assert (state / "state.json").is_file() and len(list((state / "files").iterdir())) == 1
+    with run_in_thread(EmulatorConfig(provider="azure", seed=3, state_dir=state)) as emu:
+        assert emu.now() >= stopped_at  # the resource's clock never runs backwards
+        provider = adapter_for(emu)
+        (job,) = provider.list_jobs()
+        assert job.status == "succeeded" and job.fine_tuned_model == model
+        assert provider.download_file(job.training_file or "") == train_file.read_bytes()
+        assert provider.get_endpoint(endpoint.id).state == "STARTED"
+        answer = chat_once(provider, ChatRequest(model=endpoint.id, messages=example[:-1]))
+        assert answer.text == example[-1]["content"]  # the fine-tune answers from what it learnt, as before
+        (bill,) = emu.stats()["deployments"]["list"]
+        assert bill["minutes"] >= 2 and bill["state"] == "Succeeded"  # billed from creation, across the restart
+        provider.delete_endpoint(endpoint.id)
+        provider.close()

@@ -1,8 +1,10 @@
 """prepare -> launch --provider azure -> evaluate (deploy, ask, delete the deployment) against the emulator; the
-hosting fee the report shows is what the emulator billed, and nothing is left deployed."""
+hosting fee the report shows is what the emulator billed, and nothing is left deployed, also after a failure
+or Ctrl-C (SIGINT to a real ``ftclient evaluate`` process) during the evaluation."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES
+from test_eval_support import interrupt_evaluation
 
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 from ftclient.emulator.samples import classification_examples
@@ -20,7 +23,13 @@ KEY = "az-e2e-canary-3c4d5e"
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with run_in_thread(EmulatorConfig(provider="azure", speed=200.0, seed=6)) as running:
+    with azure_emulator(monkeypatch, speed=200.0) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def azure_emulator(monkeypatch: pytest.MonkeyPatch, *, speed: float) -> Iterator[Emulator]:
+    with run_in_thread(EmulatorConfig(provider="azure", speed=speed, seed=6)) as running:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", running.url)
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
@@ -39,7 +48,7 @@ def ok(result: Any) -> Any:
     return result.json()
 
 
-def launched_job(run_cli: Any, tmp_path: Path) -> dict[str, Any]:
+def launched_job(run_cli: Any, tmp_path: Path, *launch_options: str) -> dict[str, Any]:
     lines = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()
     source = tmp_path / "tickets.csv"
     source.write_text("\n".join(lines[:101]) + "\n", encoding="utf-8")
@@ -48,7 +57,8 @@ def launched_job(run_cli: Any, tmp_path: Path) -> dict[str, Any]:
         run_cli("prepare", str(source), "--provider", "azure", "--model", BASE, "--out", str(folder), "--json")
     )
     assert prepared["manifest"]["target"] == {"provider": "azure", "model": BASE}
-    launched = ok(run_cli("launch", str(folder), "--provider", "azure", "--suffix", "tickets", "--json"))
+    command = ["launch", str(folder), "--provider", "azure", "--suffix", "tickets", *launch_options, "--json"]
+    launched = ok(run_cli(*command))
     job: dict[str, Any] = launched["jobs"][0]
     return job
 
@@ -100,3 +110,39 @@ def test_azure_data_rules_in_validate(run_cli: Any, tmp_path: Path) -> None:
     ten = tmp_path / "ten.jsonl"
     ten.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()[:10]), encoding="utf-8")
     assert ok(run_cli("validate", str(ten), "--provider", "azure", "--model", BASE, "--json"))["ok"] is True
+
+
+def test_the_fee_evaluate_reports_is_the_fee_the_emulator_billed(
+    monkeypatch: pytest.MonkeyPatch, run_cli: Any, tmp_path: Path
+) -> None:
+    """The emulator on the real clock (speed 1); ftclient's clock and waits tied to it: the same minutes, the
+    same dollars, on both sides."""
+    from ftclient.evaluate.jobs import evaluate_job
+
+    with azure_emulator(monkeypatch, speed=1.0) as emu:
+        monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "10")
+        job = launched_job(run_cli, tmp_path, "--detach")
+        emu.advance(10_000)  # training, on the emulated clock
+        report = evaluate_job(job["id"], hardware="Standard", sleep=emu.advance, wall=emu.now)
+        (deployment,) = report.deployments
+        books = emu.stats()["deployments"]
+    (bill,) = books["list"]
+    assert books["running"] == 0 and bill["state"] == "Deleted" and deployment["final_state"] == "DELETED"
+    assert deployment["billed_minutes"] == bill["minutes"] >= 1
+    assert bill["cost_usd"] > 0  # the report shows dollars to 4 places, the emulator keeps 6
+    assert deployment["cost_usd"] == round(bill["cost_usd"], 4) == round(bill["minutes"] * 1.70 / 60, 4)
+
+
+def test_ctrl_c_during_evaluation_deletes_the_deployment(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    job = launched_job(run_cli, tmp_path)
+    emu.inject("POST /openai/deployments/{deployment}/chat/completions", "latency", ms=150)
+    code, stdout, stderr = interrupt_evaluation(
+        emu,
+        *(job["id"], "--hardware", "Standard", "--concurrency", "1", "--json"),
+        running=lambda: emu.stats()["deployments"]["running"] == 1,
+    )
+    assert code == 130, stderr
+    assert stdout == ""
+    books = emu.stats()["deployments"]
+    assert books["running"] == 0 and [b["state"] for b in books["list"]] == ["Deleted"]
+    assert emu.stats()["completions"] < 2 * 20  # it really stopped part-way

@@ -3,7 +3,7 @@
 Prism (``prism proxy --errors``) serves the stable Azure OpenAI authoring spec (2024-10-21, see
 ../shared/openapi/SOURCES.md) in front of the emulator's Azure dialect; every request the adapter sends and
 every answer is checked, a violation becomes an error status and the adapter runs without retries, so any
-violation fails the test. The flow: upload, file read, job create, list, events, checkpoints, cancel. Two
+violation fails the test. The flow: upload, file read, job create, list, events, checkpoints, models, cancel. Two
 adaptations, in the copy of the spec only: the ``/openai`` of its parameterised host (``{endpoint}/openai``)
 moves into the paths, and the ``x-ms-examples`` (files not stored) are left out. Chat completions and the
 management plane are not in this spec. Skipped when Prism or the spec is absent.
@@ -81,6 +81,8 @@ def test_the_adapter_speaks_the_spec(through_prism: tuple[Emulator, str], tmp_pa
     assert done.status == "succeeded" and done.fine_tuned_model
     assert [c.step for c in adapter.list_checkpoints(job.id)] == [1, 2]
     assert adapter.list_events(job.id)[-1].message == "Training succeeded."
+    listed = {m.id: m for m in adapter.list_models()}  # Models_List: the Model schema, deprecation dates
+    assert listed[done.fine_tuned_model].base_model == BASE and listed[BASE].fine_tune_shutdown_date
     other = adapter.create_job(JobSpec(model=BASE, training_file=uploaded.id))
     assert adapter.cancel_job(other.id).status == "cancelled"
     assert {j.id for j in adapter.list_jobs()} == {job.id, other.id}

@@ -5,8 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import random
-from collections.abc import Iterator, Sequence
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,3 +106,20 @@ def launch_and_wait(dataset: Path) -> str:
     info = job.wait(poll_interval=0.05, max_interval=0.1, timeout=60)
     assert info.status == "succeeded", info
     return job.id
+
+
+def interrupt_evaluation(emu: Emulator, *args: str, running: Callable[[], bool]) -> tuple[int, str, str]:
+    """Run ``ftclient evaluate ARGS`` in a real process, send it SIGINT once the emulator has answered two of its
+    questions (``running`` must then hold: the model is deployed), and return (exit code, stdout, stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    command = [sys.executable, "-m", "ftclient", "evaluate", *args]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 30
+        while emu.stats()["completions"] < 2:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the evaluation never started answering"
+            time.sleep(0.02)
+        assert running()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    return process.returncode, stdout, stderr

@@ -3,17 +3,13 @@ the end (the emulator's own state says so), also when the evaluation is interrup
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES
+from test_eval_support import interrupt_evaluation
 
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 
@@ -121,18 +117,10 @@ def test_a_failure_mid_evaluation_still_stops_the_endpoint(emu: Emulator, run_cl
 def test_ctrl_c_during_evaluation_stops_the_endpoint(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
     _, job_id = prepared_and_launched(run_cli, tmp_path)
     emu.inject("POST /v1/chat/completions", "latency", ms=150)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "ftclient", "evaluate", job_id, "--concurrency", "1", "--json"]
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        deadline = time.monotonic() + 30
-        while emu.stats()["completions"] < 2:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the evaluation never started answering"
-            time.sleep(0.02)
-        assert emu.stats()["endpoints"]["running"] == 1
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr
+    code, stdout, stderr = interrupt_evaluation(
+        emu, job_id, "--concurrency", "1", "--json", running=lambda: emu.stats()["endpoints"]["running"] == 1
+    )
+    assert code == 130, stderr
     assert stdout == "" and "cached" in stderr
     emu.advance(60)
     assert endpoint_states(emu) == ["STOPPED"]

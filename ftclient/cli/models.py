@@ -18,7 +18,8 @@ def _when(entry: ModelEntry) -> str:
     days = entry.days_left
     left = "" if days is None else (f", {days} days left" if days >= 0 else f", shut down {-days} days ago")
     source = "API" if entry.shutdown_source and entry.shutdown_source.startswith("provider") else "table"
-    return f"shuts down {entry.shutdown_date}{left} ({source})"
+    tuning = f", tunable until {entry.fine_tune_shutdown_date}" if entry.fine_tune_shutdown_date else ""
+    return f"shuts down {entry.shutdown_date}{left} ({source}){tuning}"
 
 
 def listing(inv: Inventory) -> list[str]:
@@ -47,15 +48,17 @@ def listing(inv: Inventory) -> list[str]:
 def models(ctx: click.Context, provider: str | None, tuned_only: bool, json_mode: bool) -> None:
     """List the provider's models; tuned ones with their base, job, shutdown date and days left.
 
-    The shutdown date comes from the provider's Models API (shutdown_date) when it gives one, else from
-    ftclient's dated retirement table; the listing says which ("API" or "table"). "dataset held" means
-    ftclient still has the data the model was trained on (`ftclient migrate` can re-tune from it);
-    otherwise record the model's answers with `ftclient capture` before it shuts down.
+    The shutdown date comes from the provider's Models API (OpenAI's shutdown_date, Azure's
+    deprecation.inference) when it gives one, else from ftclient's dated retirement table; the listing says
+    which ("API" or "table"). Where the API gives it (Azure), the last day a model can be tuned is shown
+    too. "dataset held" means ftclient still has the data the model was trained on (`ftclient migrate` can
+    re-tune from it); otherwise record the model's answers with `ftclient capture` before it shuts down.
 
     \b
     Examples:
       ftclient models --tuned
       ftclient models --provider openai --tuned --json | jq '.models[] | {model, days_left}'
+      ftclient models --provider azure
     """
     from ftclient.migration.inventory import inventory
 

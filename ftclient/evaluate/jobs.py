@@ -60,6 +60,7 @@ def evaluate_job(
     on_quote: Callable[[str, float | None], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    wall: Callable[[], float] = time.time,
     **options: Any,
 ) -> EvaluationReport:
     """``ftclient.evaluate`` for one job, deploying its tuned model first when the provider needs that."""
@@ -104,11 +105,12 @@ def evaluate_job(
             poll_s=settings.poll_interval_s,
             clock=clock,
             sleep=sleep,
+            wall=wall,
             on_state=on_endpoint,
             on_quote=on_quote,
         ) as deployment:
             report = evaluate(job_id, model=deployment.serving_name, **common, **options)
-        report.deployments = [_deployment_summary(deployment, registry, keep_endpoint)]
+        report.deployments = [_deployment_summary(deployment, registry, keep_endpoint, wall())]
         if report.out_dir:
             write_reports(report, Path(report.out_dir))
         return report
@@ -128,13 +130,15 @@ def _serverless(client: Provider, job_id: str) -> str | None:
     return client.serverless_model(client.get_job(job_id))
 
 
-def _deployment_summary(deployment: Deployment, registry: Registry, kept: bool) -> dict[str, Any]:
+def _deployment_summary(
+    deployment: Deployment, registry: Registry, kept: bool, now: float | None = None
+) -> dict[str, Any]:
     """The endpoint's price, billed minutes and cost, by the same rule as ``endpoints list`` (``endpoint_billing``)."""
     from ftclient.deploy import endpoint_billing
 
     summary = deployment.to_dict()
     record = registry.get_endpoint(deployment.endpoint.id)
-    minutes, cost = endpoint_billing(record) if record is not None else (None, None)
+    minutes, cost = endpoint_billing(record, now=now) if record is not None else (None, None)
     summary.update(
         billed_minutes=minutes,
         cost_usd=cost,

@@ -6,7 +6,8 @@ seed. Every answer goes into the registry's response cache the moment it arrives
 ``evaluate`` uses), so a rerun, after an interruption or to add inputs, pays only for what is missing and a
 finished capture reruns without sending a single request. Many inputs go through the Batch API at half
 price (``ftclient.migration.batching``): split within the provider's limits, submitted concurrently,
-followed, failed lines retried, joined back in input order.
+followed, failed lines retried, joined back in input order. A model that answers only through a
+deployment of its own (an Azure fine-tune) is deployed for the capture and the deployment deleted after it.
 
 Output, in ``out``: ``capture.jsonl`` (one line per input, in input order: index, input messages,
 reference when the input had one, the answer, the model that answered, usage, when) and
@@ -21,8 +22,9 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -181,18 +183,21 @@ def capture(
                 answers.update(runner.run(pending))
                 stats, batch_ids = asdict(runner.stats), runner.stats.batch_ids
             elif pending:
-                answers.update(
-                    _online(
+                with _served_as(client, model, registry, settings) as name:
+                    asked = [replace(c, request=replace(c.request, model=name)) for c in pending]
+                    got = _online(
                         client,
                         provider_name,
                         registry,
-                        pending,
+                        asked,
                         concurrency=concurrency,
                         seed=settings.seed,
                         on_progress=on_progress,
                         handle_signals=handle_signals,
                     )
-                )
+                if name != model:
+                    _cache_under(registry, provider_name, pending, got)
+                answers.update(got)
         except RemoteNotFoundError as exc:
             raise (retired_or_none(model, provider_name, settings.home) or exc) from None
         raise_if_all_retired(answers.values(), model, provider_name, settings.home)
@@ -233,6 +238,39 @@ def _from_cache(
         else:
             pending.append(call)
     return answers, pending
+
+
+@contextmanager
+def _served_as(client: Provider, model: str, registry: Registry, settings: Settings) -> Iterator[str]:
+    """The name to ask for ``model``: itself, or (a fine-tune on Azure) a deployment made for the capture and
+    deleted when it ends, however it ends."""
+    from ftclient.deploy import deployed
+    from ftclient.providers.base import DeployedServing
+
+    if not (isinstance(client, DeployedServing) and client.served_through_deployment(model)):
+        yield model
+        return
+    with deployed(model, provider=client, registry=registry, poll_s=settings.poll_interval_s) as deployment:
+        yield deployment.serving_name
+
+
+def _cache_under(
+    registry: Registry, provider_name: str, calls: Sequence[Call], answers: Mapping[tuple[str, int], Answer]
+) -> None:
+    """Answers asked through a deployment, cached under the model's own requests: a rerun of the capture
+    finds them whatever the next deployment is called."""
+    for call in calls:
+        answer = answers.get(call.key)
+        if answer is None or answer.error is not None or answer.cached:
+            continue
+        record = {
+            "text": answer.text,
+            "model": answer.model,
+            "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "latency_s": answer.latency_s,
+        }
+        registry.cache_put(provider_name, call.request.model, request_hash(call.request), record)
 
 
 def _online(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
 
-SOURCE_API = "provider Models API (shutdown_date)"
+SOURCE_API = "provider Models API ({field})"
 SOURCE_TABLE = "ftclient retirement table, pricing.py as of {as_of}"
 JOB_LIST_LIMIT = 100
 
@@ -45,6 +45,8 @@ class ModelEntry:
     shutdown_source: str | None = None
     days_left: int | None = None
     """Whole days from ``today`` to the shutdown (negative once past)."""
+    fine_tune_shutdown_date: str | None = None
+    """The last day the model can be tuned, where the provider's Models API says (Azure)."""
     listed: bool = True
     """False for a tuned model the registry knows but the provider no longer lists."""
     dataset_held: bool = False
@@ -71,12 +73,14 @@ class Inventory:
         }
 
 
-def shutdown_of(provider: str, model: str, api_date: str | None) -> tuple[str | None, str | None]:
-    """(date, source): the Models API's date when given, else the dated table's."""
+def shutdown_of(
+    provider: str, model: str, api_date: str | None, api_field: str = "shutdown_date"
+) -> tuple[str | None, str | None]:
+    """(date, source): the Models API's date (read from its ``api_field``) when given, else the dated table's."""
     from ftclient import pricing
 
     if api_date:
-        return api_date, SOURCE_API
+        return api_date, SOURCE_API.format(field=api_field)
     table = pricing.shutdown_date(provider, model)
     if table:
         return table, SOURCE_TABLE.format(as_of=pricing.OPENAI_SHUTDOWNS_AS_OF)
@@ -160,7 +164,7 @@ def _entry(
     *,
     listed: bool,
 ) -> ModelEntry:
-    date, source = shutdown_of(provider, info.id, info.shutdown_date)
+    date, source = shutdown_of(provider, info.id, info.shutdown_date, info.date_field)
     base_model = info.base_model
     job_id = job_source = None
     held, path, sha = False, None, None
@@ -188,6 +192,7 @@ def _entry(
         shutdown_date=date,
         shutdown_source=source,
         days_left=days_until(date, today),
+        fine_tune_shutdown_date=info.fine_tune_shutdown_date,
         listed=listed,
         dataset_held=held,
         dataset_path=path,

@@ -88,6 +88,7 @@ def check_not_retired(
     """Raise :class:`ModelRetiredError` before anything is sent when the model is known to be gone."""
     today = today or calendar.today()
     listed_date: str | None = None
+    listed_field = "shutdown_date"
     listed = True
     if client.capabilities.model_listing and isinstance(client, ModelListingProvider):
         try:
@@ -97,7 +98,8 @@ def check_not_retired(
         if models is not None:
             listed = model in models
             listed_date = models[model].shutdown_date if listed else None
-    date, source = shutdown_of(provider_name, model, listed_date)
+            listed_field = models[model].date_field if listed else listed_field
+    date, source = shutdown_of(provider_name, model, listed_date, listed_field)
     if date is None:
         return
     gone = not listed and model.startswith("ft:")  # aliases of base models need not be listed

@@ -296,7 +296,12 @@ class ModelInfo:
     base_model: str | None = None
     """For a tuned model, the base it was tuned from (as its name or the provider says)."""
     shutdown_date: str | None = None
-    """``YYYY-MM-DD`` when the provider announces one (OpenAI's ``shutdown_date``), else None."""
+    """``YYYY-MM-DD`` when the provider announces one (OpenAI's ``shutdown_date``, Azure's
+    ``deprecation.inference``), else None: the day the model stops answering."""
+    fine_tune_shutdown_date: str | None = None
+    """``YYYY-MM-DD`` after which the model can no longer be tuned (Azure's ``deprecation.fine_tune``)."""
+    date_field: str = "shutdown_date"
+    """The provider's own name for the field ``shutdown_date`` was read from (its source)."""
 
 
 @runtime_checkable
@@ -405,6 +410,14 @@ class ServerlessServing(Protocol):
         """The model name to ask for ``job``'s tuned model without deploying it; None when it needs an
         endpoint."""
         ...
+
+
+@runtime_checkable
+class DeployedServing(Protocol):
+    """Providers where some models answer only through a deployment of their own, also outside ``evaluate``
+    (Azure: a tuned model, or a checkpoint): ``capture`` deploys such a model while it asks it."""
+
+    def served_through_deployment(self, model: str) -> bool: ...
 
 
 @runtime_checkable

@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ftclient.emulator.azure import catalog
+from ftclient.emulator.azure import catalog, state
 from ftclient.emulator.azure.dataplane import DataPlane
 from ftclient.emulator.azure.management import Management, arm_error
+from ftclient.emulator.azure.models import Models
 from ftclient.emulator.http import ApiError, Request, Router
 
 if TYPE_CHECKING:
@@ -27,16 +28,27 @@ class AzureApp:
         self.lock = threading.RLock()
         self.data = DataPlane(self)
         self.management = Management(self)
+        self.models = Models(self)
+        self.clock_high_water = state.load(self)
+        behind = self.clock_high_water - services.clock.now()
+        if behind > 0:  # a restart never moves the resource's clock backwards
+            services.clock.advance(behind)
 
     def register(self, router: Router) -> None:
         self.data.register(router)
         self.management.register(router)
+        self.models.register(router)
 
     def now(self) -> float:
         return self.services.clock.now()
 
+    def changed(self) -> None:
+        """After a request that changed the resource: saved to ``state_dir`` when there is one."""
+        self.save()
+
     def save(self) -> None:
-        """Kept in memory only: ``state_dir`` is not supported by this dialect yet."""
+        self.clock_high_water = max(self.clock_high_water, self.now())
+        state.save(self, self.clock_high_water)
 
     def authenticate(self, request: Request) -> None:
         bearer = request.header("authorization")

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.azure import catalog, rules
 from ftclient.emulator.http import ApiError, Request, Response, Router, json_response, paginate
 from ftclient.emulator.multipart import parse_multipart
 from ftclient.emulator.openai.learner import NearestNeighbour, baseline_answer, content_text, prompt_text
+from ftclient.emulator.persist import FileBytes
 
 if TYPE_CHECKING:
     from ftclient.emulator.azure.app import AzureApp
@@ -51,7 +53,8 @@ class DataPlane:
     def __init__(self, app: AzureApp) -> None:
         self.app = app
         self.files: dict[str, dict[str, Any]] = {}
-        self.contents: dict[str, bytes] = {}
+        state_dir = app.services.config.state_dir
+        self.bytes = FileBytes(Path(state_dir) if state_dir is not None else None)
         self.jobs: dict[str, AzureJob] = {}
         self.tuned: dict[str, str] = {}
         """Tuned model or checkpoint name -> job id."""
@@ -94,7 +97,8 @@ class DataPlane:
         }
         with self.app.lock:
             self.files[file_id] = obj
-            self.contents[file_id] = data
+            self.bytes.put_content(file_id, data)
+        self.app.changed()
         return json_response(obj, status=201)
 
     def _file(self, file_id: str) -> dict[str, Any]:
@@ -114,12 +118,13 @@ class DataPlane:
         self._file(file_id)
         with self.app.lock:
             self.files.pop(file_id, None)
-            self.contents.pop(file_id, None)
+            self.bytes.drop_content(file_id)
+        self.app.changed()
         return json_response({"object": "file", "id": file_id, "deleted": True})
 
     def file_content(self, request: Request) -> Response:
         self._file(request.params["file_id"])
-        return Response(body=self.contents[request.params["file_id"]], content_type="application/octet-stream")
+        return Response(body=self.bytes.content(request.params["file_id"]), content_type="application/octet-stream")
 
     # -- jobs ------------------------------------------------------------------------------------
     def create_job(self, request: Request) -> Response:
@@ -131,6 +136,12 @@ class DataPlane:
         if base is None or (".ft-" in str(model) and str(model) not in self.tuned):
             raise ApiError(
                 400, f"The specified base model '{model}' does not support fine-tuning.", code="invalidPayload"
+            )
+        if self.app.now() >= catalog.epoch_of(catalog.RETIREMENTS[base].fine_tune):
+            raise ApiError(
+                400,
+                f"The base model '{base}' is retired for fine-tuning since {catalog.RETIREMENTS[base].fine_tune}.",
+                code="invalidPayload",
             )
         training_type = str(body.get("trainingType") or "standard").lower()
         if training_type not in catalog.TRAINING_TYPES:
@@ -179,6 +190,7 @@ class DataPlane:
         self._event(job, now, "Job enqueued. Waiting for jobs ahead to complete.")
         with self.app.lock:
             self.jobs[job_id] = job
+        self.app.changed()
         return json_response(shown(obj), status=201)
 
     def _event(self, job: AzureJob, at: float, message: str, level: str = "info") -> None:
@@ -201,12 +213,10 @@ class DataPlane:
             return
         start_running = job.created + PENDING_S
         if obj["status"] == "pending" and now >= start_running:
-            problem, examples = rules.check(self.contents.get(obj["training_file"], b""), obj["method"]["type"])
+            problem = self.learn(job)
             if problem is not None:
                 self._finish(job, start_running, "failed", {"code": "invalidTrainingFile", "message": problem})
                 return
-            job.learner = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
-            job.tokens_per_epoch = sum(len(prompt_text(m)) // 4 + len(a) // 4 + 4 for m, a in examples)
             obj["status"] = "running"
             self._event(job, start_running, "Training started.")
         if obj["status"] == "running":
@@ -224,6 +234,16 @@ class DataPlane:
                 self._checkpoint(job, epoch, at)
             if len(job.checkpoints) >= job.epochs:
                 self._finish(job, start_running + EPOCH_S * job.epochs, "succeeded", None)
+
+    def learn(self, job: AzureJob) -> str | None:
+        """Check the job's training file; when it passes, build what the tuned model answers from (also what a
+        restarted emulator does for the jobs it reloads). Returns the problem, or None."""
+        data = self.bytes.content(job.obj["training_file"])
+        problem, examples = rules.check(data, job.obj["method"]["type"])
+        if problem is None:
+            job.learner = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
+            job.tokens_per_epoch = sum(len(prompt_text(m)) // 4 + len(a) // 4 + 4 for m, a in examples)
+        return problem
 
     def _checkpoint(self, job: AzureJob, epoch: int, at: float) -> None:
         loss = round(1.0 / (epoch + 1), 4)
@@ -293,6 +313,7 @@ class DataPlane:
                 status = job.obj["status"]
                 raise ApiError(400, f"The job is {status} and cannot be cancelled.", code="jobNotCancellable")
             self._finish(job, self.app.now(), "cancelled", None)
+        self.app.changed()
         return json_response(shown(job.obj))
 
     def events(self, request: Request) -> Response:

@@ -122,6 +122,7 @@ class Management:
                 "systemData": {"createdAt": _iso(self.app.now())},
             }
             self.deployments[key] = AzureDeployment(path, obj, self.app.now(), sku_name)
+        self.app.changed()
         return json_response(obj, status=201)
 
     def get(self, request: Request) -> Response:
@@ -145,9 +146,11 @@ class Management:
             if found is not None:
                 self.settle(found)
             if found is None or found.deleted is not None:
-                return Response(status=204)
+                return Response(status=204, content_type="text/plain")
             found.deleted = self.app.now()
-        return Response(status=200)
+        self.app.changed()
+        # ARM answers a delete with no body; labelled JSON, an empty body is a malformed JSON answer.
+        return Response(status=200, content_type="text/plain")
 
     def serving(self, name: str) -> str:
         """The model a data-plane deployment name serves, or Azure's 404 ``DeploymentNotFound``. The emulated

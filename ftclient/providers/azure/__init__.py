@@ -10,7 +10,8 @@ it after an evaluation). Chat requests name the deployment; the SDK sends them t
 ``/openai/deployments/{name}/chat/completions``.
 
 Environment: ``AZURE_OPENAI_ENDPOINT`` (the resource URL without a path; for the emulator its base URL),
-``AZURE_OPENAI_API_KEY`` (or an Entra ID token in ``AZURE_OPENAI_AD_TOKEN``), ``OPENAI_API_VERSION``
+``AZURE_OPENAI_API_KEY`` (or an Entra ID token in ``AZURE_OPENAI_AD_TOKEN``; with neither, azure-identity's
+default credential when installed, its token refreshed before it expires), ``OPENAI_API_VERSION``
 (default 2024-10-21, the newest stable data-plane spec), ``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_GROUP``,
 ``AZURE_OPENAI_ACCOUNT``, ``AZURE_MANAGEMENT_URL`` (default https://management.azure.com) and
 ``AZURE_MANAGEMENT_TOKEN`` (the ARM token; else azure-identity's default credential when installed).
@@ -18,6 +19,7 @@ Environment: ``AZURE_OPENAI_ENDPOINT`` (the resource URL without a path; for the
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from ftclient.errors import AuthError, ProviderError, UserInputError
+from ftclient.errors import ProviderError, UserInputError
 from ftclient.providers.azure import wire
+from ftclient.providers.azure.identity import DATA_SCOPE, RefreshingToken
 from ftclient.providers.azure.management import AzureManagement
-from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, ModerationResult
+from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, ModelInfo, ModerationResult
 from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.openai import OpenAIProvider, _async_http_client, _http_client
 from ftclient.providers.openai.wire import create_body
@@ -56,6 +59,7 @@ class AzureProvider(OpenAIProvider):
         moderation=False,
         max_file_bytes=wire.MAX_FILE_BYTES - 1,
         max_upload_bytes=wire.MAX_FILE_BYTES - 1,
+        model_listing=True,  # GET /openai/models with deprecation.{fine_tune,inference} (stable spec, Model)
     )
 
     def __init__(
@@ -71,6 +75,8 @@ class AzureProvider(OpenAIProvider):
         timeout_s: float = 120.0,
         retry_backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        credential: Any | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -82,6 +88,9 @@ class AzureProvider(OpenAIProvider):
         )
         self._configured = bool(azure_endpoint)
         self._ad_token = ad_token
+        self._token_source = (
+            None if api_key or ad_token else RefreshingToken(DATA_SCOPE, credential=credential, clock=clock)
+        )
         self.api_version = api_version or DEFAULT_API_VERSION
         kind = (training_type or wire.DEFAULT_TRAINING_TYPE).lower()
         if kind not in wire.TRAINING_TYPES:
@@ -140,34 +149,31 @@ class AzureProvider(OpenAIProvider):
                 "no Azure OpenAI endpoint: AZURE_OPENAI_ENDPOINT is not set",
                 hint="export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com (no path)",
             )
-        if not self._api_key and not self._ad_token:
-            raise AuthError(
-                "no Azure OpenAI credential: neither AZURE_OPENAI_API_KEY nor AZURE_OPENAI_AD_TOKEN is set",
-                provider=self.name,
-                hint="export AZURE_OPENAI_API_KEY=... (Keys and Endpoint page of the resource; never stored), "
-                "or an Entra ID token for https://cognitiveservices.azure.com as AZURE_OPENAI_AD_TOKEN",
-            )
         if self._api_key:
             return checked_api_key(self._api_key, "AZURE_OPENAI_API_KEY", provider=self.name)
         return ""
 
-    def _credentials(self) -> tuple[str | None, str | None]:
-        """(api_key, azure_ad_token): the key is sent as ``api-key``, an Entra ID token as a bearer token."""
+    def _credentials(self) -> dict[str, Any]:
+        """The client's credential: the key (sent as ``api-key``), a fixed Entra ID token, or azure-identity's
+        refreshing token provider (both sent as a bearer token). A missing credential fails here, before any
+        request, with how to provide one."""
         key = self._key()
         if key:
-            return key, None
-        assert self._ad_token is not None
-        return None, checked_api_key(self._ad_token, "AZURE_OPENAI_AD_TOKEN", provider=self.name)
+            return {"api_key": key}
+        if self._ad_token:
+            return {"azure_ad_token": checked_api_key(self._ad_token, "AZURE_OPENAI_AD_TOKEN", provider=self.name)}
+        assert self._token_source is not None
+        self._token_source()
+        return {"azure_ad_token_provider": self._token_source}
 
     def _scrub(self, text: str) -> str:
-        return scrub(scrub(text, self._api_key), self._ad_token)
+        current = self._token_source.current if self._token_source is not None else None
+        return scrub(scrub(scrub(text, self._api_key), self._ad_token), current)
 
     def _client(self) -> openai.OpenAI:
         if self._sync is None:
-            key, token = self._credentials()
             self._sync = openai.AzureOpenAI(
-                api_key=key,
-                azure_ad_token=token,
+                **self._credentials(),
                 azure_endpoint=self.endpoint,
                 api_version=self.api_version,
                 max_retries=0,
@@ -182,10 +188,8 @@ class AzureProvider(OpenAIProvider):
         loop = asyncio.get_running_loop()
         if self._async is None or self._async_loop is not loop:
             self._async_loop = loop
-            key, token = self._credentials()
             self._async = openai.AsyncAzureOpenAI(
-                api_key=key,
-                azure_ad_token=token,
+                **self._credentials(),
                 azure_endpoint=self.endpoint,
                 api_version=self.api_version,
                 max_retries=0,
@@ -253,6 +257,33 @@ class AzureProvider(OpenAIProvider):
             "Azure OpenAI has no moderation endpoint ftclient can call",
             hint="Azure screens training data itself (its safety evaluation); drop --moderate for azure",
         )
+
+    # -- models ----------------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """Base models and the resource's fine-tunes, each with the day it stops answering
+        (``deprecation.inference``) and, for a base, the day it stops being tunable (``deprecation.fine_tune``)."""
+        items = self._call("listing models", lambda: [m.to_dict() for m in self._client().models.list()])
+        return [wire.model_info_from(item) for item in items]
+
+    def model_shutdown_date(self, model: str) -> dt.date | None:
+        """For a launch: the last day ``model`` can be tuned (``deprecation.fine_tune``; a fine-tune, which has
+        none, is tuned further while its base can be), else the day it stops answering; None when the API names
+        neither or cannot be asked (nothing is then said)."""
+        try:
+            data = self._call(f"reading model {model}", lambda: self._client().models.retrieve(model).to_dict())
+        except ProviderError:
+            return None
+        info = wire.model_info_from(data)
+        if info.fine_tune_shutdown_date is None and info.tuned and info.base_model not in (None, model):
+            return self.model_shutdown_date(str(info.base_model))
+        day = info.fine_tune_shutdown_date or info.shutdown_date
+        return dt.date.fromisoformat(day) if day else None
+
+    def served_through_deployment(self, model: str) -> bool:
+        """A fine-tune or a checkpoint answers only through a deployment of its own (a base model through
+        the deployment the resource already has for it, named as the model)."""
+        return ".ft-" in model or model.startswith("ftchkpt-")
 
     # -- deployments (management plane) ----------------------------------------------------------
 

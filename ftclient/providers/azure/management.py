@@ -3,25 +3,28 @@ nothing until a deployment serves it, and a Standard deployment bills an hourly 
 is used. ``ftclient.deploy`` drives the lifecycle (create, wait for ``Succeeded``, delete afterwards).
 
 ARM takes a bearer token, never the data-plane key: ``AZURE_MANAGEMENT_TOKEN`` (e.g. from ``az account
-get-access-token``), else ``azure-identity``'s default credential when that package is installed. Paths and
+get-access-token``), else a token from ``azure-identity``'s default credential when that package is installed,
+fetched again before it expires (``identity.RefreshingToken``). Paths and
 ``api-version`` 2025-09-01 are those of ``cognitiveservices.json`` (azure-rest-api-specs, stable/2025-09-01).
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from ftclient.errors import AuthError, RemoteNotFoundError, UserInputError
+from ftclient.errors import RemoteNotFoundError, UserInputError
 from ftclient.providers.azure import wire
+from ftclient.providers.azure.identity import ARM_SCOPE, RefreshingToken
 from ftclient.providers.base import Endpoint
 from ftclient.providers.rest import RestHTTP
-from ftclient.providers.retries import Hints
+from ftclient.providers.retries import Hints, scrub
 
 MANAGEMENT_API_VERSION = "2025-09-01"
 DEFAULT_MANAGEMENT_URL = "https://management.azure.com"
-ARM_SCOPE = "https://management.azure.com/.default"
 
 
 class AzureManagement(RestHTTP):
@@ -44,15 +47,20 @@ class AzureManagement(RestHTTP):
         max_retries: int,
         timeout_s: float,
         retry_backoff_s: float,
+        credential: Any | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(api_key=token, max_retries=max_retries, timeout_s=timeout_s, retry_backoff_s=retry_backoff_s)
+        self._token_source = None if token else RefreshingToken(ARM_SCOPE, credential=credential, clock=clock)
         self.endpoint = (management_url or DEFAULT_MANAGEMENT_URL).rstrip("/")
         self.subscription, self.resource_group, self.account = subscription, resource_group, account
 
     def _headers(self) -> dict[str, str]:
-        if not self._api_key:
-            self._api_key = _default_credential_token()
-        return {"Authorization": f"Bearer {self._api_key}"}
+        token = self._api_key or (self._token_source() if self._token_source is not None else "")
+        return {"Authorization": f"Bearer {token}"}
+
+    def _scrub(self, text: str) -> str:
+        return scrub(super()._scrub(text), self._token_source.current if self._token_source is not None else None)
 
     def _prefix(self) -> str:
         missing = [
@@ -120,23 +128,3 @@ class AzureManagement(RestHTTP):
 
 def _model_name(deployment: dict[str, Any]) -> str:
     return str(((deployment.get("properties") or {}).get("model") or {}).get("name") or "")
-
-
-def _default_credential_token() -> str:
-    try:
-        from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found]
-    except ImportError:
-        raise AuthError(
-            "no Azure Resource Manager token: AZURE_MANAGEMENT_TOKEN is not set and azure-identity is not installed",
-            provider="azure",
-            hint="export AZURE_MANAGEMENT_TOKEN=$(az account get-access-token --query accessToken -o tsv), "
-            "or pip install 'ftclient[azure]' to use your Azure login",
-        ) from None
-    try:
-        return str(DefaultAzureCredential().get_token(ARM_SCOPE).token)
-    except Exception as exc:  # azure-identity raises its own ClientAuthenticationError family
-        raise AuthError(
-            f"azure-identity could not get a management token ({type(exc).__name__})",
-            provider="azure",
-            hint="run `az login`, or export AZURE_MANAGEMENT_TOKEN",
-        ) from None

@@ -8,6 +8,9 @@
 - Deployment types (``how-to/fine-tuning-deploy.md`` @ 13842c0, MicrosoftDocs/azure-ai-docs): Standard,
   GlobalStandard and Developer (no hosting fee, no SLA, gpt-4.1 family; deployments live 24 hours).
 - Data rules (``includes/fine-tuning-rest.md`` @ 09d4707): at least 10 training examples; files under 512 MB.
+- Models (stable data-plane spec, ``Models_List`` / ``Model``): ``deprecation.fine_tune`` (end of tuning; absent
+  for fine-tunes) and ``deprecation.inference`` (end of serving) as Unix seconds; ``model`` is the base of a
+  fine-tune and ``fine_tune`` its job.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ftclient.providers.base import Endpoint
+from ftclient.providers.base import Endpoint, ModelInfo
 
 STATUS_MAP = {
     "created": "validating_files",
@@ -84,6 +87,31 @@ def endpoint_from(deployment: Mapping[str, Any]) -> Endpoint:
         inactive_timeout_min=15 * 24 * 60,
         name=str(deployment.get("name") or ""),
     )
+
+
+def model_info_from(data: Mapping[str, Any]) -> ModelInfo:
+    """An Azure ``Model`` object: retirement dates from ``deprecation``, the base from ``model``."""
+    model_id = str(data["id"])
+    raw = data.get("deprecation")
+    deprecation: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+    tuned = bool(data.get("fine_tune")) or ".ft-" in model_id
+    created = data.get("created_at")
+    return ModelInfo(
+        id=model_id,
+        created_at=created if isinstance(created, int) and not isinstance(created, bool) else None,
+        tuned=tuned,
+        base_model=(str(data.get("model") or "") or model_id.split(".ft-", 1)[0]) if tuned else None,
+        shutdown_date=_day(deprecation.get("inference")),
+        fine_tune_shutdown_date=_day(deprecation.get("fine_tune")),
+        date_field="deprecation.inference",
+    )
+
+
+def _day(value: Any) -> str | None:
+    """A ``unixtime`` of the spec as ``YYYY-MM-DD`` (UTC); anything else (null, absent) as None."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return dt.datetime.fromtimestamp(value, tz=dt.UTC).date().isoformat()
 
 
 def _epoch(value: Any) -> int | None:
