@@ -36,6 +36,8 @@ class S3Object:
     etag: str
     modified: float
     content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+    """The ``x-amz-meta-*`` headers it was stored with, returned on HEAD and GET."""
 
 
 @dataclass
@@ -43,6 +45,12 @@ class MultipartUpload:
     bucket: str
     key: str
     parts: dict[int, bytes] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/octet-stream"
+
+
+def _user_metadata(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k.startswith("x-amz-meta-")}
 
 
 def s3_error(status: int, code: str, message: str) -> ApiError:
@@ -104,10 +112,12 @@ class S3:
             return self._upload_part(request, upload_id, int(part))
         bucket, key = request.params["bucket"], unquote(request.params["key"])
         obj = self.write(bucket, key, request.body, request.header("content-type") or "application/octet-stream")
+        obj.metadata = _user_metadata(request)
         return Response(200, b"", "application/xml", {"etag": obj.etag})
 
     def _headers(self, obj: S3Object) -> dict[str, str]:
         return {
+            **obj.metadata,
             "etag": obj.etag,
             "last-modified": email.utils.formatdate(obj.modified, usegmt=True),
             "accept-ranges": "bytes",
@@ -153,7 +163,10 @@ class S3:
         if "uploads" in request.query:
             upload_id = uuid.uuid4().hex
             with self.lock:
-                self.uploads[upload_id] = MultipartUpload(bucket, key)
+                self.uploads[upload_id] = MultipartUpload(
+                    bucket, key, metadata=_user_metadata(request),
+                    content_type=request.header("content-type") or "application/octet-stream",
+                )
             inner = f"<Bucket>{escape(bucket)}</Bucket><Key>{escape(key)}</Key><UploadId>{upload_id}</UploadId>"
             return _xml("InitiateMultipartUploadResult", inner)
         completing = request.arg("uploadId")
@@ -196,7 +209,8 @@ class S3:
                 raise s3_error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.")
             data = b"".join(upload.parts[n] for n in listed)
             digest = hashlib.md5(b"".join(hashlib.md5(upload.parts[n]).digest() for n in listed)).hexdigest()
-            obj = self.write(bucket, key, data)
+            obj = self.write(bucket, key, data, upload.content_type)
+            obj.metadata = upload.metadata
             obj.etag = f'"{digest}-{len(listed)}"'
             del self.uploads[upload_id]
         inner = (
