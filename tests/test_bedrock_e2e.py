@@ -15,7 +15,7 @@ from conftest import EXAMPLES
 
 pytest.importorskip("boto3")
 
-from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread  # noqa: E402
+from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
 
 BASE = "amazon.nova-micro-v1:0"
 SECRET = "bedrock-e2e-canary-secret-4c3d"
