@@ -54,6 +54,7 @@ class Job:
     ended: float | None = None
     stop_at: float | None = None
     fail_at_step: int | None = None
+    fail_message: str = "Internal error during training (injected by the emulator)."
     steps_written: int = -1
     model_arn: str | None = None
 
@@ -157,7 +158,7 @@ class Jobs:
             done = min(job.total_steps, int((now - start_training) // STEP_S))
             if job.fail_at_step is not None and done >= job.fail_at_step:
                 self._write_metrics(job, job.fail_at_step)
-                job.status, job.failure = "Failed", "Internal error during training (injected by the emulator)."
+                job.status, job.failure = "Failed", job.fail_message
                 job.ended = start_training + job.fail_at_step * STEP_S
                 return
             self._write_metrics(job, done)
@@ -341,6 +342,7 @@ class Jobs:
             fail = request.context.get("fail_job")
             if fail is not None:
                 job.fail_at_step = int(fail.get("at_step", 1))
+                job.fail_message = str(fail.get("message") or job.fail_message)
             self.jobs[job.ident] = job
         self.app.services.stats.bump("jobs_created")
         return json_response({"jobArn": job.arn}, status=201)
@@ -422,6 +424,7 @@ class Jobs:
         with self.lock:
             job = self.find(ident)
             job.fail_at_step = int(params.get("at_step", 1))
+            job.fail_message = str(params.get("message") or job.fail_message)
 
     def stats(self) -> dict[str, Any]:
         with self.lock:

@@ -160,7 +160,14 @@ class BedrockProvider(BedrockStorage, BedrockServing):
         return []
 
     def cancel_job(self, job_id: str) -> JobInfo:
-        self.call("bedrock", "stop_model_customization_job", f"stopping job {job_id}", jobIdentifier=job_id)
+        """StopModelCustomizationJob; a job already stopping or ended is left as it is (no error)."""
+        try:
+            self.call("bedrock", "stop_model_customization_job", f"stopping job {job_id}", jobIdentifier=job_id)
+        except InvalidRequestError as exc:
+            current = self.get_job(job_id)
+            if exc.code != "ConflictException" or not (current.terminal or current.raw_status == "Stopping"):
+                raise
+            return current
         return self.get_job(job_id)
 
     def pause_job(self, job_id: str) -> JobInfo:
