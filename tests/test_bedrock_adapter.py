@@ -146,3 +146,23 @@ def test_a_launch_without_bucket_or_role_stops_before_any_upload(emu: Emulator) 
         adapter(emu).check_spec(JobSpec(model="gpt-4o-mini", training_file="x"), online=False)
     assert "amazon.nova-micro-v1:0" in str(unknown.value.hint)
     assert emu.stats()["requests"]["total"] == 0
+
+
+def test_the_adapter_speaks_every_protocol_bedrock_supports(emu: Emulator) -> None:
+    from ftclient.providers import get_provider
+    from ftclient.providers.base import (
+        DeployingProvider,
+        ModelListingProvider,
+        NamedFileProvider,
+        NativeFormatProvider,
+        Provider,
+        RequestPreview,
+        SpecChecks,
+    )
+
+    provider = adapter(emu)
+    for protocol in (Provider, DeployingProvider, ModelListingProvider, NamedFileProvider, NativeFormatProvider,
+                     RequestPreview, SpecChecks):
+        assert isinstance(provider, protocol), protocol.__name__
+    assert provider.dataset_format("amazon.nova-micro-v1:0", "supervised") == "bedrock-conversation-2024"
+    assert type(get_provider("bedrock")).__name__ == "BedrockProvider"  # found through the entry point

@@ -81,3 +81,41 @@ def test_prepare_launch_evaluate_on_bedrock(emu: Emulator, run_cli: Any, tmp_pat
         assert deployment["cost_per_hour_usd"] == 0.0 and books["provisioned"] == []
     for written in (tmp_path / "r").iterdir():
         assert SECRET not in written.read_text(encoding="utf-8")
+
+
+def test_a_failure_mid_evaluation_still_deletes_the_provisioned_throughput(
+    emu: Emulator, run_cli: Any, tmp_path: Path
+) -> None:
+    from ftclient.evaluate.jobs import evaluate_job
+
+    job_id = ok(run_cli("launch", str(prepared(run_cli, tmp_path)), "--provider", "bedrock", "--json"))["jobs"][0]["id"]
+
+    def crash_after_two(progress: Any) -> None:
+        if progress.done >= 2:
+            raise RuntimeError("the disk filled up")
+
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        evaluate_job(job_id, on_progress=crash_after_two, concurrency=1, hardware="provisioned")
+    books = emu.stats()["serving"]
+    assert books["provisioned_running"] == 0 and [b["status"] for b in books["provisioned"]] == ["Deleted"]
+
+
+def test_dry_run_validate_and_models_on_bedrock(emu: Emulator, run_cli: Any, tmp_path: Path) -> None:
+    folder = prepared(run_cli, tmp_path)
+    plan = ok(run_cli("launch", str(folder), "--provider", "bedrock", "--dry-run", "--json"))
+    upload = plan["uploads"][0]
+    assert upload["format"] == "bedrock-conversation-2024"
+    assert upload["path"].endswith(".bedrock-conversation-2024.jsonl")
+    assert upload["requests"][0]["uri"].startswith("s3://ftclient-e2e/ftclient/train-")
+    request = plan["jobs"][0]["request"]
+    assert request["operation"] == "bedrock:CreateModelCustomizationJob"
+    assert request["params"]["roleArn"] == "arn:aws:iam::123456789012:role/ftclient-e2e"
+    assert request["params"]["hyperParameters"] == {} and plan["jobs"][0]["epochs"] == 2
+    assert emu.stats()["requests"]["total"] == 0  # a dry run sends nothing
+    native = ok(run_cli("validate", upload["path"], "--provider", "bedrock", "--model", BASE, "--json"))
+    train = str(folder / "train.jsonl")
+    canonical = ok(run_cli("validate", train, "--provider", "bedrock", "--model", BASE, "--json"))
+    assert native["ok"] and canonical["ok"] and native["examples"] == canonical["examples"]
+    assert native["tokens"]["exact"] is False  # an estimate, and marked so
+    listed = ok(run_cli("models", "--provider", "bedrock", "--json"))
+    assert BASE in [m["model"] for m in listed["models"]]
