@@ -166,3 +166,20 @@ def test_the_adapter_speaks_every_protocol_bedrock_supports(emu: Emulator) -> No
         assert isinstance(provider, protocol), protocol.__name__
     assert provider.dataset_format("amazon.nova-micro-v1:0", "supervised") == "bedrock-conversation-2024"
     assert type(get_provider("bedrock")).__name__ == "BedrockProvider"  # found through the entry point
+
+
+def test_names_sent_to_bedrock_fit_the_service_models_patterns() -> None:
+    import re
+
+    from ftclient.providers.bedrock import wire
+
+    name = wire.job_name_for_run("run-0123456789abcdef0123")
+    assert name == "ftc-0123456789abcdef0123" and wire.run_id_of(name) == "run-0123456789abcdef0123"
+    spec = JobSpec(model="amazon.nova-micro-v1:0", training_file="s3://b/t.jsonl", suffix="--My Tickets!--",
+                   hyperparameters={"n_epochs": 3, "learning_rate_multiplier": 2.0})
+    request = wire.create_request(spec, role_arn=ROLE, bucket="b", name=name)
+    # patterns from bedrock-service-2.json: CustomModelName, JobName, IdempotencyToken
+    assert re.fullmatch(r"([0-9a-zA-Z][_-]?){1,63}", request["customModelName"]), request["customModelName"]
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*", request["jobName"])
+    assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", request["clientRequestToken"])
+    assert request["hyperParameters"] == {"epochCount": "3", "learningRate": "2e-05"}

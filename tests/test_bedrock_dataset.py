@@ -76,6 +76,10 @@ def test_the_published_example_passes_and_a_canonical_record_converts_to_it(tmp_
     assert report.ok, report.errors
 
 
+def test_a_record_already_in_bedrocks_schema_is_kept_as_it_is() -> None:
+    assert converter_for("bedrock-conversation-2024")(PUBLISHED) == PUBLISHED
+
+
 def test_a_prepared_file_converts_validates_and_counts_the_same_tokens(tmp_path: Path) -> None:
     source = write(tmp_path, [canonical(i) for i in range(10)])
     before = validate(source, provider="bedrock", model=MODEL)

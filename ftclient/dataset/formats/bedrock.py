@@ -60,7 +60,10 @@ def _texts(content: Any, path: str) -> list[dict[str, str]]:
 
 
 def to_bedrock_conversation(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One canonical chat record (``{"messages": [...]}``) as one ``bedrock-conversation-2024`` record."""
+    """One canonical chat record (``{"messages": [...]}``) as one ``bedrock-conversation-2024`` record; a record
+    already in that schema (it names a ``schemaVersion``) is kept as it is."""
+    if "schemaVersion" in record:
+        return dict(record)
     extra = sorted(set(record) - {"messages"})
     if extra:
         raise ConversionError(

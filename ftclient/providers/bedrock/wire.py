@@ -98,7 +98,10 @@ def create_request(spec: JobSpec, *, role_arn: str, bucket: str, name: str | Non
         elif ours in HYPERPARAMETERS:
             hyper[HYPERPARAMETERS[ours]] = str(value)
     job_name = name or f"{JOB_PREFIX}unnamed"
-    custom = f"{_UNSAFE.sub('-', spec.suffix)}-{job_name}" if spec.suffix else job_name
+    # CustomModelName is ([0-9a-zA-Z][_-]?){1,63}: letters and digits, never two separators in a row
+    custom = job_name
+    if spec.suffix:
+        custom = re.sub(r"-{2,}", "-", f"{_UNSAFE.sub('-', spec.suffix)}-{job_name}").strip("-")
     request: dict[str, Any] = {
         "jobName": job_name,
         "customModelName": custom[:63].rstrip("-"),
