@@ -183,3 +183,19 @@ def test_names_sent_to_bedrock_fit_the_service_models_patterns() -> None:
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*", request["jobName"])
     assert re.fullmatch(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?", request["clientRequestToken"])
     assert request["hyperParameters"] == {"epochCount": "3", "learningRate": "2e-05"}
+
+
+def test_emulator_command_speaks_bedrock() -> None:
+    import signal
+
+    command = [sys.executable, "-m", "ftclient", "emulator", "--provider", "bedrock", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ) as proc:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().removesuffix("/v1")
+        client = boto3.client("bedrock", endpoint_url=url, region_name="us-east-1", aws_access_key_id="a",
+                              aws_secret_access_key="b")
+        listed = client.list_model_customization_jobs()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    assert listed["modelCustomizationJobSummaries"] == []
+    assert "AWS_ENDPOINT_URL" in stderr and "FTCLIENT_BEDROCK_BUCKET" in stderr
