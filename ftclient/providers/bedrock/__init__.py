@@ -93,7 +93,8 @@ class BedrockProvider(BedrockStorage, BedrockServing):
         run = spec.metadata.get(wire.RUN_KEY)
         name = wire.job_name_for_run(run) if run else None
         params = wire.create_request(spec, role_arn=self.need_role(), bucket=self.need_bucket(), name=name)
-        answer = self.call("bedrock", "create_model_customization_job", f"creating a job on {spec.model}", **params)
+        answer = self.call("bedrock", "create_model_customization_job", f"creating a job on {spec.model}",
+                           retry=False, **params)  # the launch's find-before-retry loop is the retry layer
         return self.get_job(str(answer["jobArn"]))
 
     def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
@@ -196,8 +197,9 @@ class BedrockProvider(BedrockStorage, BedrockServing):
         through the ARN of its deployment or provisioned throughput (``Endpoint.name``)."""
         params = wire.converse_request(request)
         started = time.perf_counter()
-        answer = await asyncio.to_thread(self.call, "bedrock-runtime", "converse", f"asking {request.model}",
-                                         **params)
+        answer = await asyncio.to_thread(
+            lambda: self.call("bedrock-runtime", "converse", f"asking {request.model}", retry=False, **params)
+        )
         usage = answer.get("usage") or {}
         meta = answer.get("ResponseMetadata") or {}
         return ChatResult(

@@ -1,18 +1,21 @@
 """The boto3 clients behind the Bedrock adapter, and every AWS failure turned into an ftclient error.
 
-boto3 is an optional extra (``pip install 'ftclient[bedrock]'``), imported here and only here: without it,
+boto3 is an optional extra (``pip install 'ftclient[bedrock]'``), imported in this package only: without it,
 building the adapter is a user error naming that command. boto3 checks every request against the service's
 model before sending it, which is the contract the emulator's tests lean on.
 
-Retries: the S3 and control-plane clients retry throttling, 5xx and dropped connections themselves
-(botocore's ``standard`` mode, bounded by ``max_retries``); Converse is sent once, since the evaluation runner
-paces and retries chat calls. Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID`` ..., profiles,
+Retries: boto3's own are switched off (one attempt per call) and ftclient's one retry layer
+(``providers.retries.RetryLayer``) retries throttling, 5xx and dropped connections, pausing as the server asks
+(``retry-after-ms``/``retry-after``) with an injectable sleep. Job creation is not retried here (the launch's
+find-before-retry loop is its layer) and neither is Converse (the evaluation runner paces and retries chat).
+Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID`` ..., profiles,
 roles); ``AWS_ENDPOINT_URL`` points every client at another endpoint (the emulator).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ from ftclient.errors import (
     RemoteNotFoundError,
     UserInputError,
 )
+from ftclient.providers.retries import RetryLayer
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -80,6 +84,8 @@ class BedrockClients:
         role_arn: str | None = None,
         max_retries: int = 4,
         timeout_s: float = 120.0,
+        retry_backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
         session: Any = None,
     ) -> None:
         self._boto3 = load_boto3()
@@ -89,6 +95,8 @@ class BedrockClients:
         self.role_arn = role_arn
         self.max_retries = max_retries
         self.timeout_s = timeout_s
+        self.retry_backoff_s = retry_backoff_s
+        self._sleep = sleep
         self._session = session or self._boto3.session.Session(region_name=self.region)
         self._clients: dict[str, Any] = {}
         self.endpoint = endpoint_url or f"https://bedrock.{self.region}.amazonaws.com"
@@ -103,6 +111,7 @@ class BedrockClients:
             "role_arn": env.get("FTCLIENT_BEDROCK_ROLE_ARN") or None,
             "max_retries": settings.max_retries if settings else 4,
             "timeout_s": settings.request_timeout_s if settings else 120.0,
+            "retry_backoff_s": settings.retry_backoff_s if settings else 0.5,
         }
 
     def client(self, service: str) -> Any:
@@ -110,9 +119,8 @@ class BedrockClients:
         if found is None:
             from botocore.config import Config
 
-            attempts = 1 if service == "bedrock-runtime" else self.max_retries + 1
             config = Config(
-                retries={"mode": "standard", "total_max_attempts": attempts},
+                retries={"mode": "standard", "total_max_attempts": 1},  # ftclient's RetryLayer retries
                 read_timeout=self.timeout_s,
                 connect_timeout=min(self.timeout_s, 30.0),
                 s3={"addressing_style": "path"},
@@ -144,12 +152,17 @@ class BedrockClients:
             )
         return self.role_arn
 
-    def call(self, service: str, operation: str, what: str, **params: Any) -> Any:
-        """``client.<operation>(**params)``, with AWS's errors as ftclient's."""
+    def call(self, service: str, operation: str, what: str, *, retry: bool = True, **params: Any) -> Any:
+        """``client.<operation>(**params)``, with AWS's errors as ftclient's, retried when ``retry``."""
         method: Callable[..., Any] = getattr(self.client(service), operation)
-        return self.guard(what, lambda: method(**params))
+        return self.retrying(what, lambda: method(**params), retry=retry)
+
+    def retrying(self, what: str, action: Callable[[], Any], *, retry: bool = True) -> Any:
+        layer = RetryLayer(self.max_retries if retry else 0, self.retry_backoff_s, self._sleep)
+        return layer.run(lambda: self.guard(what, action))
 
     def guard(self, what: str, action: Callable[[], Any]) -> Any:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -160,6 +173,8 @@ class BedrockClients:
 
         try:
             return action()
+        except S3UploadFailedError as exc:  # the transfer manager's wrapper around a failed part or put
+            raise ProviderUnavailable(f"{what}: {exc}", provider=self.name) from None
         except ClientError as exc:
             raise self._client_error(what, exc) from None
         except NoCredentialsError:
@@ -187,14 +202,14 @@ class BedrockClients:
         cls = _BY_CODE.get(code)
         if cls is None:
             cls = ProviderUnavailable if (status or 500) >= 500 else InvalidRequestError
-        retry = (meta.get("HTTPHeaders") or {}).get("retry-after")
+        headers = meta.get("HTTPHeaders") or {}
         return cls(
             f"{what}: {code or status}: {error.get('Message') or 'no message'}",
             provider=self.name,
             status=status,
             code=code or None,
             request_id=meta.get("RequestId"),
-            retry_after_s=float(retry) if retry and str(retry).replace(".", "", 1).isdigit() else None,
+            retry_after_s=_retry_after(headers),
         )
 
     def close(self) -> None:
@@ -203,3 +218,14 @@ class BedrockClients:
             if callable(close):
                 close()
         self._clients.clear()
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """The pause the server asked for: ``retry-after-ms`` (milliseconds) first, else ``retry-after`` (seconds)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        try:
+            return float(value) / scale if value is not None else None
+        except ValueError:
+            continue
+    return None

@@ -70,7 +70,7 @@ class BedrockStorage(BedrockClients):
 
         config = TransferConfig(multipart_threshold=self.multipart_threshold,
                                 multipart_chunksize=max(5 * 1024**2, self.multipart_threshold // 4))
-        self.guard(
+        self.retrying(
             f"uploading {path.name} to s3://{bucket}/{key}",
             lambda: self.client("s3").upload_file(
                 str(path), bucket, key, ExtraArgs={"Metadata": {SHA_KEY: sha}, "ContentType": "application/jsonl"},
@@ -103,8 +103,11 @@ class BedrockStorage(BedrockClients):
 
     def download_file(self, file_id: str) -> bytes:
         bucket, key = wire.split_uri(file_id)
-        answer = self.call("s3", "get_object", f"reading {file_id}", Bucket=bucket, Key=key)
-        data: bytes = self.guard(f"reading {file_id}", answer["Body"].read)
+        def read() -> bytes:
+            body: bytes = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return body
+
+        data: bytes = self.retrying(f"reading {file_id}", read)
         return data
 
     def read_text(self, uri: str) -> str | None:
