@@ -119,6 +119,7 @@ def test_provisioned_throughput_bills_every_started_hour_until_deleted(emu: Emul
     assert provider.hourly_fee(model, "provisioned")[1] == 20.0 and provider.hourly_fee(model, None)[1] == 0.0
     endpoint = provider.create_endpoint(model, hardware="provisioned")
     assert endpoint.state == "STARTING" and endpoint.cost_per_hour_usd == 20.0
+    assert endpoint.inactive_timeout_min == 0  # no idle stop on Bedrock, and none claimed
     emu.advance(2.5 * 3600)
     assert provider.get_endpoint(endpoint.id).state == "STARTED"
     answer = asyncio.run(provider.chat(ChatRequest(model=endpoint.id, messages=[

@@ -83,6 +83,7 @@ class BedrockServing(BedrockClients):
             hardware=f"{PROVISIONED} x{units}" if provisioned else ON_DEMAND,
             cost_per_hour_usd=None if hourly is None else round(hourly * units, 4),
             created_at=created,
+            inactive_timeout_min=0,  # Bedrock stops neither kind when idle: 0 keeps deploy() from claiming one
             name=arn,
             display_name=str(data.get("provisionedModelName") or data.get("modelDeploymentName")
                              or data.get("customModelDeploymentName") or "") or None,
