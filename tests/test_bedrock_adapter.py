@@ -200,3 +200,17 @@ def test_emulator_command_speaks_bedrock() -> None:
         _, stderr = proc.communicate(timeout=20)
     assert listed["modelCustomizationJobSummaries"] == []
     assert "AWS_ENDPOINT_URL" in stderr and "FTCLIENT_BEDROCK_BUCKET" in stderr
+
+
+def test_a_job_is_found_by_its_run_id_and_by_its_configuration_tag(emu: Emulator, tmp_path: Path) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(native_line(i) for i in range(10)), encoding="utf-8")
+    provider = adapter(emu)
+    remote = provider.upload_named(data, filename="train-tags.jsonl")
+    metadata = {"ftclient_run": "run-tagged", "ftclient_config": "cfg-abc", "ftclient_dataset": "f" * 64}
+    job = provider.create_job(JobSpec(model="amazon.nova-micro-v1:0", training_file=remote.id, metadata=metadata))
+    assert [j.id for j in provider.find_jobs({"ftclient_run": "run-tagged"})] == [job.id]
+    (found,) = provider.find_jobs({"ftclient_config": "cfg-abc"})  # a launch from another machine finds it
+    assert found.id == job.id and found.metadata["ftclient_dataset"] == "f" * 64
+    assert provider.find_jobs({"ftclient_config": "cfg-other"}) == []
+    assert provider.find_jobs({"ftclient_run": "run-never"}) == []

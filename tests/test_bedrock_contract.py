@@ -150,12 +150,14 @@ def test_every_emulator_response_fits_its_output_shape(emulator: Emulator) -> No
         trainingDataConfig={"s3Uri": "s3://contract/train.jsonl"},
         validationDataConfig={"validators": [{"s3Uri": "s3://contract/valid.jsonl"}]},
         outputDataConfig={"s3Uri": "s3://contract/out/"}, hyperParameters={"epochCount": "1"},
+        jobTags=[{"key": "ftclient_config", "value": "cfg-1"}],
     )["jobArn"]
     bedrock.get_model_customization_job(jobIdentifier=job)  # InProgress, with statusDetails
     emulator.advance(10_000)
     done = bedrock.get_model_customization_job(jobIdentifier=job)
     assert done["status"] == "Completed"
     bedrock.list_model_customization_jobs(maxResults=10)
+    bedrock.list_tags_for_resource(resourceARN=job)
     model = done["outputModelArn"]
     bedrock.get_custom_model(modelIdentifier=model)
     bedrock.list_custom_models()

@@ -112,6 +112,7 @@ class Jobs:
         router.add("GET", "/bedrock/custom-models", self.list_models)
         router.add("GET", "/bedrock/custom-models/{model}", self.get_model)
         router.add("GET", "/bedrock/foundation-models", self.foundation_models)
+        router.add("POST", "/bedrock/listTagsForResource", self.list_tags)
 
     # -- helpers ---------------------------------------------------------------------------------
     def find(self, identifier: str) -> Job:
@@ -419,6 +420,15 @@ class Jobs:
             }
             for model, (name, provider, _, _, _) in sorted(catalog.FOUNDATION.items())
         ]})
+
+    def list_tags(self, request: Request) -> Response:
+        """The ``jobTags`` a job was created with (other resources: none)."""
+        arn = str(request.json().get("resourceARN") or "")
+        with self.lock:
+            for job in self.jobs.values():
+                if job.arn == arn:
+                    return json_response({"tags": list(job.request.get("jobTags") or [])})
+        raise aws_error(404, "ResourceNotFoundException", f"Could not find the resource {arn}")
 
     def fail(self, ident: str, params: dict[str, Any]) -> None:
         with self.lock:

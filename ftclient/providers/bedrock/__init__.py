@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ftclient.errors import InvalidRequestError, RemoteNotFoundError, UserInputError
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from ftclient.config import Settings
 
 FORMAT = "bedrock-conversation-2024"
+MAX_TAGGED_JOBS = 50
+"""How many of ftclient's most recent jobs ``find_jobs`` reads the tags of (one request each)."""
 
 
 class BedrockProvider(BedrockStorage, BedrockServing):
@@ -98,15 +101,27 @@ class BedrockProvider(BedrockStorage, BedrockServing):
         return self.get_job(str(answer["jobArn"]))
 
     def find_jobs(self, metadata: Mapping[str, str]) -> list[JobInfo]:
-        """The job of run ``metadata["ftclient_run"]``, by its name; other keys live only in job tags, which
-        the list call does not return, so they match nothing."""
-        if set(metadata) != {wire.RUN_KEY}:
-            return []
-        name = wire.job_name_for_run(metadata[wire.RUN_KEY])
-        try:
-            return [self.get_job(name)]
-        except RemoteNotFoundError:
-            return []
+        """Jobs carrying every pair of ``metadata``: the run id by the job's name (one read); other keys (the
+        configuration a launch from another machine looks for) by the ``jobTags`` of ftclient's recent jobs,
+        newest first."""
+        if set(metadata) == {wire.RUN_KEY}:
+            name = wire.job_name_for_run(metadata[wire.RUN_KEY])
+            try:
+                return [self.get_job(name)]
+            except RemoteNotFoundError:
+                return []
+        answer = self.call("bedrock", "list_model_customization_jobs", "listing ftclient's jobs",
+                           nameContains=wire.JOB_PREFIX, maxResults=MAX_TAGGED_JOBS, sortBy="CreationTime",
+                           sortOrder="Descending")
+        found = []
+        for summary in answer.get("modelCustomizationJobSummaries") or []:
+            tags = self.call("bedrock", "list_tags_for_resource", "reading a job's tags",
+                             resourceARN=summary["jobArn"]).get("tags") or []
+            held = {str(t.get("key")): str(t.get("value")) for t in tags}
+            if all(held.get(k) == v for k, v in metadata.items()):
+                info = wire.job_info(summary)
+                found.append(replace(info, metadata={**held, **info.metadata}))
+        return found
 
     def get_job(self, job_id: str) -> JobInfo:
         data = self.call("bedrock", "get_model_customization_job", f"reading job {job_id}", jobIdentifier=job_id)
