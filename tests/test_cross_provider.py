@@ -191,3 +191,25 @@ def test_one_dataset_on_three_providers_compared_in_one_report_with_nothing_left
         fireworks_emu.advance(60)
         assert [e["state"] for e in together_emu.stats()["endpoints"]["list"]] == ["STOPPED"]
         assert fireworks_emu.stats()["deployments"]["running"] == 0
+
+
+def test_yes_reaches_every_provider_of_a_cross_launch(
+    two_emulators: tuple[Emulator, Emulator], run_cli: Any, tmp_path: Path
+) -> None:
+    """Together's own estimate can advise against a job; `--yes` must overrule it in a cross-provider launch
+    as it does in a single-provider one, not only be accepted and dropped."""
+    openai_emu, together_emu = two_emulators
+    together_emu.core.app.credit_limit_usd = 0.0  # type: ignore[attr-defined]
+    rows = (EXAMPLES / "support_tickets.csv").read_text(encoding="utf-8").splitlines()[:41]
+    source = tmp_path / "tickets.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    folder = tmp_path / "ds"
+    ok(run_cli("prepare", str(source), "--model", OPENAI_MODEL, "--out", str(folder), "--json"))
+    args = ("launch", str(folder), "--provider", "openai,together", "--model", f"{OPENAI_MODEL},{TOGETHER_MODEL}",
+            "--detach", "--json")
+    refused = run_cli(*args)
+    assert refused.exit_code == 1 and "--yes" in refused.stderr
+    launched = ok(run_cli(*args, "--yes"))
+    assert {row["provider"] for row in launched["jobs"]} == {"openai", "together"}
+    assert together_emu.stats()["jobs_created"] == 1
+    assert openai_emu.stats()["jobs_created"] == 1

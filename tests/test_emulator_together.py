@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -180,6 +181,9 @@ def test_chat_serves_bases_and_refuses_undeployed_tuned_models(emu: Emulator, ht
     direct = http.post("/chat/completions", json={"model": model, "messages": messages})
     # as captured from the live API (real-payloads/together/error-404-1): 404, model_not_available
     assert direct.status_code == 404 and direct.json()["error"]["code"] == "model_not_available"
+    # ... with the request id at the top level beside "error", the same id as the header, in Together's shape
+    assert direct.json()["id"] == direct.headers["x-request-id"]
+    assert re.fullmatch(r"[A-Za-z0-9]{7}-[A-Za-z0-9]{6}-[0-9a-f]{16}", direct.json()["id"])
     lora = finished_model(emu, http)  # a LoRA adapter on Meta-Llama-3.1-8B-Instruct-Reference: serverless
     served = http.post("/chat/completions", json={"model": lora, "messages": messages})
     assert served.status_code == 200 and served.headers["x-emulator-answer"].startswith("nearest-neighbour")

@@ -9,7 +9,8 @@ from pathlib import Path
 from ftclient.evaluate.api import build_report
 from ftclient.evaluate.costs import Pricer
 from ftclient.evaluate.jobs import best_sentence
-from ftclient.evaluate.report import render_html, render_markdown, runs_table, write_reports
+from ftclient.evaluate.report import render_markdown, runs_table, write_reports
+from ftclient.evaluate.report_html import render_html
 from ftclient.evaluate.resolve import Target
 from ftclient.evaluate.types import Answer, EvaluationReport, Example
 

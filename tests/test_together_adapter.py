@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,7 +194,8 @@ def test_a_refused_price_estimate_creates_no_job(emu: Emulator, provider: Togeth
 def test_errors_carry_status_and_request_id_and_never_the_key(emu: Emulator, provider: TogetherProvider) -> None:
     with pytest.raises(RemoteNotFoundError) as missing:
         provider.get_job("ft-00000000-0000-0000-0000-000000000000")
-    assert missing.value.status == 404 and missing.value.request_id and missing.value.request_id.startswith("req_")
+    assert missing.value.status == 404 and missing.value.request_id
+    assert re.fullmatch(r"[A-Za-z0-9]{7}-[A-Za-z0-9]{6}-[0-9a-f]{16}", missing.value.request_id)
     emu.inject("GET /v1/fine-tunes", "status_500", message=f"upstream rejected key {KEY}")
     provider.max_retries = 0
     with pytest.raises(ProviderUnavailable) as failed:

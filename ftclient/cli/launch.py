@@ -198,6 +198,7 @@ def launch(  # noqa: PLR0917 - click passes options positionally
             model=model,
             options={**options, "settings": resolve()},
             moderate=moderate,
+            yes=yes,
             detach=detach,
             dry_run=dry_run,
             timeout=timeout,

@@ -9,6 +9,7 @@ and whether to delay, dribble or drop it).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -157,16 +158,20 @@ class EmulatorCore:
         request.route = template_key
         outcome = Outcome(None)
         started = time.perf_counter()
+        request_id = self._request_id()
         try:
             response = self._api(request, matched, outcome)
         except ApiError as exc:
             shape = getattr(self.app, "error_response", None)  # dialects whose errors are not OpenAI-shaped
             response = shape(exc, request) if shape is not None else exc.response()
+            envelope = getattr(self.app, "error_envelope", None)
+            if envelope is not None:  # a dialect whose error bodies carry more than "error" (Together's id)
+                response.body = json.dumps(envelope(exc.body(), request_id)).encode()
         if outcome.drop:
             self.services.stats.record(template_key, "dropped")
             self.services.stats.bump("dropped_connections")
             return outcome
-        response.headers.setdefault("x-request-id", f"req_{uuid.uuid4().hex}")
+        response.headers.setdefault("x-request-id", request_id)
         response.headers["openai-processing-ms"] = str(
             int((time.perf_counter() - started) * 1000) + int(outcome.delay_s * 1000)
         )
@@ -175,6 +180,10 @@ class EmulatorCore:
         self.services.stats.record(template_key, response.status)
         outcome.response = response
         return outcome
+
+    def _request_id(self) -> str:
+        make = getattr(self.app, "request_id", None)
+        return str(make()) if make is not None else f"req_{uuid.uuid4().hex}"
 
     def _api(self, request: Request, matched: tuple[str, Any, dict[str, str]] | None, outcome: Outcome) -> Response:
         auth = request.header("authorization")

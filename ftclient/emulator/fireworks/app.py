@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftclient.emulator.dialect import DialectApp, RouteGroup
 from ftclient.emulator.fireworks import rules
 from ftclient.emulator.fireworks.chat import Chat
 from ftclient.emulator.fireworks.datasets import Datasets
 from ftclient.emulator.fireworks.deployments import Deployments
 from ftclient.emulator.fireworks.jobs import TERMINAL, Jobs
 from ftclient.emulator.fireworks.state import FireworksStore, FJob
-from ftclient.emulator.http import ApiError, Request, Router
+from ftclient.emulator.http import ApiError, Request
 from ftclient.emulator.openai.learner import NearestNeighbour, prompt_text
 
 if TYPE_CHECKING:
@@ -29,36 +30,20 @@ STORAGE_PREFIX = "/_storage/"
 _SECRET = b"ftclient-emulator-fireworks-signing-key"
 
 
-class FireworksApp:
+class FireworksApp(DialectApp[FireworksStore]):
     public_paths = (STORAGE_PREFIX,)
     """Signed URLs (uploads, downloads, metrics files) take no Fireworks credentials, like real ones."""
 
     def __init__(self, services: Services) -> None:
-        self.services = services
         state_dir = services.config.state_dir
-        self.store = FireworksStore(Path(state_dir) if state_dir is not None else None)
-        behind = self.store.clock_high_water - services.clock.now()
-        if behind > 0:
-            services.clock.advance(behind)
+        super().__init__(services, FireworksStore(Path(state_dir) if state_dir is not None else None))
         self.datasets = Datasets(self)
         self.jobs = Jobs(self)
         self.deployments = Deployments(self)
         self.chat = Chat(self)
-        self._learners: dict[str, NearestNeighbour] = {}
-        self._learner_lock = threading.Lock()
 
-    def register(self, router: Router) -> None:
-        for group in (self.datasets, self.jobs, self.deployments, self.chat):
-            group.register(router)
-
-    def now(self) -> float:
-        return self.services.clock.now()
-
-    def changed(self) -> None:
-        self.store.save(self.now())
-
-    def save(self) -> None:
-        self.store.save(self.now())
+    def route_groups(self) -> Sequence[RouteGroup]:
+        return (self.datasets, self.jobs, self.deployments, self.chat)
 
     # -- signed URLs -----------------------------------------------------------------------------
     def signed(self, request: Request, path: str) -> str:
@@ -74,13 +59,11 @@ class FireworksApp:
 
     # -- tuned models ----------------------------------------------------------------------------
     def learner(self, job: FJob) -> NearestNeighbour:
-        with self._learner_lock:
-            found = self._learners.get(job.obj["name"])
-            if found is None:
-                _, examples = rules.check(self.store.content(job.obj["dataset"]), job.method)
-                found = NearestNeighbour([(prompt_text(m), a) for m, a in examples] or [("", "")])
-                self._learners[job.obj["name"]] = found
-            return found
+        def build() -> NearestNeighbour:
+            _, examples = rules.check(self.store.content(job.obj["dataset"]), job.method)
+            return NearestNeighbour([(prompt_text(m), a) for m, a in examples] or [("", "")])
+
+        return self.cached_learner(job.obj["name"], build)
 
     def job_of_model(self, model: str) -> FJob | None:
         found = self.store.models.get(model)

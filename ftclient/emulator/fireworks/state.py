@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftclient.emulator.dialect import ScheduledJob
 from ftclient.emulator.persist import FileBytes, atomic_write
 
 
@@ -18,20 +19,9 @@ def rfc3339(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass
-class FJob:
-    """An SFT or DPO job: the API object plus the schedule its lifecycle replays."""
-
-    obj: dict[str, Any]
-    method: str
-    phase_at: float
-    n_train: int = 0
-    tokens_per_epoch: int = 0
-    total_steps: int = 0
-    epoch_steps: int = 0
-    steps_done: int = 0
-    fail: dict[str, Any] | None = None
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+@dataclass(kw_only=True)
+class FJob(ScheduledJob):
+    """An SFT or DPO job (``method``: ``supervised`` or ``dpo``)."""
 
 
 @dataclass

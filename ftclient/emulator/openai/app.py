@@ -6,10 +6,12 @@ import datetime as dt
 import hashlib
 import string
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftclient.emulator.http import ApiError, Router
+from ftclient.emulator.dialect import DialectApp, RouteGroup
+from ftclient.emulator.http import ApiError
 from ftclient.emulator.openai import accounting, catalog, lifecycle, training
 from ftclient.emulator.openai.batches import Batches
 from ftclient.emulator.openai.chat import Chat
@@ -28,40 +30,24 @@ ORG_SLUG = "ftclient-emulator"
 _ALNUM = string.ascii_letters + string.digits
 
 
-class OpenAIApp:
+class OpenAIApp(DialectApp[Store]):
     def __init__(self, services: Services) -> None:
-        self.services = services
         state_dir = services.config.state_dir
-        self.store = Store(services.rng, Path(state_dir) if state_dir is not None else None)
-        behind = self.store.clock_high_water - services.clock.now()
-        if behind > 0:
-            services.clock.advance(behind)
+        super().__init__(services, Store(services.rng, Path(state_dir) if state_dir is not None else None))
         self.files = Files(self)
         self.jobs = Jobs(self)
         self.chat = Chat(self)
         self.moderations = Moderations(self)
         self.batches = Batches(self)
         self.models = Models(self)
-        self._learners: dict[str, NearestNeighbour] = {}
-        self._learner_lock = threading.Lock()
         self._tuned: dict[str, str] = {}
         for job in self.store.jobs.values():
             if job.obj["status"] == "succeeded":
                 self.register_tuned_model(job)
         _preload_encodings()
 
-    def register(self, router: Router) -> None:
-        for group in (self.files, self.jobs, self.chat, self.moderations, self.batches, self.models):
-            group.register(router)
-
-    def now(self) -> float:
-        return self.services.clock.now()
-
-    def changed(self) -> None:
-        self.store.save(self.now())
-
-    def save(self) -> None:
-        self.store.save(self.now())
+    def route_groups(self) -> Sequence[RouteGroup]:
+        return (self.files, self.jobs, self.chat, self.moderations, self.batches, self.models)
 
     # -- models ----------------------------------------------------------------------------------
     def fine_tunable_base(self, model: str) -> str:
@@ -176,14 +162,12 @@ class OpenAIApp:
         return ("tuned", snapshot, self._learner(job)) if job is not None else ("base", snapshot, None)
 
     def _learner(self, job: JobState) -> NearestNeighbour:
-        job_id = job.obj["id"]
-        with self._learner_lock:
-            learner = self._learners.get(job_id)
-            if learner is None:
-                data = self.store.content(job.obj["training_file"])
-                learner = training.build_learner(training.parse_examples(data, job.method))
-                self._learners[job_id] = learner
-            return learner
+        return self.cached_learner(
+            job.obj["id"],
+            lambda: training.build_learner(
+                training.parse_examples(self.store.content(job.obj["training_file"]), job.method)
+            ),
+        )
 
     # -- jobs ------------------------------------------------------------------------------------
     def validate_job_files(self, job: JobState) -> dict[str, Any] | None:
@@ -203,10 +187,9 @@ class OpenAIApp:
                 return _file_error(param, exc.message, exc.code)
             if param == "training_file":
                 job.tokens_per_epoch = training.tokens_per_epoch(records, job.method, base)
-                with self._learner_lock:
-                    self._learners[job.obj["id"]] = training.build_learner(
-                        training.learner_examples(records, job.method)
-                    )
+                self.keep_learner(
+                    job.obj["id"], training.build_learner(training.learner_examples(records, job.method))
+                )
             counts[param] = len(records)
         job.n_train = counts["training_file"]
         job.n_valid = counts.get("validation_file", 0)

@@ -14,31 +14,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftclient.emulator.dialect import ScheduledJob
 from ftclient.emulator.persist import FileBytes, atomic_write
 
 _ALPHABET = string.ascii_letters + string.digits
 
 
-@dataclass
-class JobState:
-    """A fine-tuning job: the API object plus the schedule the lifecycle follows."""
+@dataclass(kw_only=True)
+class JobState(ScheduledJob):
+    """A fine-tuning job, with OpenAI's pauses, events and checkpoints (``phase_at``: when the current phase,
+    validating, queued or running, started)."""
 
-    obj: dict[str, Any]
-    method: str = "supervised"
-    n_train: int = 0
     n_valid: int = 0
-    tokens_per_epoch: int = 0
-    total_steps: int = 0
-    steps_done: int = 0
-    epoch_steps: int = 0
-    phase_at: float = 0.0
-    """When the current phase (validating, queued, running) started, emulated time."""
     paused_at: float | None = None
     paused_total: float = 0.0
-    fail: dict[str, Any] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -7,12 +7,13 @@ and endpoints ``ftclient-emulator/<model>-<hash>``, so every name in a report sa
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Mapping
+import secrets
+import string
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftclient.emulator.http import Router
+from ftclient.emulator.dialect import DialectApp, RouteGroup
 from ftclient.emulator.openai.learner import NearestNeighbour, content_text, prompt_text, split_example
 from ftclient.emulator.together import rules, tokens
 from ftclient.emulator.together.chat import Chat
@@ -30,42 +31,39 @@ CREDIT_LIMIT_USD = 100.0
 Example = tuple[list[Mapping[str, Any]], str]
 
 
-class TogetherApp:
+class TogetherApp(DialectApp[TogetherStore]):
     public_paths = (STORAGE_PREFIX,)
     """Signed upload URLs: reached without Together credentials, like the real storage URLs."""
 
     def __init__(self, services: Services) -> None:
-        self.services = services
+        state_dir = services.config.state_dir
+        super().__init__(services, TogetherStore(Path(state_dir) if state_dir is not None else None))
         self.account = ACCOUNT
         self.credit_limit_usd = CREDIT_LIMIT_USD
-        state_dir = services.config.state_dir
-        self.store = TogetherStore(Path(state_dir) if state_dir is not None else None)
-        behind = self.store.clock_high_water - services.clock.now()
-        if behind > 0:
-            services.clock.advance(behind)
         self.files = Files(self)
         self.finetunes = FineTunes(self)
         self.endpoints = Endpoints(self)
         self.chat = Chat(self)
         self._tuned: dict[str, str] = {}
-        self._learners: dict[str, NearestNeighbour] = {}
-        self._learner_lock = threading.Lock()
         for job in self.store.jobs.values():
             if job.obj["status"] == "completed":
                 self.register_tuned(job)
 
-    def register(self, router: Router) -> None:
-        for group in (self.files, self.finetunes, self.endpoints, self.chat):
-            group.register(router)
+    def request_id(self) -> str:
+        """Together's request ids look like ``odDTv3K-28Eivz-9e4c75784abae641`` (real-payloads/together/
+        error-400-2.json): two short alphanumeric parts and 16 hex digits."""
+        alphabet = string.ascii_letters + string.digits
+        head = "".join(secrets.choice(alphabet) for _ in range(7))
+        middle = "".join(secrets.choice(alphabet) for _ in range(6))
+        return f"{head}-{middle}-{secrets.token_hex(8)}"
 
-    def now(self) -> float:
-        return self.services.clock.now()
+    def error_envelope(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+        """Together's errors carry the request id at the top level beside ``error`` (every captured error
+        body in real-payloads/together has it; the spec's ErrorData omits it)."""
+        return {"id": request_id, **body}
 
-    def changed(self) -> None:
-        self.store.save(self.now())
-
-    def save(self) -> None:
-        self.store.save(self.now())
+    def route_groups(self) -> Sequence[RouteGroup]:
+        return (self.files, self.finetunes, self.endpoints, self.chat)
 
     # -- training data ---------------------------------------------------------------------------
     def count_file_tokens(self, file_id: str) -> int:
@@ -95,8 +93,7 @@ class TogetherApp:
             return "Invalid training file: it has no example with an answer to learn from."
         plan_steps(job, len(examples))
         job.tokens_per_epoch = self.count_file_tokens(obj["training_file"])
-        with self._learner_lock:
-            self._learners[obj["id"]] = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
+        self.keep_learner(obj["id"], _learner_of(examples))
         return None
 
     # -- tuned models ----------------------------------------------------------------------------
@@ -113,13 +110,9 @@ class TogetherApp:
         return sorted(self._tuned)
 
     def learner(self, job: TJob) -> NearestNeighbour:
-        with self._learner_lock:
-            found = self._learners.get(job.obj["id"])
-            if found is None:
-                examples = parse_examples(self.store.content(job.obj["training_file"]))
-                found = NearestNeighbour([(prompt_text(m), a) for m, a in examples])
-                self._learners[job.obj["id"]] = found
-            return found
+        return self.cached_learner(
+            job.obj["id"], lambda: _learner_of(parse_examples(self.store.content(job.obj["training_file"])))
+        )
 
     # -- control ---------------------------------------------------------------------------------
     def fail_job(self, job_id: str, params: dict[str, Any]) -> None:
@@ -185,3 +178,7 @@ def parse_examples(data: bytes) -> list[Example]:
             if preferred and isinstance(preferred[0], dict):
                 examples.append((list(messages), content_text(preferred[0].get("content"))))
     return examples
+
+
+def _learner_of(examples: list[tuple[list[Mapping[str, Any]], str]]) -> NearestNeighbour:
+    return NearestNeighbour([(prompt_text(m), a) for m, a in examples])

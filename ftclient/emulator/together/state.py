@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftclient.emulator.dialect import ScheduledJob
 from ftclient.emulator.persist import FileBytes, atomic_write
 
 
@@ -19,22 +20,12 @@ def iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass
-class TJob:
-    """A fine-tune job: the API object plus the schedule the lifecycle replays."""
+@dataclass(kw_only=True)
+class TJob(ScheduledJob):
+    """A fine-tune job, with its creation time and the checkpoints Together lists."""
 
-    obj: dict[str, Any]
     created: float
-    phase_at: float
-    method: str = "supervised"
-    n_train: int = 0
-    tokens_per_epoch: int = 0
-    total_steps: int = 0
-    epoch_steps: int = 0
-    steps_done: int = 0
-    fail: dict[str, Any] | None = None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

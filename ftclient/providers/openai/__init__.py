@@ -26,12 +26,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 
-from ftclient.errors import AuthError, PermissionError_, ProviderError, ProviderUnavailable, RateLimitError
+from ftclient.errors import AuthError, PermissionError_, ProviderError, RateLimitError
 from ftclient.providers.base import (
     Capabilities,
     ChatRequest,
@@ -41,13 +40,11 @@ from ftclient.providers.base import (
     JobInfo,
     JobSpec,
     ModerationResult,
-    ProgressCallback,
-    RemoteFile,
-    UploadSessionInfo,
 )
 from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.headers import rate_limit_state, wait_after_refusal
 from ftclient.providers.openai.batches import ModelsAndBatches
+from ftclient.providers.openai.files import FilesAndUploads
 from ftclient.providers.openai.wire import (
     ELIGIBILITY_HINT,
     ELIGIBILITY_WORDS,
@@ -55,8 +52,6 @@ from ftclient.providers.openai.wire import (
     error_message,
     event_from_dict,
     job_info_from_dict,
-    remote_file_from_dict,
-    upload_requests,
 )
 from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
 
@@ -71,14 +66,13 @@ HINTS = Hints(
     permission="this key's organisation or project may not do this",
     unavailable="the provider is having trouble; run the same command again later",
 )
-PART_SIZE = 64 * 1024**2
 MODERATION_MODEL = "omni-moderation-latest"
 MODERATION_BATCH = 32
 EVENTS_PAGE = 100
 MAX_LIST_PAGES = 50
 
 
-class OpenAIProvider(ModelsAndBatches):
+class OpenAIProvider(ModelsAndBatches, FilesAndUploads):
     """OpenAI's fine-tuning, files, uploads, moderation and chat APIs."""
 
     name = "openai"
@@ -281,136 +275,6 @@ class OpenAIProvider(ModelsAndBatches):
         if isinstance(error, RateLimitError) and exc.code == "daily_rate_limit_exceeded":
             error.hint = "the daily fine-tuning quota for this model is used up; try tomorrow or another model"
         return error
-
-    # -- files -----------------------------------------------------------------------------------
-
-    def upload_file(
-        self, path: Path, *, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
-    ) -> RemoteFile:
-        """Send a file in one request (files up to ``capabilities.max_file_bytes``); larger files go
-        through ``start_upload``/``upload_part``/``complete_upload`` in parts, in order."""
-        return self.upload_named(path, filename=path.name, purpose=purpose, on_progress=on_progress)
-
-    def upload_named(
-        self, path: Path, *, filename: str, purpose: str = "fine-tune", on_progress: ProgressCallback | None = None
-    ) -> RemoteFile:
-        size = path.stat().st_size
-        if size > self.capabilities.max_file_bytes:
-            return self._upload_in_parts(path, filename, purpose, on_progress)
-        data = path.read_bytes()  # bytes: a retry sends the same body again
-        sent = 0
-
-        def send() -> RemoteFile:
-            # A retry after a lost response first looks for the file the first try may have created
-            # (same name, which carries the content hash, and same size): OpenAI keeps both otherwise.
-            nonlocal sent
-            if sent:
-                earlier = [f for f in self._named(filename, purpose) if f.bytes == size and f.status != "error"]
-                if earlier:
-                    return earlier[0]
-            sent += 1
-            created = self._client().files.create(
-                file=(filename, data, "application/jsonl"),
-                purpose=purpose,  # type: ignore[arg-type]
-            )
-            return remote_file_from_dict(created.to_dict())
-
-        remote = self._call(f"uploading {path.name}", send)
-        if on_progress:
-            on_progress(size, size)
-        return remote
-
-    def find_files(self, filename: str, *, purpose: str = "fine-tune") -> list[RemoteFile]:
-        return self._call(f"looking for {filename} on {self.name}", lambda: self._named(filename, purpose))
-
-    def _named(self, filename: str, purpose: str) -> list[RemoteFile]:
-        """Files called ``filename``, newest first (one request; the caller translates errors)."""
-        found = self._client().files.list(purpose=purpose, order="desc")
-        return [remote_file_from_dict(f.to_dict()) for f in found.data if f.filename == filename]
-
-    def _upload_in_parts(
-        self, path: Path, filename: str, purpose: str, on_progress: ProgressCallback | None
-    ) -> RemoteFile:
-        import hashlib
-
-        size = path.stat().st_size
-        session = self.start_upload(filename=filename, bytes=size, purpose=purpose)
-        digest, part_ids, done = hashlib.md5(usedforsecurity=False), [], 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(PART_SIZE):
-                digest.update(chunk)
-                part_ids.append(self.upload_part(session.id, chunk))
-                done += len(chunk)
-                if on_progress:
-                    on_progress(done, size)
-        return self.complete_upload(session.id, part_ids, md5=digest.hexdigest())
-
-    def get_file(self, file_id: str) -> RemoteFile:
-        obj = self._call(f"reading file {file_id}", lambda: self._client().files.retrieve(file_id))
-        return remote_file_from_dict(obj.to_dict())
-
-    def delete_file(self, file_id: str) -> bool:
-        """Delete an uploaded file; True when the provider says it is gone."""
-        done = self._call(f"deleting file {file_id}", lambda: self._client().files.delete(file_id).to_dict())
-        return bool(done.get("deleted"))
-
-    def download_file(self, file_id: str) -> bytes:
-        return self._call(f"downloading file {file_id}", lambda: self._client().files.content(file_id).read())
-
-    def start_upload(
-        self, *, filename: str, bytes: int, purpose: str = "fine-tune", mime_type: str = "text/jsonl"
-    ) -> UploadSessionInfo:
-        up = self._call(
-            f"starting the upload of {filename}",
-            lambda: self._client().uploads.create(
-                bytes=bytes,
-                filename=filename,
-                mime_type=mime_type,
-                purpose=purpose,  # type: ignore[arg-type]
-            ),
-        )
-        return UploadSessionInfo(
-            id=up.id,
-            bytes=up.bytes,
-            part_size=PART_SIZE,
-            expires_at=up.expires_at,
-            status=up.status,
-            created_at=up.created_at,
-        )
-
-    def upload_part(self, upload_id: str, data: bytes) -> str:
-        part = self._call(
-            f"sending a part of upload {upload_id}", lambda: self._client().uploads.parts.create(upload_id, data=data)
-        )
-        return part.id
-
-    def complete_upload(self, upload_id: str, part_ids: Sequence[str], *, md5: str | None = None) -> RemoteFile:
-        up = self._call(
-            f"completing upload {upload_id}",
-            lambda: self._client().uploads.complete(upload_id, part_ids=list(part_ids), md5=md5 or openai.omit),
-        )
-        if up.status != "completed" or up.file is None:
-            raise ProviderUnavailable(
-                f"upload {upload_id} ended {up.status!r} without a file",
-                provider=self.name,
-                hint="run the same command again; the upload starts over",
-            )
-        return remote_file_from_dict(up.file.to_dict())
-
-    def cancel_upload(self, upload_id: str) -> None:
-        self._call(f"cancelling upload {upload_id}", lambda: self._client().uploads.cancel(upload_id))
-
-    def preview_upload(
-        self, path: Path, *, purpose: str = "fine-tune", filename: str | None = None
-    ) -> list[dict[str, Any]]:
-        return upload_requests(
-            self.endpoint,
-            filename or path.name,
-            path.stat().st_size,
-            purpose=purpose,
-            max_file_bytes=self.capabilities.max_file_bytes,
-            part_size=PART_SIZE,
-        )
 
     # -- jobs ------------------------------------------------------------------------------------
 
