@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
@@ -29,7 +30,8 @@ from ftclient.emulator.bedrock.runtime import Runtime
 from ftclient.emulator.bedrock.s3 import S3
 from ftclient.emulator.bedrock.serving import Serving
 from ftclient.emulator.bedrock.wire import aws_error
-from ftclient.emulator.http import ApiError, Request, Response, Router
+from ftclient.emulator.dialect import DialectApp, RouteGroup
+from ftclient.emulator.http import ApiError, Request, Response
 
 if TYPE_CHECKING:
     from ftclient.emulator.server import Services
@@ -41,23 +43,26 @@ _BEDROCK_CODES = {400: "ValidationException", 401: "AccessDeniedException", 403:
 _S3_CODES = {400: "InvalidRequest", 403: "AccessDenied", 404: "NoSuchKey", 429: "SlowDown", 503: "SlowDown"}
 
 
-class BedrockApp:
+class MemoryStore:
+    """This dialect keeps its state in memory only (``state_dir`` is not supported): nothing to catch up
+    with after a restart, nothing to save."""
+
+    clock_high_water = 0.0
+
+    def save(self, now: float) -> None:
+        return None
+
+
+class BedrockApp(DialectApp[MemoryStore]):
     def __init__(self, services: Services) -> None:
-        self.services = services
+        super().__init__(services, MemoryStore())
         self.s3 = S3(self)
         self.jobs = Jobs(self)
         self.serving = Serving(self)
         self.runtime = Runtime(self)
 
-    def register(self, router: Router) -> None:
-        for group in (self.s3, self.jobs, self.serving, self.runtime):
-            group.register(router)
-
-    def now(self) -> float:
-        return self.services.clock.now()
-
-    def save(self) -> None:
-        """Kept in memory only: ``state_dir`` is not supported by this dialect."""
+    def route_groups(self) -> Sequence[RouteGroup]:
+        return (self.s3, self.jobs, self.serving, self.runtime)
 
     # -- routing and auth ------------------------------------------------------------------------
     def prepare(self, request: Request) -> None:

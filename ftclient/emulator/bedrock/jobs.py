@@ -101,7 +101,6 @@ class Jobs:
         self.jobs: dict[str, Job] = {}
         self.models: dict[str, dict[str, Any]] = {}
         """custom model ARN -> its description (GetCustomModel's shape, plus the job's id)."""
-        self.learners: dict[str, NearestNeighbour] = {}
         self.lock = threading.RLock()
 
     def register(self, router: Router) -> None:
@@ -135,8 +134,12 @@ class Jobs:
         return None
 
     def learner(self, model_arn: str) -> NearestNeighbour | None:
+        """The custom model's nearest-neighbour learner over its job's training examples."""
         with self.lock:
-            return self.learners.get(model_arn)
+            job = next((j for j in self.jobs.values() if j.model_arn == model_arn), None)
+        if job is None:
+            return None
+        return self.app.cached_learner(model_arn, lambda: NearestNeighbour(job.examples or [("", "")]))
 
     # -- the clock -------------------------------------------------------------------------------
     def advance(self, job: Job) -> None:
@@ -244,7 +247,6 @@ class Jobs:
         }
         if job.request.get("validationDataConfig"):
             self.models[arn]["validationDataConfig"] = job.request["validationDataConfig"]
-        self.learners[arn] = NearestNeighbour(job.examples or [("", "")])
 
     # -- views -----------------------------------------------------------------------------------
     def view(self, job: Job) -> dict[str, Any]:
