@@ -36,7 +36,7 @@ OPENAI_JOB_CREATION_ENDS = dt.date(2027, 1, 6)
 _SHUT_2026_10_23 = dt.date(2026, 10, 23)
 _RETIRE_2027_01_14 = dt.date(2027, 1, 14)
 
-KNOWN_PROVIDERS = ("openai", "together", "fireworks", "azure")
+KNOWN_PROVIDERS = ("openai", "together", "fireworks", "azure", "bedrock")
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,61 @@ def _azure_limits(model: str) -> ModelLimits:
     )
 
 
+# AWS Bedrock (Amazon Nova, model customization). Sourced: the tunable model ids (Nova user guide,
+# docs.aws.amazon.com/nova/latest/userguide/customization.html: fine-tuning of amazon.nova-micro-v1:0:128k,
+# -lite-v1:0:300k, -pro-v1:0:300k), on-demand serving of custom Nova Micro/Lite/Pro in US East (N. Virginia)
+# (docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html), epochCount default 2
+# (docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-nova-mm.html), all read 2026-12-03.
+# ASSUMPTIONS, not found in any stored source: the dollar figures below (aws.amazon.com/bedrock/pricing was not
+# available here; they are the order of magnitude of Nova's list prices and labelled as assumptions wherever
+# shown) and the 32k-token training context per example.
+BEDROCK_PRICES_AS_OF = "2026-12-03"
+BEDROCK_PRICES_SOURCE = "assumption: aws.amazon.com/bedrock/pricing not available offline; figures unverified"
+# base model -> (training $/1M tokens, input $/1M, output $/1M, provisioned throughput $/hour per model unit,
+#                max tokens per training example)
+_BEDROCK_MODELS: dict[str, tuple[float, float, float, float, int]] = {
+    "amazon.nova-micro-v1:0": (1.00, 0.035, 0.14, 20.00, 32_000),
+    "amazon.nova-lite-v1:0": (2.00, 0.06, 0.24, 25.00, 32_000),
+    "amazon.nova-pro-v1:0": (8.00, 0.80, 3.20, 70.00, 32_000),
+}
+BEDROCK_DEFAULT_EPOCHS = 2
+"""docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-nova-mm.html: epochCount 1-5, default 2."""
+
+
+def bedrock_base(model: str) -> str:
+    """``amazon.nova-micro-v1:0:128k`` (the context-length variant Bedrock customizes) -> ``amazon.nova-micro-v1:0``."""
+    parts = model.split(":")
+    return ":".join(parts[:2]) if len(parts) > 2 else model
+
+
+def bedrock_hour_usd(model: str) -> float | None:
+    """Assumed dollars per hour of one provisioned-throughput model unit for a custom model of ``model``."""
+    known = _BEDROCK_MODELS.get(bedrock_base(model))
+    return known[3] if known else None
+
+
+def _bedrock_limits(model: str) -> ModelLimits:
+    base = bedrock_base(model)
+    if base not in _BEDROCK_MODELS and not model.startswith("arn:"):
+        raise UnknownModelError(
+            model,
+            known=sorted(_BEDROCK_MODELS),
+            hint="Bedrock tunes Amazon Nova by its model id, e.g. amazon.nova-micro-v1:0",
+        )
+    known = _BEDROCK_MODELS.get(base)
+    return ModelLimits(
+        "bedrock",
+        base,
+        known[4] if known else None,
+        frozenset({"supervised"}),
+        None,
+        notes=(
+            "token counts are estimates (Nova's tokenizer is not published; o200k_base stands in)",
+            "Bedrock prices in ftclient's table are assumptions, not read from aws.amazon.com/bedrock/pricing",
+        ),
+    )
+
+
 def fireworks_gpu_hour_usd(accelerator: str) -> float | None:
     """Dollars per hour of one accelerator on a Fireworks on-demand deployment (None when not in the table)."""
     return _FIREWORKS_GPU_HOUR_USD.get(accelerator)
@@ -247,6 +302,10 @@ def price_for(provider: str, model: str) -> ModelPrice:
         return ModelPrice(
             provider, model, per_1m, serverless, serverless, FIREWORKS_PRICES_AS_OF, FIREWORKS_PRICES_SOURCE
         )
+    if provider == "bedrock" and bedrock_base(model) in _BEDROCK_MODELS:
+        nova = _BEDROCK_MODELS[bedrock_base(model)]
+        return ModelPrice(provider, bedrock_base(model), nova[0], nova[1], nova[2], BEDROCK_PRICES_AS_OF,
+                          BEDROCK_PRICES_SOURCE)
     if provider not in KNOWN_PROVIDERS:
         from ftclient.providers import profiles
 
@@ -286,6 +345,8 @@ def model_limits(provider: str, model: str) -> ModelLimits:
         return _fireworks_limits(model)
     if provider == "azure":
         return _azure_limits(model)
+    if provider == "bedrock":
+        return _bedrock_limits(model)
     if provider == "together":
         if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
@@ -349,6 +410,8 @@ def known_models(provider: str = "openai") -> list[str]:
         return sorted(_FIREWORKS_MODELS)
     if provider == "azure":
         return sorted(_AZURE_MODELS)
+    if provider == "bedrock":
+        return sorted(_BEDROCK_MODELS)
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
 
 
@@ -434,6 +497,8 @@ def default_epochs(n_examples: int, *, provider: str = "openai") -> int:
         return TOGETHER_DEFAULT_EPOCHS
     if provider == "fireworks":
         return FIREWORKS_DEFAULT_EPOCHS
+    if provider == "bedrock":
+        return BEDROCK_DEFAULT_EPOCHS
     if n_examples <= 0:
         return TARGET_EPOCHS
     if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:

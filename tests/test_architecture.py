@@ -2,7 +2,8 @@
 
 - only ``ftclient/cli`` imports click or rich (the core returns data and raises errors);
 - only a provider's adapter imports its SDK (``openai`` is imported by the providers/openai/ package
-  and by providers/azure/, whose data plane is the SDK's ``AzureOpenAI`` client);
+  and by providers/azure/, whose data plane is the SDK's ``AzureOpenAI`` client; boto3 only by
+  providers/bedrock/);
 - the core never imports the CLI or the emulator; the emulator never imports the CLI;
 - only ``ftclient/testing`` (the conformance cases other providers' suites run) imports pytest, and it may
   start the emulator, as a test would;
@@ -57,6 +58,8 @@ def test_import_direction(path: Path) -> None:
         assert not {i for i in imports if _top(i) == "pytest"}, f"{rel} imports pytest"
     if not rel.startswith(("providers/openai/", "providers/azure/")):
         assert not {i for i in imports if _top(i) == "openai"}, f"{rel} imports the openai SDK"
+    if not rel.startswith("providers/bedrock/"):
+        assert not {i for i in imports if _top(i) in {"boto3", "botocore"}}, f"{rel} imports the AWS SDK"
 
 
 @pytest.mark.parametrize(

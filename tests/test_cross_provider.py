@@ -43,7 +43,7 @@ def test_models_pair_with_the_provider_that_tunes_them() -> None:
         (["openai", "together"], [OPENAI_MODEL], "no model given for together"),
         (["openai", "together"], ["llama-3-8b"], "none of openai, together fine-tunes"),
         (["openai"], ["together:Qwen/Qwen3-8B"], "together is not among --provider openai"),
-        (["openai", "bedrock"], [OPENAI_MODEL], "unknown provider 'bedrock'"),
+        (["openai", "nosuch"], [OPENAI_MODEL], "unknown provider 'nosuch'"),
         (["openai", "together"], [], "needs --model"),
     ],
 )

@@ -57,7 +57,9 @@ def warn_running(out: Output, registry: Registry, provider: Provider | None, *, 
     "--hardware",
     default=None,
     help="Hardware id (default: the cheapest available for the model); on Azure the sku: Standard, GlobalStandard "
-    "or Developer (default Developer where it serves the model: no hosting fee).",
+    "or Developer (default Developer where it serves the model: no hosting fee); on Bedrock on-demand or "
+    "provisioned (default on-demand where the base allows it; provisioned throughput bills by the hour and has "
+    "no inactivity timeout: stop it with `ftclient endpoints stop`).",
 )
 @inactive_timeout_option
 @click.option("--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait for STARTED.")

@@ -191,7 +191,8 @@ def render_summary(report: EvaluationReport, console: Console) -> None:
     "--hardware",
     default=None,
     help="Hardware for the dedicated endpoint (default: the cheapest); on Azure the deployment sku "
-    "(default Developer where it serves the model, else Standard).",
+    "(default Developer where it serves the model, else Standard); on Bedrock on-demand or provisioned "
+    "(default on-demand where the base allows it, else provisioned throughput).",
 )
 @inactive_timeout_option
 @json_option

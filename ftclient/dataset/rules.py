@@ -501,6 +501,7 @@ def _empty(ctx: RuleContext, line: int, role: Any, content: str, path: str) -> P
 def rules_for(provider: str) -> RuleSet:
     """The rule set of ``provider``; raises UnknownProviderError."""
     from ftclient.dataset.rules_azure import AzureRuleSet
+    from ftclient.dataset.rules_bedrock import BedrockRuleSet
     from ftclient.dataset.rules_fireworks import FireworksRuleSet
     from ftclient.dataset.rules_together import TogetherRuleSet
     from ftclient.errors import UnknownProviderError
@@ -510,6 +511,7 @@ def rules_for(provider: str) -> RuleSet:
         "together": TogetherRuleSet,
         "fireworks": FireworksRuleSet,
         "azure": AzureRuleSet,
+        "bedrock": BedrockRuleSet,
     }
     factory = factories.get(provider)
     if factory is None:

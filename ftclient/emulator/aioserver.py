@@ -352,8 +352,9 @@ class _Wire:
 def _head(response: Response) -> h11.Response:
     status = response.status
     reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-    headers = [("server", "ftclient-emulator"), ("content-type", response.content_type),
-               ("content-length", str(len(response.body)))]
+    headers = [("server", "ftclient-emulator"), ("content-type", response.content_type)]
+    if "content-length" not in response.headers:  # a HEAD answer states the length of the body it leaves out
+        headers.append(("content-length", str(len(response.body))))
     headers += list(response.headers.items())
     return h11.Response(status_code=status, headers=headers, reason=reason.encode("latin-1"))
 

@@ -150,6 +150,9 @@ class EmulatorCore:
                 return Outcome(self._control(request))
             except ApiError as exc:
                 return Outcome(exc.response())
+        prepare = getattr(self.app, "prepare", None)
+        if prepare is not None:  # a dialect that routes by more than the path (Bedrock: the SigV4 scope)
+            prepare(request)
         matched = self.router.match(request.method, request.path)
         template_key = matched[0] if matched else f"{request.method} <unmatched>"
         request.route = template_key
@@ -159,7 +162,8 @@ class EmulatorCore:
         try:
             response = self._api(request, matched, outcome)
         except ApiError as exc:
-            response = exc.response()
+            shape = getattr(self.app, "error_response", None)  # dialects whose errors are not OpenAI-shaped
+            response = shape(exc, request) if shape is not None else exc.response()
             envelope = getattr(self.app, "error_envelope", None)
             if envelope is not None:  # a dialect whose error bodies carry more than "error" (Together's id)
                 response.body = json.dumps(envelope(exc.body(), request_id)).encode()
@@ -247,6 +251,10 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
         from ftclient.emulator.fireworks.app import FireworksApp
 
         return FireworksApp(services)
+    if provider == "bedrock":
+        from ftclient.emulator.bedrock.app import BedrockApp
+
+        return BedrockApp(services)
     from ftclient.emulator.openai.app import OpenAIApp
 
     return OpenAIApp(services)

@@ -181,7 +181,7 @@ def plan_launch(
         if split == "validation" and not any(c.use_validation for c in configs):
             continue
         path, sha = (source, source_sha) if fmt is None else _converted(
-            source, source_sha, fmt, provider=provider_name, model=configs[0].model, settings=settings
+            source, source_sha, fmt, provider=provider_name, model=configs[0].model, settings=settings, split=split
         )
         known = registry.find_upload(provider_name, sha, endpoint=endpoint)
         uploads.append(
@@ -235,15 +235,23 @@ def _native_format(adapter: object, configs: Sequence[LaunchConfig]) -> str | No
 
 
 def _converted(
-    path: Path, sha: str, fmt: str, *, provider: str, model: str, settings: Settings
+    path: Path, sha: str, fmt: str, *, provider: str, model: str, settings: Settings, split: str = "train"
 ) -> tuple[Path, str]:
     """``path`` converted to ``fmt`` (cached in the home by the source hash) and validated by the provider's
-    rules, so nothing the provider would refuse is uploaded."""
+    rules, so nothing the provider would refuse is uploaded. The minimum number of examples is a rule for the
+    training file: a validation split is smaller by design."""
     from ftclient.dataset.formats import convert_file
     from ftclient.dataset.validate import ensure_valid, validate
 
     converted = convert_file(path, fmt, settings.home / "converted" / provider, source_sha256=sha)
-    ensure_valid(validate(converted.path, provider=provider, model=model))
+    report = validate(converted.path, provider=provider, model=model)
+    if split != "train":
+        kept = [p for p in report.problems if p.code != "too-few-examples"]
+        counts = {code: n for code, n in report.problem_counts.items() if code != "error:too-few-examples"}
+        report = report.model_copy(
+            update={"problems": kept, "problem_counts": counts, "ok": not any(p.severity == "error" for p in kept)}
+        )
+    ensure_valid(report)
     return converted.path, converted.sha256
 
 

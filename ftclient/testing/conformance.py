@@ -135,6 +135,25 @@ BUILTIN_HARNESSES: tuple[BuiltinHarness, ...] = (
         "/accounts/{account}/deployments/{name}",
         speed=100.0,
     ),
+    BuiltinHarness(
+        name="bedrock",
+        dialect="bedrock",
+        model="amazon.nova-micro-v1:0",
+        # the emulator serves S3 and Bedrock on one port, its routes prefixed by the SigV4 scope's service
+        create_route="POST /bedrock/model-customization-jobs",
+        upload_route="PUT /s3/{bucket}/{key}",
+        list_route="GET /bedrock/model-customization-jobs",
+        env={
+            "AWS_ENDPOINT_URL": "{url}",
+            "AWS_ACCESS_KEY_ID": "AKIACONFORMANCE",
+            "AWS_SECRET_ACCESS_KEY": "{key}",
+            "AWS_REGION": "us-east-1",
+            "FTCLIENT_BEDROCK_BUCKET": "ftclient-conformance",
+            "FTCLIENT_BEDROCK_ROLE_ARN": "arn:aws:iam::123456789012:role/ftclient-conformance",
+        },
+        deploy_route="POST /bedrock/model-customization/custom-model-deployments",
+        speed=1000.0,
+    ),
 )
 
 
@@ -181,15 +200,23 @@ class Setup:
     def copies(self, dataset: Path) -> dict[str, int]:
         """How many files the provider holds with each split's content (found by content name)."""
         from ftclient.launching.upload import content_name
-        from ftclient.providers.base import NamedFileProvider
+        from ftclient.providers.base import NamedFileProvider, NativeFormatProvider
 
         adapter = self.adapter()
         if not isinstance(adapter, NamedFileProvider):
             pytest.skip(f"{self.harness.name} cannot find files by name, so copies cannot be counted")
+        fmt = adapter.dataset_format(self.harness.model, "supervised") if isinstance(
+            adapter, NativeFormatProvider) else None
         counts = {}
         for split in ("train", "validation"):
             path = dataset / f"{split}.jsonl"
-            name = content_name(path, hashlib.sha256(path.read_bytes()).hexdigest())
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            if fmt is not None:  # the provider receives the converted file: count copies of that
+                from ftclient.dataset.formats import convert_file
+
+                converted = convert_file(path, fmt, self.workdir / "converted-probe", source_sha256=sha)
+                path, sha = converted.path, converted.sha256
+            name = content_name(path, sha)
             counts[split] = len(adapter.find_files(name))
         adapter.close()
         return counts
