@@ -503,6 +503,7 @@ def rules_for(provider: str) -> RuleSet:
     from ftclient.dataset.rules_azure import AzureRuleSet
     from ftclient.dataset.rules_fireworks import FireworksRuleSet
     from ftclient.dataset.rules_together import TogetherRuleSet
+    from ftclient.dataset.rules_vertex import VertexRuleSet
     from ftclient.errors import UnknownProviderError
 
     factories: dict[str, Callable[[], RuleSet]] = {
@@ -510,6 +511,7 @@ def rules_for(provider: str) -> RuleSet:
         "together": TogetherRuleSet,
         "fireworks": FireworksRuleSet,
         "azure": AzureRuleSet,
+        "vertex": VertexRuleSet,
     }
     factory = factories.get(provider)
     if factory is None:
