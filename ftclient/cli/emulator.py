@@ -73,7 +73,7 @@ DEFAULT_PORT = 8765
 )
 @click.option(
     "--provider",
-    type=click.Choice(["openai", "together", "fireworks", "azure"]),
+    type=click.Choice(["openai", "together", "fireworks", "azure", "vertex"]),
     default="openai",
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
@@ -130,6 +130,7 @@ def emulator(
       ftclient emulator --state-dir ./emulator-state --seed 7
       ftclient emulator --provider together --port 8766 --speed 100
       ftclient emulator --provider fireworks --port 8767 --speed 100
+      ftclient emulator --provider vertex --port 8768 --speed 100
       OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-local ftclient launch
     """
     from ftclient.emulator import BANNER, Emulator, EmulatorConfig
@@ -179,6 +180,11 @@ def emulator(
         out.info(
             f"Point clients at it:  export FIREWORKS_BASE_URL={running.url} FIREWORKS_API_KEY=emulator "
             "FIREWORKS_ACCOUNT_ID=my-account"
+        )
+    elif provider == "vertex":
+        out.info(
+            f"Point clients at it:  export FTCLIENT_VERTEX_ENDPOINT={running.url} GOOGLE_CLOUD_PROJECT=my-project "
+            "GOOGLE_CLOUD_LOCATION=us-central1 FTCLIENT_VERTEX_BUCKET=my-bucket"
         )
     else:
         out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")

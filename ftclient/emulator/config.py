@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ftclient.emulator.clock import parse_when
 
-SUPPORTED_PROVIDERS = ("openai", "together", "fireworks", "azure")
+SUPPORTED_PROVIDERS = ("openai", "together", "fireworks", "azure", "vertex")
 
 
 @dataclass(frozen=True)

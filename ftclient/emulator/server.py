@@ -238,6 +238,10 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
         from ftclient.emulator.fireworks.app import FireworksApp
 
         return FireworksApp(services)
+    if provider == "vertex":
+        from ftclient.emulator.vertex.app import VertexApp
+
+        return VertexApp(services)
     from ftclient.emulator.openai.app import OpenAIApp
 
     return OpenAIApp(services)
