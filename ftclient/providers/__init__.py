@@ -27,6 +27,7 @@ BUILTIN: dict[str, str] = {
     "together": "ftclient.providers.together:TogetherProvider",
     "fireworks": "ftclient.providers.fireworks:FireworksProvider",
     "azure": "ftclient.providers.azure:AzureProvider",
+    "vertex": "ftclient.providers.vertex:VertexProvider",
 }
 
 

@@ -39,6 +39,8 @@ class Serving:
         self._lock = threading.Lock()
 
     def register(self, router: Router) -> None:
+        router.add("POST", f"{PARENT}/endpoints", self.create)
+        router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:deployModel", self.deploy)
         router.add("GET", f"{PARENT}/endpoints", self.list)
         router.add("GET", f"{PARENT}/endpoints/{{endpoint}}", self.get)
         router.add("DELETE", f"{PARENT}/endpoints/{{endpoint}}", self.delete)
@@ -74,6 +76,8 @@ class Serving:
             "deployedModels": [{"id": deployed_id, "model": model, "modelVersionId": "1", "displayName": display,
                                 "createTime": when}],
             "trafficSplit": {deployed_id: 100},
+            # the job's labels go to "generated resources such as Model and Endpoint" (TuningJob.labels)
+            **({"labels": dict(job.obj["labels"])} if job.obj.get("labels") else {}),
         }
         answers = [(prompt_text(prompt), answer) for prompt, answer in job.examples]
         self.learners[model] = NearestNeighbour(answers or [("", "")])
@@ -102,6 +106,48 @@ class Serving:
         items = [e for name, e in sorted(self.endpoints.items()) if name.startswith(parent)]
         return json_response({"endpoints": items} if items else {})
 
+    def create(self, request: Request) -> Response:
+        """``endpoints.create``, with the caller's ``endpointId`` when given (409 when it is taken)."""
+        body = request.json()
+        parent = f"projects/{request.params['project']}/locations/{request.params['location']}"
+        ident = request.arg("endpointId") or request.arg("endpoint_id") or str(self.app.next_id())
+        name = f"{parent}/endpoints/{ident}"
+        if not body.get("displayName"):
+            raise GoogleError(400, "INVALID_ARGUMENT", "displayName is required.")
+        when = rfc3339(self.app.now())
+        endpoint: dict[str, Any] = {"name": name, "displayName": str(body["displayName"]), "createTime": when,
+                                    "updateTime": when,
+                    "etag": uuid.uuid4().hex}
+        if isinstance(body.get("labels"), dict) and body["labels"]:
+            endpoint["labels"] = dict(body["labels"])
+        with self._lock:
+            if name in self.endpoints:
+                raise GoogleError(409, "ALREADY_EXISTS", f"Endpoint {name} already exists.")
+            self.endpoints[name] = endpoint
+        self.app.services.stats.bump("endpoints_created")
+        return json_response(self._operation(name, "Endpoint", endpoint))
+
+    def deploy(self, request: Request) -> Response:
+        """``:deployModel`` of a tuned model registered here (done at once: the emulator has no warm-up)."""
+        endpoint = self._endpoint(request)
+        wanted = (request.json().get("deployedModel") or {})
+        model = str(wanted.get("model") or "").split("@")[0]
+        if model not in self.models:
+            raise GoogleError(400, "INVALID_ARGUMENT", f"Model {wanted.get('model')!r} does not exist.")
+        deployed_id = str(self.app.next_id())
+        when = rfc3339(self.app.now())
+        deployed = {"id": deployed_id, "model": model, "modelVersionId": "1",
+                    "displayName": str(wanted.get("displayName") or self.models[model]["displayName"]),
+                    "createTime": when}
+        with self._lock:
+            endpoint.setdefault("deployedModels", []).append(deployed)
+            endpoint["trafficSplit"] = {d["id"]: 100 // len(endpoint["deployedModels"])
+                                        for d in endpoint["deployedModels"]}
+            endpoint["updateTime"] = when
+            self.models[model].setdefault("deployedModels", []).append(
+                {"endpoint": endpoint["name"], "deployedModelId": deployed_id})
+        return json_response(self._operation(endpoint["name"], "DeployModelResponse", {"deployedModel": deployed}))
+
     def undeploy(self, request: Request) -> Response:
         endpoint = self._endpoint(request)
         wanted = str(request.json().get("deployedModelId") or "")
@@ -121,7 +167,7 @@ class Serving:
             if model is not None:
                 model["deployedModels"] = [r for r in model.get("deployedModels", []) if r["deployedModelId"] != wanted]
         self.app.services.stats.bump("models_undeployed")
-        return json_response(self._operation(endpoint["name"], "UndeployModelResponse"))
+        return json_response(self._operation(endpoint["name"], "UndeployModelResponse", {}))
 
     def delete(self, request: Request) -> Response:
         endpoint = self._endpoint(request)
@@ -131,11 +177,11 @@ class Serving:
         with self._lock:
             self.endpoints.pop(endpoint["name"], None)
         self.app.services.stats.bump("endpoints_deleted")
-        return json_response(self._operation(endpoint["name"], None))
+        return json_response(self._operation(endpoint["name"], None, {}))
 
-    def _operation(self, parent: str, response: str | None) -> dict[str, Any]:
-        body = {"@type": f"type.googleapis.com/google.cloud.aiplatform.v1.{response}"} if response else {
-            "@type": "type.googleapis.com/google.protobuf.Empty"}
+    def _operation(self, parent: str, response: str | None, fields: dict[str, Any]) -> dict[str, Any]:
+        kind = f"google.cloud.aiplatform.v1.{response}" if response else "google.protobuf.Empty"
+        body = {"@type": f"type.googleapis.com/{kind}", **fields}
         return {"name": f"{parent}/operations/{self.app.next_id()}", "done": True, "response": body}
 
     def get_model(self, request: Request) -> Response:
