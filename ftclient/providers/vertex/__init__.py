@@ -331,6 +331,15 @@ class VertexProvider(VertexFiles, VertexServing):
         raise InvalidRequestError("Vertex AI has no moderation endpoint ftclient can screen training data with",
                                   provider=self.name, hint="launch without --moderate")
 
+    async def aclose(self) -> None:
+        """Close the asynchronous sessions ``chat`` opened on this event loop (the evaluation runner calls this
+        before its loop ends); the next use opens new clients."""
+        await VertexServing.aclose(self)
+        if self._genai_client is not None:
+            await self._genai_client.aio.aclose()
+            self._genai_client.close()
+            self._genai_client = None
+
     def close(self) -> None:
         VertexServing.close(self)
         if self._genai_client is not None:
