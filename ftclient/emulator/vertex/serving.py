@@ -46,7 +46,7 @@ class Serving:
         router.add("DELETE", f"{PARENT}/endpoints/{{endpoint}}", self.delete)
         router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:undeployModel", self.undeploy)
         router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:generateContent", self.generate)
-        router.add("POST", f"{PARENT}/publishers/google/models/{{model}}:generateContent", self.generate_base)
+        router.add("POST", f"{PARENT}/publishers/{{publisher}}/models/{{model}}:generateContent", self.generate_base)
         router.add("GET", f"{PARENT}/models/{{model}}", self.get_model)
 
     # -- publishing --------------------------------------------------------------------------------
@@ -204,9 +204,9 @@ class Serving:
         return self._answer(request, endpoint["name"], model, lambda messages: learner.answer(messages)[0])
 
     def generate_base(self, request: Request) -> Response:
-        model = request.params["model"]
-        if model not in catalog.TUNABLE:
-            raise GoogleError(404, "NOT_FOUND", f"Publisher Model publishers/google/models/{model} was not found.")
+        publisher, model = request.params["publisher"], request.params["model"]
+        if publisher != "google" or model not in catalog.TUNABLE:
+            raise GoogleError(404, "NOT_FOUND", f"Publisher Model publishers/{publisher}/models/{model} was not found.")
         return self._answer(request, f"publishers/google/models/{model}", model, baseline_answer)
 
     def _answer(self, request: Request, pool: str, version: str, answer_of: Any) -> Response:
