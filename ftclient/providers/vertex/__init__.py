@@ -62,6 +62,7 @@ class VertexProvider(VertexFiles, VertexServing):
         moderation=False,
         max_file_bytes=1024**3,  # "Maximum training dataset file size: 1GB for JSONL" (gemini-tuning page)
         max_upload_bytes=1024**3,
+        training_metrics=False,  # the tuning job API reports states and data statistics, no loss per step
     )
 
     def __init__(

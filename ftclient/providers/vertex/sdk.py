@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ftclient.errors import ProviderError, ProviderUnavailable, UserInputError
+from ftclient.providers.headers import retry_after_seconds
 from ftclient.providers.retries import Hints, status_error
 
 T = TypeVar("T")
@@ -49,13 +50,14 @@ def call(what: str, fn: Callable[[], T], *, endpoint: str) -> T:
 def translate(what: str, exc: BaseException, *, endpoint: str) -> BaseException:
     status, message, code = _status_of(exc)
     if status is not None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
         return status_error(
             f"{what}: {message} (HTTP {status})",
             provider="vertex",
             status=status,
             code=code,
             request_id=None,
-            retry_after_s=None,
+            retry_after_s=retry_after_seconds(headers) if headers is not None else None,
             hints=HINTS,
         )
     name = type(exc).__name__
