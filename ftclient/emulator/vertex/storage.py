@@ -48,7 +48,7 @@ class Storage:
         self.app = app
         self.objects: dict[tuple[str, str], Blob] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.generation = 1_700_000_000_000_000
 
     def register(self, router: Router) -> None:
@@ -87,8 +87,10 @@ class Storage:
             if not meta.get("name"):
                 raise GoogleError(400, "INVALID_ARGUMENT", "Required parameter: name")
             upload_id = uuid.uuid4().hex
+            self._precondition(request, bucket, str(meta["name"]))
             with self.lock:
-                self.sessions[upload_id] = {"bucket": bucket, "meta": meta, "data": bytearray()}
+                self.sessions[upload_id] = {"bucket": bucket, "meta": meta, "data": bytearray(),
+                                            "if_generation_match": request.arg("ifGenerationMatch")}
             host = request.header("host", "127.0.0.1")
             location = f"http://{host}/upload/storage/v1/b/{bucket}/o?uploadType=resumable&upload_id={upload_id}"
             return Response(status=200, body=b"", headers={"location": location, "x-guploader-uploadid": upload_id})
@@ -114,43 +116,55 @@ class Storage:
         if total is not None and len(session["data"]) >= total:
             with self.lock:
                 self.sessions.pop(upload_id, None)
-            return self._store(request, session["bucket"], session["meta"], bytes(session["data"]))
+            return self._store(request, session["bucket"], session["meta"], bytes(session["data"]),
+                               if_generation_match=session["if_generation_match"])
         headers = {"range": f"bytes=0-{len(session['data']) - 1}"} if session["data"] else {}
         return Response(status=308, body=b"", headers=headers)
 
-    def _store(self, request: Request, bucket: str, meta: dict[str, Any], data: bytes) -> Response:
+    def _precondition(self, request: Request, bucket: str, name: str, wanted: str | None = None) -> None:
+        """``ifGenerationMatch=0``: only if no live object has this name (412 otherwise)."""
+        wanted = wanted if wanted is not None else request.arg("ifGenerationMatch")
+        if wanted is None:
+            return
+        with self.lock:
+            blob = self.objects.get((bucket, name))
+        current = blob.meta["generation"] if blob else "0"
+        if current != wanted:
+            raise GoogleError(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.")
+
+    def _store(self, request: Request, bucket: str, meta: dict[str, Any], data: bytes,
+               if_generation_match: str | None = None) -> Response:
         name = str(meta["name"])
         for field, value in (("md5Hash", _md5(data)), ("crc32c", _crc(data))):
             if meta.get(field) and meta[field] != value:
                 raise GoogleError(400, "INVALID_ARGUMENT", f"Provided {field} {meta[field]!r} does not match the data.")
         now = rfc3339(self.app.now())
-        with self.lock:
-            self.generation += 1
-            generation = str(self.generation)
         host = request.header("host", "127.0.0.1")
         path = f"/b/{bucket}/o/{quote(name, safe='')}"
-        obj = {
-            "kind": "storage#object",
-            "id": f"{bucket}/{name}/{generation}",
-            "selfLink": f"http://{host}/storage/v1{path}",
-            "mediaLink": f"http://{host}/download/storage/v1{path}?generation={generation}&alt=media",
-            "name": name,
-            "bucket": bucket,
-            "generation": generation,
-            "metageneration": "1",
-            "contentType": meta.get("contentType") or request.header("content-type") or "application/octet-stream",
-            "storageClass": "STANDARD",
-            "size": str(len(data)),
-            "md5Hash": _md5(data),
-            "crc32c": _crc(data),
-            "etag": base64.b64encode(generation.encode()).decode(),
-            "timeCreated": now,
-            "updated": now,
-            "metadata": meta.get("metadata") or {},
-        }
-        if not obj["metadata"]:
-            del obj["metadata"]
-        with self.lock:
+        content_type = meta.get("contentType") or request.header("content-type") or "application/octet-stream"
+        with self.lock:  # the precondition and the write as one step: two racing creates cannot both win
+            self._precondition(request, bucket, name, if_generation_match)
+            self.generation += 1
+            generation = str(self.generation)
+            obj = {
+                "kind": "storage#object",
+                "id": f"{bucket}/{name}/{generation}",
+                "selfLink": f"http://{host}/storage/v1{path}",
+                "mediaLink": f"http://{host}/download/storage/v1{path}?generation={generation}&alt=media",
+                "name": name,
+                "bucket": bucket,
+                "generation": generation,
+                "metageneration": "1",
+                "contentType": content_type,
+                "storageClass": "STANDARD",
+                "size": str(len(data)),
+                "md5Hash": _md5(data),
+                "crc32c": _crc(data),
+                "etag": base64.b64encode(generation.encode()).decode(),
+                "timeCreated": now,
+                "updated": now,
+                **({"metadata": meta["metadata"]} if meta.get("metadata") else {}),
+            }
             self.objects[(bucket, name)] = Blob(obj, data)
         self.app.services.stats.bump("objects_uploaded")
         return json_response(obj)
