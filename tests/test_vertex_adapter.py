@@ -210,3 +210,22 @@ def test_without_the_extra_the_error_says_what_to_install(monkeypatch: pytest.Mo
     result = run_cli("jobs", "list", "--provider", "vertex")  # type: ignore[operator]
     assert result.exit_code == 1 and "pip install 'ftclient[vertex]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("evaluation broke"), KeyboardInterrupt()])
+def test_the_endpoint_is_removed_when_evaluation_breaks_off(
+    vertex: VertexProvider, emulator: Emulator, train: Path, raised: BaseException
+) -> None:
+    from ftclient.deploy import deployed
+
+    run = f"run-break-{type(raised).__name__.lower()}"
+    job = vertex.create_job(_spec(vertex, train, run))
+    emulator.advance(100)
+    done = vertex.get_job(job.id)
+    assert done.status == "succeeded"
+    serving = [e["name"] for e in emulator.stats()["endpoints"]["list"] if e["deployed_models"]]
+    assert done.extra["endpoint"] in serving
+    with pytest.raises(type(raised)), deployed(str(done.fine_tuned_model), provider=vertex, poll_s=0.0,
+                                               sleep=lambda s: None):
+        raise raised
+    assert done.extra["endpoint"] not in [e["name"] for e in emulator.stats()["endpoints"]["list"]]
