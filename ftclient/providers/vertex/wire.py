@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ftclient.providers.base import Endpoint, JobInfo
+from ftclient.tokens import content_text
 
 STATUSES = {
     "JOB_STATE_QUEUED": "queued",
@@ -124,7 +125,7 @@ def contents_of(messages: Sequence[Mapping[str, Any]]) -> tuple[str | None, list
     contents: list[dict[str, Any]] = []
     for message in messages:
         role = message.get("role")
-        text = _text(message.get("content"))
+        text = content_text(message.get("content"))
         if role in {"system", "developer"}:
             system.append(text)
             continue
@@ -134,14 +135,6 @@ def contents_of(messages: Sequence[Mapping[str, Any]]) -> tuple[str | None, list
         else:
             contents.append({"role": gemini, "parts": [{"text": text}]})
     return ("\n\n".join(system) or None), contents
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
 
 
 def endpoint_of(data: Mapping[str, Any], model: str | None = None) -> Endpoint:
