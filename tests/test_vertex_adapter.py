@@ -126,6 +126,7 @@ def test_a_job_runs_to_a_model_on_its_own_endpoint_which_teardown_removes(
 
     endpoint = vertex.create_endpoint(done.fine_tuned_model)
     assert endpoint.state == "STARTED" and endpoint.name == done.extra["endpoint"]
+    assert endpoint.inactive_timeout_min == 0  # no idle stop is claimed: Vertex has none
     answer = _ask(vertex, str(endpoint.name), [{"role": "system", "content": SYSTEM},
                                                {"role": "user", "content": "charged twice on my card"}])
     assert answer.text == "billing" and answer.prompt_tokens > 0 and answer.finish_reason == "stop"

@@ -151,4 +151,6 @@ def endpoint_of(data: Mapping[str, Any], model: str | None = None) -> Endpoint:
         name=name,
         display_name=data.get("displayName"),
         created_at=None,
+        hardware="managed by Vertex AI",  # a tuned Gemini endpoint takes no machine type
+        inactive_timeout_min=0,  # Vertex never stops an idle endpoint: ftclient's teardown is what ends it
     )
