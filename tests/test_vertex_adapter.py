@@ -191,6 +191,9 @@ def test_spec_checks_refuse_what_vertex_would(vertex: VertexProvider, train: Pat
         (JobSpec(model="gpt-4o-mini", training_file="x"), "not a Gemini model"),
         (JobSpec(model="gemini-2.5-flash", training_file="x", method="dpo"), "supervised"),
         (JobSpec(model="gemini-2.5-flash", training_file="x", hyperparameters={"batch_size": 8}), "batch_size"),
+        (JobSpec(model="gemini-2.5-flash", training_file="x", seed=3), "seed"),
+        (JobSpec(model="gemini-2.5-flash", training_file="x", wandb_project="p"), "Weights"),
+        (JobSpec(model="gemini-2.5-flash", training_file="x", suffix="s" * 129), "128"),
     ):
         with pytest.raises(UserInputError, match=match):
             vertex.check_spec(bad, online=False)

@@ -184,6 +184,15 @@ class VertexProvider(VertexFiles, VertexServing):
             if key not in {"n_epochs", "learning_rate_multiplier", "adapter_size"}:
                 raise UserInputError(f"Vertex AI has no hyperparameter {key!r}",
                                      hint="Vertex takes epochs, the learning-rate multiplier and the adapter size")
+        if spec.seed is not None:
+            raise UserInputError("Vertex AI's supervised tuning takes no training seed", hint="drop --seed")
+        if spec.wandb_project:
+            raise UserInputError("Vertex AI reports tuning metrics to Vertex AI Experiments, not Weights & Biases",
+                                 hint="drop --wandb-project")
+        if spec.suffix and len(spec.suffix) > 128:
+            # cloud.google.com/vertex-ai/docs/general/resource-naming: model names are at most 128 characters
+            raise UserInputError(f"suffix of {len(spec.suffix)} characters: Vertex names a model in at most 128",
+                                 hint="shorten --suffix")
         if not self.bucket_name:
             raise UserInputError("no Cloud Storage bucket for the training files: FTCLIENT_VERTEX_BUCKET is not set",
                                  hint="export FTCLIENT_VERTEX_BUCKET=<a bucket in the same project>")
