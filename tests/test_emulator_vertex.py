@@ -121,8 +121,13 @@ def test_jobs_are_refused_listed_filtered_and_paged(http: httpx2.Client, emu: Em
     assert http.get(f"/v1/{endpoint}").json()["labels"] == {"ftclient_run": "a"}
     assert "undeploy them" in _error(http.delete(f"/v1/{endpoint}"), 400, "FAILED_PRECONDITION")
     deployed = http.get(f"/v1/{endpoint}").json()["deployedModels"][0]["id"]
-    assert http.post(f"/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed}).json()["done"] is True
+    operation = http.post(f"/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed}).json()
+    assert operation["done"] is False
     ask = {"contents": [{"role": "user", "parts": [{"text": "q"}]}]}
+    assert http.post(f"/v1/{endpoint}:generateContent", json=ask).status_code == 200  # serves until undeployed
+    _error(http.delete(f"/v1/{endpoint}"), 400, "FAILED_PRECONDITION")
+    emu.advance(21)
+    assert http.get(f"/v1/{operation['name']}").json()["done"] is True
     _error(http.post(f"/v1/{endpoint}:generateContent", json=ask), 400, "FAILED_PRECONDITION")
     assert http.delete(f"/v1/{endpoint}").status_code == 200
     _error(http.get(f"/v1/{endpoint}"), 404, "NOT_FOUND")

@@ -41,7 +41,7 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def vertex(emulator: Emulator) -> Iterator[VertexProvider]:
     provider = VertexProvider(project="proj", location="us-central1", bucket="bkt", endpoint=emulator.url,
-                              retry_backoff_s=0.0, sleep=lambda s: None)
+                              retry_backoff_s=0.0, poll_s=5.0, sleep=emulator.advance)  # pauses move the clock
     yield provider
     provider.close()
 
@@ -138,7 +138,9 @@ def test_a_job_runs_to_a_model_on_its_own_endpoint_which_teardown_removes(
     with pytest.raises(RemoteNotFoundError):
         vertex.get_endpoint(endpoint.id)
     again = vertex.create_endpoint(done.fine_tuned_model)  # the job's endpoint is gone: a new one of ftclient's
-    assert again.state == "STARTED" and again.id.startswith("ftc-") and again.id != endpoint.id
+    assert again.state == "STARTING" and again.id.startswith("ftc-") and again.id != endpoint.id
+    emulator.advance(61)  # :deployModel is a long-running operation
+    assert vertex.get_endpoint(again.id).state == "STARTED"
     assert [e.id for e in vertex.list_endpoints()] == [again.id]
     vertex.stop_endpoint(again.id)
     assert emulator.stats()["endpoints"]["serving"] == 0

@@ -52,7 +52,8 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, V
     train = folder / "train.jsonl"
     train.write_text((LINE + "\n") * 8, encoding="utf-8")
     with run_in_thread(EmulatorConfig(provider="vertex", speed=1.0, seed=9)) as emu:
-        vertex = VertexProvider(project="p", location="us-central1", bucket="b", endpoint=emu.url)
+        vertex = VertexProvider(project="p", location="us-central1", bucket="b", endpoint=emu.url, poll_s=5.0,
+                                sleep=emu.advance)
         spec = JobSpec(model="gemini-2.5-flash", training_file=vertex.upload_file(train).id,
                        hyperparameters={"n_epochs": 1, "learning_rate_multiplier": 1.0}, suffix="spec",
                        metadata={RUN_KEY: "run-spec"})
@@ -75,6 +76,8 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, V
         vertex.list_endpoints()
         vertex.stop_endpoint(endpoint.id)
         again = vertex.create_endpoint(str(done.fine_tuned_model))
+        emu.advance(61)
+        assert vertex.get_endpoint(again.id).state == "STARTED"
         names["endpoint"] = f"v1/{again.name}"
         yield emu, vertex, names
         vertex.close()
@@ -86,7 +89,7 @@ def test_every_aiplatform_call_the_adapter_made_is_declared(
     emu, _, _ = flow
     declared = {(verb, _shape(path)) for verb, path in _methods(document["resources"]["projects"])}
     used = [route for route in emu.stats()["requests"]["by_route"] if " /v1/" in route]
-    assert len(used) >= 12, used  # tuningJobs x4, endpoints x6, models.get, generateContent x2
+    assert len(used) >= 13, used  # tuningJobs x4, endpoints x6 and their operations, models.get, generateContent x2
     for route in used:
         verb, path = route.split(" ", 1)
         assert (verb, _shape(path)) in declared, f"{route} is not a method of the discovery document"
@@ -157,13 +160,17 @@ def test_emulator_answers_use_only_fields_of_the_discovery_schemas(
             answer = client.request(verb, f"/{path}", json=payload)
             assert answer.status_code == 200, (path, answer.text)
             problems += _check(answer.json(), {"$ref": schema}, schemas, f"{verb} {path}")
+        emu.advance(61)
         deployed = client.get(f"/{parent}/endpoints/spec-check").json()["deployedModels"][0]["id"]
-        for verb, path, payload in (("POST", f"{parent}/endpoints/spec-check:undeployModel",
-                                     {"deployedModelId": deployed}),
-                                    ("DELETE", f"{parent}/endpoints/spec-check", None)):
-            answer = client.request(verb, f"/{path}", json=payload)
-            assert answer.status_code == 200, answer.text
-            problems += _check(answer.json(), {"$ref": "GoogleLongrunningOperation"}, schemas, path)
+        undeploying = client.post(f"/{parent}/endpoints/spec-check:undeployModel",
+                                  json={"deployedModelId": deployed}).json()
+        emu.advance(21)
+        finished = client.get(f"/v1/{undeploying['name']}").json()
+        assert finished["done"] is True
+        deleted = client.delete(f"/{parent}/endpoints/spec-check")
+        assert deleted.status_code == 200, deleted.text
+        for answer in (undeploying, finished, deleted.json()):
+            problems += _check(answer, {"$ref": "GoogleLongrunningOperation"}, schemas, "operation")
     assert problems == []
 
 

@@ -48,6 +48,7 @@ class VertexApp:
         with self.lock:
             for job in self.tuning.jobs.values():
                 self.tuning.advance(job, now)
+            self.serving.settle(now)
 
     def fail_job(self, job_id: str, params: dict[str, Any]) -> None:
         self.tuning.fail(job_id, params)

@@ -2,11 +2,12 @@
 
 A succeeded job registers its model (``models/{id}@1``) and deploys it to a new endpoint; the endpoint answers
 ``generateContent`` by nearest neighbour over the job's training examples for as long as the model is
-deployed there. ``:undeployModel`` takes it off (the endpoint then answers 400 FAILED_PRECONDITION), and
-``DELETE`` removes an endpoint that has nothing deployed (Vertex refuses to delete one that has). A base model
-(``publishers/google/models/{model}:generateContent``) answers with the weak baseline. Tokens served are
-counted per endpoint; no hours are billed (see ``catalog``). Long-running calls answer with a finished
-``google.longrunning.Operation``.
+deployed there. ``:undeployModel`` takes it off ``UNDEPLOY_S`` later (the endpoint then answers 400
+FAILED_PRECONDITION), and ``DELETE`` removes an endpoint that has nothing deployed (Vertex refuses to delete
+one that has). A base model (``publishers/google/models/{model}:generateContent``) answers with the weak
+baseline. Tokens served are counted per endpoint; no hours are billed (see ``catalog``). ``:deployModel`` and
+``:undeployModel`` answer with a pending ``google.longrunning.Operation`` (``GET …/operations/{id}`` follows
+it); creating and deleting an endpoint finish at once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from ftclient.emulator.vertex.tuning import Job
 
 DEFAULT_OUTPUT_ESTIMATE = 256
+DEPLOY_S = 60.0
+"""Emulated seconds a ``:deployModel`` takes (real ones take minutes)."""
+UNDEPLOY_S = 20.0
 
 
 class Serving:
@@ -36,6 +40,7 @@ class Serving:
         self.learners: dict[str, NearestNeighbour] = {}
         """Model name (without version) -> its learner."""
         self.tokens: dict[str, int] = {}
+        self.operations: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def register(self, router: Router) -> None:
@@ -43,6 +48,7 @@ class Serving:
         router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:deployModel", self.deploy)
         router.add("GET", f"{PARENT}/endpoints", self.list)
         router.add("GET", f"{PARENT}/endpoints/{{endpoint}}", self.get)
+        router.add("GET", f"{PARENT}/endpoints/{{endpoint}}/operations/{{operation}}", self.get_operation)
         router.add("DELETE", f"{PARENT}/endpoints/{{endpoint}}", self.delete)
         router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:undeployModel", self.undeploy)
         router.add("POST", f"{PARENT}/endpoints/{{endpoint}}:generateContent", self.generate)
@@ -128,46 +134,56 @@ class Serving:
         return json_response(self._operation(name, "Endpoint", endpoint))
 
     def deploy(self, request: Request) -> Response:
-        """``:deployModel`` of a tuned model registered here (done at once: the emulator has no warm-up)."""
+        """``:deployModel`` of a tuned model registered here: a long-running operation that puts the model on
+        the endpoint ``DEPLOY_S`` emulated seconds later."""
         endpoint = self._endpoint(request)
         wanted = (request.json().get("deployedModel") or {})
         model = str(wanted.get("model") or "").split("@")[0]
         if model not in self.models:
             raise GoogleError(400, "INVALID_ARGUMENT", f"Model {wanted.get('model')!r} does not exist.")
         deployed_id = str(self.app.next_id())
-        when = rfc3339(self.app.now())
-        deployed = {"id": deployed_id, "model": model, "modelVersionId": "1",
-                    "displayName": str(wanted.get("displayName") or self.models[model]["displayName"]),
-                    "createTime": when}
-        with self._lock:
+        display = str(wanted.get("displayName") or self.models[model]["displayName"])
+
+        def apply(at: float) -> dict[str, Any]:
+            when = rfc3339(at)
+            deployed = {"id": deployed_id, "model": model, "modelVersionId": "1", "displayName": display,
+                        "createTime": when}
             endpoint.setdefault("deployedModels", []).append(deployed)
             endpoint["trafficSplit"] = {d["id"]: 100 // len(endpoint["deployedModels"])
                                         for d in endpoint["deployedModels"]}
             endpoint["updateTime"] = when
             self.models[model].setdefault("deployedModels", []).append(
                 {"endpoint": endpoint["name"], "deployedModelId": deployed_id})
-        return json_response(self._operation(endpoint["name"], "DeployModelResponse", {"deployedModel": deployed}))
+            return {"deployedModel": deployed}
+
+        return json_response(self._later(endpoint["name"], "DeployModelResponse", DEPLOY_S, apply))
 
     def undeploy(self, request: Request) -> Response:
+        """``:undeployModel``: a long-running operation; the model serves until it is done (``UNDEPLOY_S``)."""
         endpoint = self._endpoint(request)
         wanted = str(request.json().get("deployedModelId") or "")
-        with self._lock:
+        if not any(d["id"] == wanted for d in endpoint.get("deployedModels") or []):
+            raise GoogleError(404, "NOT_FOUND", f"Deployed model {wanted} not found on {endpoint['name']}.")
+
+        def apply(at: float) -> dict[str, Any]:
             kept = [d for d in endpoint.get("deployedModels") or [] if d["id"] != wanted]
-            if len(kept) == len(endpoint.get("deployedModels") or []):
-                raise GoogleError(404, "NOT_FOUND", f"Deployed model {wanted} not found on {endpoint['name']}.")
-            gone = next(d for d in endpoint["deployedModels"] if d["id"] == wanted)
-            endpoint["updateTime"] = rfc3339(self.app.now())
+            gone = [d for d in endpoint.get("deployedModels") or [] if d["id"] == wanted]
+            endpoint["updateTime"] = rfc3339(at)
             if kept:
                 endpoint["deployedModels"] = kept
                 endpoint["trafficSplit"] = {d["id"]: 100 // len(kept) for d in kept}
             else:  # an empty endpoint lists no deployed models and no traffic split
-                endpoint.pop("deployedModels")
+                endpoint.pop("deployedModels", None)
                 endpoint.pop("trafficSplit", None)
-            model = self.models.get(str(gone["model"]).split("@")[0])
-            if model is not None:
-                model["deployedModels"] = [r for r in model.get("deployedModels", []) if r["deployedModelId"] != wanted]
-        self.app.services.stats.bump("models_undeployed")
-        return json_response(self._operation(endpoint["name"], "UndeployModelResponse", {}))
+            for deployed in gone:
+                model = self.models.get(str(deployed["model"]).split("@")[0])
+                if model is not None:
+                    model["deployedModels"] = [r for r in model.get("deployedModels", [])
+                                               if r["deployedModelId"] != wanted]
+            self.app.services.stats.bump("models_undeployed")
+            return {}
+
+        return json_response(self._later(endpoint["name"], "UndeployModelResponse", UNDEPLOY_S, apply))
 
     def delete(self, request: Request) -> Response:
         endpoint = self._endpoint(request)
@@ -183,6 +199,37 @@ class Serving:
         kind = f"google.cloud.aiplatform.v1.{response}" if response else "google.protobuf.Empty"
         body = {"@type": f"type.googleapis.com/{kind}", **fields}
         return {"name": f"{parent}/operations/{self.app.next_id()}", "done": True, "response": body}
+
+    def _later(self, parent: str, response: str, delay_s: float, apply: Any) -> dict[str, Any]:
+        """A pending operation: ``apply(at)`` runs when the clock passes now + ``delay_s``."""
+        name = f"{parent}/operations/{self.app.next_id()}"
+        with self._lock:
+            self.operations[name] = {"name": name, "done": False, "due": self.app.now() + delay_s,
+                                     "apply": apply, "response": response}
+        return {"name": name, "done": False}
+
+    def settle(self, now: float) -> None:
+        """Finish the operations whose time has come (the caller holds the app lock)."""
+        with self._lock:
+            due = sorted((op for op in self.operations.values() if not op["done"] and op["due"] <= now),
+                         key=lambda op: op["due"])
+            for op in due:
+                fields = op.pop("apply")(op["due"])
+                op["done"] = True
+                kind = f"google.cloud.aiplatform.v1.{op['response']}"
+                op["result"] = {"@type": f"type.googleapis.com/{kind}", **fields}
+
+    def get_operation(self, request: Request) -> Response:
+        self.app.settle()
+        name = f"{self._name(request, 'endpoints', 'endpoint')}/operations/{request.params['operation']}"
+        with self._lock:
+            op = self.operations.get(name)
+            if op is None:
+                raise GoogleError(404, "NOT_FOUND", f"Operation {name} not found.")
+            body: dict[str, Any] = {"name": name, "done": op["done"]}
+            if op["done"]:
+                body["response"] = op["result"]
+        return json_response(body)
 
     def get_model(self, request: Request) -> Response:
         self.app.settle()

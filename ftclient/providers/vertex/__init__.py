@@ -75,6 +75,7 @@ class VertexProvider(VertexFiles, VertexServing):
         max_retries: int = 4,
         timeout_s: float = 120.0,
         retry_backoff_s: float = 0.5,
+        poll_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not project:
@@ -85,6 +86,8 @@ class VertexProvider(VertexFiles, VertexServing):
         self.project = project
         self.location = location or DEFAULT_LOCATION
         self.bucket_name = bucket
+        self.poll_s = poll_s
+        self._deploying = {}
         self.emulated = bool(endpoint)
         self.endpoint = (endpoint or f"https://{self.location}-aiplatform.googleapis.com").rstrip("/")
         self.storage_endpoint = (endpoint or "https://storage.googleapis.com").rstrip("/")
@@ -107,6 +110,7 @@ class VertexProvider(VertexFiles, VertexServing):
             max_retries=settings.max_retries if settings else 4,
             timeout_s=settings.request_timeout_s if settings else 120.0,
             retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            poll_s=settings.poll_interval_s if settings else 5.0,
         )
 
     # -- clients -----------------------------------------------------------------------------------
