@@ -235,3 +235,16 @@ def test_the_endpoint_is_removed_when_evaluation_breaks_off(
                                                sleep=lambda s: None):
         raise raised
     assert done.extra["endpoint"] not in [e["name"] for e in emulator.stats()["endpoints"]["list"]]
+
+
+def test_without_usable_credentials_the_error_says_how_to_log_in(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftclient.errors import AuthError
+
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    provider = VertexProvider(project="proj", location="europe-west4", bucket="bkt")
+    assert provider.endpoint == "https://europe-west4-aiplatform.googleapis.com"
+    with pytest.raises(AuthError) as caught:
+        provider.get_job("1")
+    assert "no usable Google credentials" in caught.value.message
+    assert "gcloud auth application-default login" in str(caught.value.hint)

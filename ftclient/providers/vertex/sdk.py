@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ftclient.errors import ProviderError, ProviderUnavailable, UserInputError
+from ftclient.errors import AuthError, ProviderError, ProviderUnavailable, UserInputError
 from ftclient.providers.headers import retry_after_seconds
 from ftclient.providers.retries import Hints, status_error
 
@@ -69,7 +69,7 @@ def translate(what: str, exc: BaseException, *, endpoint: str) -> BaseException:
             hint="check the network (and FTCLIENT_VERTEX_ENDPOINT if set), then run the same command again",
         )
     if name in {"DefaultCredentialsError", "RefreshError"}:
-        return ProviderError(
+        return AuthError(
             f"{what}: no usable Google credentials ({exc})", provider="vertex", code="credentials", hint=HINTS.auth
         )
     return exc
