@@ -67,19 +67,20 @@ class VertexFiles:
 
     def upload_file(self, path: Path, *, purpose: str = "fine-tune",
                     on_progress: ProgressCallback | None = None) -> RemoteFile:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = _digest(path, hashlib.sha256()).hexdigest()
         return self.upload_named(path, filename=f"{path.stem}-{digest[:16]}.jsonl", purpose=purpose,
                                  on_progress=on_progress)
 
     def upload_named(self, path: Path, *, filename: str, purpose: str = "fine-tune",
                      on_progress: ProgressCallback | None = None) -> RemoteFile:
-        data = path.read_bytes()
-        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # Cloud Storage's checksum, not security
+        size = path.stat().st_size
+        # Cloud Storage's own checksum (md5Hash), compared to find the same content again; not a security use
+        md5 = base64.b64encode(_digest(path, hashlib.md5()).digest()).decode()
         name = PREFIX + filename
         existing = self._stat(name)
-        if existing is not None and _same(existing, data, md5):
+        if existing is not None and _same(existing, size, md5):
             if on_progress:
-                on_progress(len(data), len(data))
+                on_progress(size, size)
             return self._file(existing, purpose)
         if existing is not None:
             raise UserInputError(
@@ -96,9 +97,9 @@ class VertexFiles:
             if exc.status != 412:  # 412: an earlier try of this upload arrived; read it back below
                 raise
         if on_progress:
-            on_progress(len(data), len(data))
+            on_progress(size, size)
         stored = self._stat(name)
-        if stored is None or not _same(stored, data, md5):
+        if stored is None or not _same(stored, size, md5):
             raise ProviderError(f"{self.uri(name)} did not arrive intact", provider="vertex",
                                 hint="run the same command again; the upload is resent")
         return self._file(stored, purpose)
@@ -128,5 +129,14 @@ class VertexFiles:
         return [{"method": "POST", "url": url, "object": name, "bytes": path.stat().st_size}]
 
 
-def _same(blob: Any, data: bytes, md5: str) -> bool:
-    return int(blob.size or -1) == len(data) and (blob.md5_hash in (None, md5))
+def _same(blob: Any, size: int, md5: str) -> bool:
+    """Size and MD5 agree (composite objects carry no MD5: then the size alone)."""
+    return int(blob.size if blob.size is not None else -1) == size and blob.md5_hash in (None, md5)
+
+
+def _digest(path: Path, hasher: Any) -> Any:
+    """``hasher`` fed with the file in 1 MiB pieces: a 1 GB training file is never held in memory."""
+    with path.open("rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(piece)
+    return hasher
