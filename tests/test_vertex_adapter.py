@@ -248,3 +248,30 @@ def test_without_usable_credentials_the_error_says_how_to_log_in(tmp_path: Path,
         provider.get_job("1")
     assert "no usable Google credentials" in caught.value.message
     assert "gcloud auth application-default login" in str(caught.value.hint)
+
+
+def test_a_line_that_cannot_convert_stops_the_launch_before_any_upload(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: object
+) -> None:
+    import hashlib
+
+    from ftclient.testing.conformance import write_dataset
+
+    folder = write_dataset(tmp_path / "ds", provider="vertex", model="gemini-2.5-flash", train=12)
+    train = folder / "train.jsonl"
+    lines = train.read_text(encoding="utf-8").splitlines()
+    lines[2] = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "late"},
+                                        {"role": "assistant", "content": "bug"}]})
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["train"]["sha256"] = hashlib.sha256(train.read_bytes()).hexdigest()
+    shas = "".join(manifest["files"][s]["sha256"] for s in ("train", "validation", "test"))
+    manifest["dataset_sha256"] = hashlib.sha256(shas.encode()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for name, value in {"FTCLIENT_VERTEX_ENDPOINT": emulator.url, "GOOGLE_CLOUD_PROJECT": "proj",
+                        "FTCLIENT_VERTEX_BUCKET": "bkt-refused"}.items():
+        monkeypatch.setenv(name, value)
+    result = run_cli("launch", str(folder), "--provider", "vertex", "--model", "gemini-2.5-flash")  # type: ignore[operator]
+    assert result.exit_code == 1, result.stderr
+    assert "train.jsonl:3" in result.stderr and "messages[1]" in result.stderr
+    assert not any(bucket == "bkt-refused" for bucket, _ in emulator.core.app.storage.objects)  # type: ignore[attr-defined]
