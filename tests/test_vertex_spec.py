@@ -243,3 +243,12 @@ def test_the_checker_catches_a_field_the_schema_lacks(document: dict[str, Any]) 
     found = _check(bad, {"$ref": "GoogleCloudAiplatformV1TuningJob"}, schemas, "job")
     assert found == ["job.state: 'JOB_STATE_DONE' is not one of the enum's values",
                      "job.tunedModel.url: not a field of the schema"]
+
+
+def test_every_tuning_job_state_of_the_document_has_a_status(document: dict[str, Any]) -> None:
+    from ftclient.providers.base import JOB_STATUSES
+    from ftclient.providers.vertex.wire import STATUSES
+
+    states = document["schemas"]["GoogleCloudAiplatformV1TuningJob"]["properties"]["state"]["enum"]
+    assert sorted(set(states) - set(STATUSES)) == ["JOB_STATE_UNSPECIFIED"]  # unspecified: "unknown"
+    assert set(STATUSES) <= set(states) and set(STATUSES.values()) <= set(JOB_STATUSES)
