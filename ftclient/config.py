@@ -111,7 +111,7 @@ def _profiles(table: Any, origin: str) -> dict[str, ProviderProfile]:
         where = f"{origin}: [providers.{name}]"
         if not isinstance(body, dict):
             raise ConfigError(f"{where} is not a table", hint="write it as [providers.NAME] with kind, base_url, ...")
-        if name in ("openai", "together", "fireworks"):
+        if name in ("openai", "together", "fireworks", "vertex"):
             raise ConfigError(f"{where}: {name} is a built-in provider", hint="give the profile another name")
         unknown = sorted(set(body) - allowed)
         if unknown:

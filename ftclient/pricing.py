@@ -36,7 +36,7 @@ OPENAI_JOB_CREATION_ENDS = dt.date(2027, 1, 6)
 _SHUT_2026_10_23 = dt.date(2026, 10, 23)
 _RETIRE_2027_01_14 = dt.date(2027, 1, 14)
 
-KNOWN_PROVIDERS = ("openai", "together", "fireworks", "azure", "bedrock")
+KNOWN_PROVIDERS = ("openai", "together", "fireworks", "azure", "bedrock", "vertex")
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,29 @@ def _bedrock_limits(model: str) -> ModelLimits:
     )
 
 
+# Google Vertex AI (Gemini supervised tuning). Source: cloud.google.com/vertex-ai/generative-ai/docs/models/
+# gemini-tuning, "Limitations" (read 2026-12-03): Gemini 2.5 Flash and Flash-Lite take 131,072 input and output
+# training tokens per example. No training price is held here (none was read from Google's pricing page), so
+# costs for Vertex are left unestimated rather than guessed.
+VERTEX_LIMITS_SOURCE = "https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-tuning (read 2026-12-03)"
+_VERTEX_MODELS: dict[str, int] = {"gemini-2.5-flash": 131_072, "gemini-2.5-flash-lite": 131_072}
+
+
+def _vertex_limits(model: str) -> ModelLimits:
+    if model not in _VERTEX_MODELS:
+        raise UnknownModelError(
+            model, known=sorted(_VERTEX_MODELS), hint="Vertex tunes Gemini models named like gemini-2.5-flash"
+        )
+    return ModelLimits(
+        "vertex",
+        model,
+        _VERTEX_MODELS[model],
+        _SFT,
+        None,
+        notes=("token counts are estimates (Gemini's tokenizer is not shipped with ftclient)", VERTEX_LIMITS_SOURCE),
+    )
+
+
 def fireworks_gpu_hour_usd(accelerator: str) -> float | None:
     """Dollars per hour of one accelerator on a Fireworks on-demand deployment (None when not in the table)."""
     return _FIREWORKS_GPU_HOUR_USD.get(accelerator)
@@ -347,6 +370,8 @@ def model_limits(provider: str, model: str) -> ModelLimits:
         return _azure_limits(model)
     if provider == "bedrock":
         return _bedrock_limits(model)
+    if provider == "vertex":
+        return _vertex_limits(model)
     if provider == "together":
         if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
@@ -412,6 +437,8 @@ def known_models(provider: str = "openai") -> list[str]:
         return sorted(_AZURE_MODELS)
     if provider == "bedrock":
         return sorted(_BEDROCK_MODELS)
+    if provider == "vertex":
+        return sorted(_VERTEX_MODELS)
     return sorted(_OPENAI_LIMITS) if provider == "openai" else []
 
 

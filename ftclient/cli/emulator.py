@@ -73,7 +73,7 @@ DEFAULT_PORT = 8765
 )
 @click.option(
     "--provider",
-    type=click.Choice(["openai", "together", "fireworks", "azure", "bedrock"]),
+    type=click.Choice(["openai", "together", "fireworks", "azure", "bedrock", "vertex"]),
     default="openai",
     show_default=True,
     help="Which provider's API to speak (paths, shapes, statuses, errors).",
@@ -131,6 +131,7 @@ def emulator(
       ftclient emulator --provider together --port 8766 --speed 100
       ftclient emulator --provider fireworks --port 8767 --speed 100
       ftclient emulator --provider bedrock --port 8768 --speed 100
+      ftclient emulator --provider vertex --port 8769 --speed 100
       OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=sk-local ftclient launch
     """
     from ftclient.emulator import BANNER, Emulator, EmulatorConfig
@@ -186,6 +187,11 @@ def emulator(
             f"Point clients at it:  export AWS_ENDPOINT_URL={running.url} AWS_ACCESS_KEY_ID=emulator "
             "AWS_SECRET_ACCESS_KEY=emulator AWS_REGION=us-east-1 FTCLIENT_BEDROCK_BUCKET=my-bucket "
             "FTCLIENT_BEDROCK_ROLE_ARN=arn:aws:iam::123456789012:role/ftclient"
+        )
+    elif provider == "vertex":
+        out.info(
+            f"Point clients at it:  export FTCLIENT_VERTEX_ENDPOINT={running.url} GOOGLE_CLOUD_PROJECT=my-project "
+            "GOOGLE_CLOUD_LOCATION=us-central1 FTCLIENT_VERTEX_BUCKET=my-bucket"
         )
     else:
         out.info(f"Point clients at it:  export OPENAI_BASE_URL={running.base_url} OPENAI_API_KEY=sk-emulator")

@@ -12,7 +12,13 @@ MAX_IMAGES_PER_EXAMPLE = 10
 IMAGE_URL_RE = re.compile(r"^(https://|data:image/(jpeg|png|webp);base64,)", re.IGNORECASE)
 SPECIAL_RE = re.compile(r"<\|[A-Za-z0-9_]+\|>")
 
-FORMAT_METHOD = {"chat": "supervised", "preference": "dpo", "completion": "supervised", "text": "supervised"}
+FORMAT_METHOD = {
+    "chat": "supervised",
+    "preference": "dpo",
+    "completion": "supervised",
+    "text": "supervised",
+    "gemini": "supervised",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ def detect_format(record: dict[str, Any]) -> str | None:
     keys = record.keys()
     if "messages" in keys:
         return "chat"
+    if "contents" in keys:
+        return "gemini"  # Vertex AI's tuning schema for Gemini (dataset/formats/vertex.py)
     if "preferred_output" in keys or "non_preferred_output" in keys or "input" in keys:
         return "preference"
     if "prompt" in keys or "completion" in keys:

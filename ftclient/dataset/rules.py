@@ -504,6 +504,7 @@ def rules_for(provider: str) -> RuleSet:
     from ftclient.dataset.rules_bedrock import BedrockRuleSet
     from ftclient.dataset.rules_fireworks import FireworksRuleSet
     from ftclient.dataset.rules_together import TogetherRuleSet
+    from ftclient.dataset.rules_vertex import VertexRuleSet
     from ftclient.errors import UnknownProviderError
 
     factories: dict[str, Callable[[], RuleSet]] = {
@@ -512,6 +513,7 @@ def rules_for(provider: str) -> RuleSet:
         "fireworks": FireworksRuleSet,
         "azure": AzureRuleSet,
         "bedrock": BedrockRuleSet,
+        "vertex": VertexRuleSet,
     }
     factory = factories.get(provider)
     if factory is None:

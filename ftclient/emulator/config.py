@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ftclient.emulator.clock import parse_when
 
-SUPPORTED_PROVIDERS = ("openai", "together", "fireworks", "azure", "bedrock")
+SUPPORTED_PROVIDERS = ("openai", "together", "fireworks", "azure", "bedrock", "vertex")
 
 
 @dataclass(frozen=True)

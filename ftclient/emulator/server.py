@@ -9,7 +9,6 @@ and whether to delay, dribble or drop it).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -159,14 +158,13 @@ class EmulatorCore:
         outcome = Outcome(None)
         started = time.perf_counter()
         request_id = self._request_id()
+        request.context["request_id"] = request_id
         try:
             response = self._api(request, matched, outcome)
         except ApiError as exc:
-            shape = getattr(self.app, "error_response", None)  # dialects whose errors are not OpenAI-shaped
+            # dialects whose errors are not OpenAI-shaped (Bedrock's) or carry more (Together's request id)
+            shape = getattr(self.app, "error_response", None)
             response = shape(exc, request) if shape is not None else exc.response()
-            envelope = getattr(self.app, "error_envelope", None)
-            if envelope is not None:  # a dialect whose error bodies carry more than "error" (Together's id)
-                response.body = json.dumps(envelope(exc.body(), request_id)).encode()
         if outcome.drop:
             self.services.stats.record(template_key, "dropped")
             self.services.stats.bump("dropped_connections")
@@ -255,6 +253,10 @@ def _provider_app(provider: str, services: Services) -> ProviderApp:
         from ftclient.emulator.bedrock.app import BedrockApp
 
         return BedrockApp(services)
+    if provider == "vertex":
+        from ftclient.emulator.vertex.app import VertexApp
+
+        return VertexApp(services)
     from ftclient.emulator.openai.app import OpenAIApp
 
     return OpenAIApp(services)

@@ -28,6 +28,7 @@ BUILTIN: dict[str, str] = {
     "fireworks": "ftclient.providers.fireworks:FireworksProvider",
     "azure": "ftclient.providers.azure:AzureProvider",
     "bedrock": "ftclient.providers.bedrock:BedrockProvider",
+    "vertex": "ftclient.providers.vertex:VertexProvider",
 }
 
 

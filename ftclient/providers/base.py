@@ -53,6 +53,8 @@ class Capabilities:
     max_upload_bytes: int = 8 * 1024**3
     model_listing: bool = False
     """Lists its models, tuned ones included (``ModelListingProvider``), with shutdown dates where given."""
+    training_metrics: bool = True
+    """A job's events carry its training metrics (step, loss) while it runs."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftclient.emulator.dialect import DialectApp, RouteGroup
+from ftclient.emulator.http import ApiError, Request, Response
 from ftclient.emulator.openai.learner import NearestNeighbour, content_text, prompt_text, split_example
 from ftclient.emulator.together import rules, tokens
 from ftclient.emulator.together.chat import Chat
@@ -57,10 +58,12 @@ class TogetherApp(DialectApp[TogetherStore]):
         middle = "".join(secrets.choice(alphabet) for _ in range(6))
         return f"{head}-{middle}-{secrets.token_hex(8)}"
 
-    def error_envelope(self, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    def error_response(self, exc: ApiError, request: Request) -> Response:
         """Together's errors carry the request id at the top level beside ``error`` (every captured error
         body in real-payloads/together has it; the spec's ErrorData omits it)."""
-        return {"id": request_id, **body}
+        response = exc.response()
+        response.body = json.dumps({"id": request.context["request_id"], **exc.body()}).encode()
+        return response
 
     def route_groups(self) -> Sequence[RouteGroup]:
         return (self.files, self.finetunes, self.endpoints, self.chat)
