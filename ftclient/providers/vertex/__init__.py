@@ -78,6 +78,9 @@ class VertexProvider(VertexFiles, VertexServing):
         poll_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # the SDKs first: without the extra, what to install is the first thing to fix, not the settings
+        genai = sdk.load("google.genai")  # fail now, with the install hint, not halfway through a launch
+        sdk.load("google.cloud.storage")
         if not project:
             raise UserInputError("no Google Cloud project: GOOGLE_CLOUD_PROJECT is not set",
                                  hint="export GOOGLE_CLOUD_PROJECT=<your project id>")
@@ -95,8 +98,6 @@ class VertexProvider(VertexFiles, VertexServing):
         self._storage_client: Any = None
         self._credentials: Any = None
         self._token = self._access_token
-        genai = sdk.load("google.genai")  # fail now, with the install hint, not halfway through a launch
-        sdk.load("google.cloud.storage")
         self._genai = genai
 
     @classmethod
