@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -26,6 +26,9 @@ from ftclient.errors import (
     RemoteNotFoundError,
 )
 from ftclient.providers.credentials import without_userinfo
+
+if TYPE_CHECKING:
+    from ftclient.config import Settings
 
 T = TypeVar("T")
 
@@ -44,6 +47,17 @@ _VERSIONED_PATH = re.compile(r"/v\d+(beta\d*|alpha\d*)?(/|$)")
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 120.0
 """A server asking for a longer pause than this gets the error back instead of a long silent wait."""
+
+
+def request_settings(settings: Settings | None) -> dict[str, Any]:
+    """The retry and timeout arguments every adapter takes, from ``settings`` (the defaults without any)."""
+    if settings is None:
+        return {"max_retries": 4, "timeout_s": 120.0, "retry_backoff_s": 0.5}
+    return {
+        "max_retries": settings.max_retries,
+        "timeout_s": settings.request_timeout_s,
+        "retry_backoff_s": settings.retry_backoff_s,
+    }
 
 
 def is_transient(error: BaseException) -> bool:

@@ -36,7 +36,7 @@ from ftclient.providers.base import Capabilities, Endpoint, JobInfo, JobSpec, Mo
 from ftclient.providers.credentials import checked_api_key
 from ftclient.providers.openai import OpenAIProvider, _async_http_client, _http_client
 from ftclient.providers.openai.wire import create_body
-from ftclient.providers.retries import scrub
+from ftclient.providers.retries import request_settings, scrub
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -113,9 +113,7 @@ class AzureProvider(OpenAIProvider):
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> AzureProvider:
         env = os.environ
-        retries = settings.max_retries if settings else 4
-        timeout = settings.request_timeout_s if settings else 120.0
-        backoff = settings.retry_backoff_s if settings else 0.5
+        requests = request_settings(settings)
         return cls(
             api_key=env.get("AZURE_OPENAI_API_KEY") or None,
             ad_token=env.get("AZURE_OPENAI_AD_TOKEN") or None,
@@ -128,13 +126,9 @@ class AzureProvider(OpenAIProvider):
                 subscription=env.get("AZURE_SUBSCRIPTION_ID") or None,
                 resource_group=env.get("AZURE_RESOURCE_GROUP") or None,
                 account=env.get("AZURE_OPENAI_ACCOUNT") or None,
-                max_retries=retries,
-                timeout_s=timeout,
-                retry_backoff_s=backoff,
+                **requests,
             ),
-            max_retries=retries,
-            timeout_s=timeout,
-            retry_backoff_s=backoff,
+            **requests,
         )
 
     @property

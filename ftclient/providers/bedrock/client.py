@@ -29,7 +29,7 @@ from ftclient.errors import (
     RemoteNotFoundError,
     UserInputError,
 )
-from ftclient.providers.retries import RetryLayer
+from ftclient.providers.retries import RetryLayer, request_settings
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -109,9 +109,7 @@ class BedrockClients:
             "endpoint_url": env.get("AWS_ENDPOINT_URL") or None,
             "bucket": env.get("FTCLIENT_BEDROCK_BUCKET") or None,
             "role_arn": env.get("FTCLIENT_BEDROCK_ROLE_ARN") or None,
-            "max_retries": settings.max_retries if settings else 4,
-            "timeout_s": settings.request_timeout_s if settings else 120.0,
-            "retry_backoff_s": settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
         }
 
     def client(self, service: str) -> Any:

@@ -39,6 +39,7 @@ from ftclient.providers.fireworks.http import is_conflict
 from ftclient.providers.fireworks.serving import FireworksServing
 from ftclient.providers.headers import rate_limit_state
 from ftclient.providers.rest import post_chat
+from ftclient.providers.retries import request_settings
 
 if TYPE_CHECKING:
     from ftclient.config import Settings
@@ -94,9 +95,7 @@ class FireworksProvider(FireworksDatasets, FireworksServing):
             api_key=env.get("FIREWORKS_API_KEY") or None,
             account_id=env.get("FIREWORKS_ACCOUNT_ID") or None,
             base_url=env.get("FIREWORKS_BASE_URL") or None,
-            max_retries=settings.max_retries if settings else 4,
-            timeout_s=settings.request_timeout_s if settings else 120.0,
-            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
         )
 
     # -- jobs ------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from ftclient.providers.openai.wire import (
     event_from_dict,
     job_info_from_dict,
 )
-from ftclient.providers.retries import Hints, RetryLayer, scrub, status_error, unreachable
+from ftclient.providers.retries import Hints, RetryLayer, request_settings, scrub, status_error, unreachable
 
 if TYPE_CHECKING:
     from ftclient.config import ProviderProfile, Settings
@@ -125,9 +125,7 @@ class OpenAIProvider(ModelsAndBatches, FilesAndUploads):
             base_url=env.get("OPENAI_BASE_URL") or None,
             organization=env.get("OPENAI_ORG_ID") or None,
             project=env.get("OPENAI_PROJECT_ID") or None,
-            max_retries=settings.max_retries if settings else 4,
-            timeout_s=settings.request_timeout_s if settings else 120.0,
-            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
         )
 
     @classmethod
@@ -138,9 +136,7 @@ class OpenAIProvider(ModelsAndBatches, FilesAndUploads):
         adapter = cls(
             api_key=os.environ.get(profile.api_key_env) or None,
             base_url=profile.base_url,
-            max_retries=settings.max_retries if settings else 4,
-            timeout_s=settings.request_timeout_s if settings else 120.0,
-            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
         )
         adapter.name = profile.name
         adapter.api_key_env = profile.api_key_env

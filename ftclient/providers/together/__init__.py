@@ -30,6 +30,7 @@ from ftclient.providers.base import (
 )
 from ftclient.providers.headers import rate_limit_state
 from ftclient.providers.rest import post_chat
+from ftclient.providers.retries import request_settings
 from ftclient.providers.together import wire
 from ftclient.providers.together.endpoints import TogetherEndpoints
 from ftclient.providers.together.upload import MULTIPART_THRESHOLD, PART_SIZE, TogetherFiles
@@ -94,9 +95,7 @@ class TogetherProvider(TogetherFiles, TogetherEndpoints):
         return cls(
             api_key=env.get("TOGETHER_API_KEY") or None,
             base_url=env.get("TOGETHER_BASE_URL") or None,
-            max_retries=settings.max_retries if settings else 4,
-            timeout_s=settings.request_timeout_s if settings else 120.0,
-            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
             wandb_key=env.get("WANDB_API_KEY") or None,
         )
 

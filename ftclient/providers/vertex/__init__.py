@@ -35,7 +35,7 @@ from ftclient.providers.base import (
     JobSpec,
     ModerationResult,
 )
-from ftclient.providers.retries import RetryLayer
+from ftclient.providers.retries import RetryLayer, request_settings
 from ftclient.providers.vertex import sdk, wire
 from ftclient.providers.vertex.files import VertexFiles
 from ftclient.providers.vertex.serving import VertexServing, refuse
@@ -108,9 +108,7 @@ class VertexProvider(VertexFiles, VertexServing):
             location=env.get("GOOGLE_CLOUD_LOCATION") or None,
             bucket=env.get("FTCLIENT_VERTEX_BUCKET") or None,
             endpoint=env.get("FTCLIENT_VERTEX_ENDPOINT") or None,
-            max_retries=settings.max_retries if settings else 4,
-            timeout_s=settings.request_timeout_s if settings else 120.0,
-            retry_backoff_s=settings.retry_backoff_s if settings else 0.5,
+            **request_settings(settings),
             poll_s=settings.poll_interval_s if settings else 5.0,
         )
 
