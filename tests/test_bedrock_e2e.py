@@ -69,6 +69,8 @@ def test_prepare_launch_evaluate_on_bedrock(emu: Emulator, run_cli: Any, tmp_pat
     events = ok(run_cli("jobs", "events", job["id"], "--json"))
     losses = [e["data"]["train_loss"] for e in events["events"] if e["type"] == "metrics"]
     assert len(losses) >= 4 and losses[-1] < losses[0]  # read back from the job's S3 output
+    shown = run_cli("jobs", "events", job["id"]).stdout  # the table says the losses, not only "Step N"
+    assert f"train loss {losses[-1]:.4f}" in shown
     report = ok(run_cli("evaluate", job["id"], "--hardware", serving, "--out", str(tmp_path / "r"), "--json"))
     tuned, base = report["models"]
     assert base["model"] == BASE and tuned["metrics"]["accuracy"] > base["metrics"]["accuracy"]

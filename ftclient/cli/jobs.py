@@ -8,7 +8,7 @@ terminal).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -289,6 +289,14 @@ def list_(ctx: click.Context, limit: int, local: bool, provider: str | None, jso
     out.result({"jobs": rows}, render)
 
 
+
+def _losses(data: Mapping[str, Any]) -> str:
+    """A metrics event's losses after its message, which says only the step on most providers."""
+    parts = [f"{label} {data[key]:.4f}" for key, label in (("train_loss", "train loss"), ("valid_loss", "valid loss"))
+             if isinstance(data.get(key), int | float)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 @jobs.command()
 @click.argument("job_id")
 @provider_option
@@ -362,7 +370,11 @@ def events(ctx: click.Context, job_id: str, after: str | None, provider: str | N
 
     def render(console: Console) -> None:
         for event in found:
-            console.print(f"{_time(event.created_at)} {event.level:<5} {event.message}", highlight=False, markup=False)
+            console.print(
+                f"{_time(event.created_at)} {event.level:<5} {event.message}{_losses(event.data)}",
+                highlight=False,
+                markup=False,
+            )
 
     out.result({"job_id": job_id, "events": to_jsonable(found)}, render)
 
