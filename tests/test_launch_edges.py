@@ -1,0 +1,242 @@
+"""Edge states of job creation and uploads, where a silent regression costs a duplicate job, a job never
+made, or a file sent twice or never: earlier jobs that ended cancelled, a create the provider refused, a
+multipart session the provider expired, a file the provider rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from launch_support import emulator_env, route_count, write_dataset
+
+from ftclient.config import resolve
+from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RateLimitError
+from ftclient.jobs import LaunchStep, launch, plan_launch
+from ftclient.launching.create import CONFIG_KEY, MAX_BACKOFF_S, RUN_KEY, _backoff, create_idempotent, find_existing
+from ftclient.launching.preflight import resolve_dataset
+from ftclient.launching.upload import content_name, ensure_uploaded
+from ftclient.providers.base import JobSpec
+from ftclient.providers.credentials import endpoint_identity
+from ftclient.providers.openai import OpenAIProvider
+from ftclient.registry import Registry
+
+JOBS_ROUTE = "POST /v1/fine_tuning/jobs"
+PARTS_ROUTE = "POST /v1/uploads/{upload_id}/parts"
+COMPLETE_ROUTE = "POST /v1/uploads/{upload_id}/complete"
+MODEL = "gpt-4o-mini-2024-07-18"
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with emulator_env(monkeypatch) as running:
+        yield running
+
+
+# -- earlier jobs of the same configuration ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("known_from", ["registry", "run-without-job", "provider-only"])
+@pytest.mark.parametrize("cancelled", [True, False], ids=["cancelled", "live"])
+def test_an_earlier_identical_job_is_reattached_only_while_it_lives(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, known_from: str, cancelled: bool
+) -> None:
+    """Where the earlier job is known from: the registry's record of it; a run recorded before a create
+    whose answer never reached the registry (found by run id); or only the provider's metadata (another
+    machine). A cancelled one is announced and a new job launched under a new run id; a live one re-attached."""
+    ds = write_dataset(tmp_path / "ds", validation=0)
+    first = launch(ds)
+    if cancelled:
+        first.cancel()
+    if known_from != "registry":
+        monkeypatch.setenv("FTCLIENT_HOME", str(tmp_path / "elsewhere"))
+    if known_from == "run-without-job":
+        plan = plan_launch(ds)
+        Registry().record_run(
+            run_id=str(first.run_id),
+            provider="openai",
+            endpoint=plan.endpoint,
+            config_key=plan.jobs[0].config_key,
+            spec={},
+        )
+    steps: list[LaunchStep] = []
+    again = launch(ds, on_step=steps.append)
+    notes = [s.message for s in steps if s.kind == "note" and "identical" in s.message]
+    attached = [s for s in steps if s.kind == "attach"]
+    record = Registry().get_job(first.id)
+    assert record is not None and record.run_id == first.run_id  # what was found is on record
+    if cancelled:
+        assert again.id != first.id and not again.reused and again.run_id != first.run_id
+        assert emu.stats()["jobs_created"] == 2 and not attached
+        assert notes == [f"an identical job {first.id} ended cancelled; launching a new one"]
+        assert [s.kind for s in steps if s.kind in {"upload", "reuse", "create"}] == ["reuse", "create"]
+    else:
+        assert again.id == first.id and again.reused and emu.stats()["jobs_created"] == 1
+        assert not notes and [s.data["job_id"] for s in attached] == [first.id]
+        assert not [s for s in steps if s.kind in {"upload", "create", "moderation"}]
+
+
+def test_find_existing_reuses_a_run_the_provider_never_answered_and_names_the_newest_cancelled_job(
+    emu: Any, tmp_path: Path
+) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    endpoint = endpoint_identity(provider)
+    train = provider.upload_file(write_dataset(tmp_path / "ds") / "train.jsonl")
+    for run_id in ("run-old", "run-new"):
+        registry.record_run(run_id=run_id, provider="openai", endpoint=endpoint, config_key="key-1", spec={})
+        spec = JobSpec(model=MODEL, training_file=train.id, metadata={RUN_KEY: run_id, CONFIG_KEY: "key-1"})
+        job = provider.create_job(spec)
+        provider.cancel_job(job.id)
+    registry.record_run(run_id="run-unanswered", provider="openai", endpoint=endpoint, config_key="key-1", spec={})
+    found = find_existing(provider, registry, "key-1")
+    assert found.job is None and found.run_id == "run-unanswered"
+    assert found.previous_failed is not None and found.previous_failed.status == "cancelled"
+    assert found.previous_failed.metadata[RUN_KEY] == "run-new"  # runs are read newest first
+    assert emu.stats()["jobs_created"] == 2
+
+
+# -- create: what is retried and what is not -------------------------------------------------------------
+
+
+def test_a_refused_create_is_sent_once_and_not_called_possibly_created(emu: Any) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    spec = JobSpec(model=MODEL, training_file="file-does-not-exist", metadata={RUN_KEY: "run-400"})
+    naps: list[float] = []
+    retries: list[int] = []
+    with pytest.raises(InvalidRequestError) as refused:
+        create_idempotent(provider, spec, "run-400", sleep=naps.append, on_retry=lambda n, e: retries.append(n))
+    assert route_count(emu, JOBS_ROUTE) == 1 and route_count(emu, JOBS_ROUTE, "400") == 1
+    assert naps == [] and retries == [] and emu.stats()["jobs_created"] == 0
+    assert "may still have been created" not in (refused.value.hint or "")
+
+
+def test_a_5xx_on_create_is_retried_after_looking_and_makes_one_job(emu: Any, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    train = provider.upload_file(write_dataset(tmp_path / "ds") / "train.jsonl")
+    spec = JobSpec(model=MODEL, training_file=train.id, metadata={RUN_KEY: "run-5xx"})
+    emu.inject(JOBS_ROUTE, "status_503", times=1)
+    naps: list[float] = []
+    retries: list[tuple[int, str]] = []
+
+    def retried(attempt: int, error: ProviderError) -> None:
+        retries.append((attempt, type(error).__name__))
+        if attempt == 1:  # the second request makes the job, and its answer is lost
+            emu.inject(JOBS_ROUTE, "lose_response_after_commit", times=1)
+
+    info = create_idempotent(
+        provider,
+        spec,
+        "run-5xx",
+        sleep=naps.append,
+        base_backoff_s=0.5,
+        on_retry=retried,
+    )
+    # first attempt: 503 (nothing made); second: made but the answer lost; third: found by its run id
+    assert info.metadata[RUN_KEY] == "run-5xx" and emu.stats()["jobs_created"] == 1
+    assert route_count(emu, JOBS_ROUTE) == 2 and naps == [0.5, 1.0]
+    assert retries == [(1, "ProviderUnavailable"), (2, "ProviderUnavailable")]
+
+
+def test_create_gives_up_after_max_attempts_and_says_the_job_may_exist(emu: Any, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    train = provider.upload_file(write_dataset(tmp_path / "ds") / "train.jsonl")
+    emu.inject(JOBS_ROUTE, "status_500", times=5)
+    naps: list[float] = []
+    spec = JobSpec(model=MODEL, training_file=train.id, metadata={RUN_KEY: "run-x"})
+    with pytest.raises(ProviderUnavailable) as gave_up:
+        create_idempotent(provider, spec, "run-x", sleep=naps.append, max_attempts=2, base_backoff_s=0.25)
+    assert route_count(emu, JOBS_ROUTE) == 2 and naps == [0.25] and emu.stats()["jobs_created"] == 0
+    assert gave_up.value.hint == (
+        "the job may still have been created: `ftclient launch` again finds it by its run id (run-x) "
+        "instead of creating another"
+    )
+    with pytest.raises(ValueError, match="run id"):
+        create_idempotent(provider, spec, "run-other", sleep=naps.append)
+    assert route_count(emu, JOBS_ROUTE) == 2
+
+
+def _rate_limited(retry_after_s: float | None) -> ProviderError:
+    return RateLimitError("busy", provider="openai", status=429, retry_after_s=retry_after_s)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "retry_after_s", "base_s", "expected"),
+    [
+        (1, None, 1.0, 1.0),
+        (2, None, 1.0, 2.0),
+        (4, None, 0.5, 4.0),
+        (12, None, 1.0, MAX_BACKOFF_S),  # growth capped
+        (1, 3600.0, 1.0, MAX_BACKOFF_S),  # an hour asked for: capped, not a silent hour
+        (3, 0.0, 1.0, 0.0),  # "now" honoured, not replaced by the backoff
+        (1, 7.5, 1.0, 7.5),
+        (1, 60.0, 1.0, 60.0),
+    ],
+)
+def test_the_pause_before_a_create_retry(
+    attempt: int, retry_after_s: float | None, base_s: float, expected: float
+) -> None:
+    assert MAX_BACKOFF_S == 60.0
+    assert _backoff(attempt, _rate_limited(retry_after_s), base_s) == expected
+
+
+# -- uploads ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interrupted_at", [PARTS_ROUTE, COMPLETE_ROUTE], ids=["parts", "complete"])
+def test_a_session_the_provider_expired_is_restarted_without_its_parts(
+    emu: Any, tmp_path: Path, interrupted_at: str
+) -> None:
+    """The local record says the session still lives (this machine's clock), the provider has expired it:
+    the next upload starts a new session and sends every part again, none of the old part ids."""
+    provider = OpenAIProvider.from_settings(resolve())
+    provider.max_retries = 0
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds", train=12), resolve(), None)
+    size = ref.train.stat().st_size
+    n_parts = -(-size // 1000)
+    options: dict[str, Any] = {"sha256": ref.train_sha256, "simple_limit": 1000, "part_size": 1000, "workers": 1}
+    emu.inject(interrupted_at, "status_500", times=1)
+    with pytest.raises(ProviderUnavailable):
+        ensure_uploaded(provider, registry, ref.train, **options)
+    stale = registry.find_upload_session("openai", endpoint_identity(provider), ref.train_sha256)
+    assert stale is not None and stale.parts
+    emu.advance(2 * 3600)  # past the provider's one-hour session lifetime
+    done = ensure_uploaded(provider, registry, ref.train, **options)
+    assert route_count(emu, "POST /v1/uploads") == 2
+    assert done.resumed_parts == 0 and done.sent_parts == n_parts and not done.reused
+    assert provider.download_file(done.file.id) == ref.train.read_bytes()
+    assert registry.find_upload_session("openai", endpoint_identity(provider), ref.train_sha256) is None
+    assert registry.find_upload("openai", ref.train_sha256) is not None
+
+
+def _reject(emu: Any, file_id: str) -> None:
+    """The provider's verdict on a file it checked and refused (the emulator accepts every well-formed file)."""
+    emu.core.app.store.files[file_id]["status"] = "error"
+
+
+def test_a_file_the_provider_rejected_is_not_reused_by_its_hash(emu: Any, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    first = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    _reject(emu, first.file.id)
+    again = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    assert not again.reused and again.file.id != first.file.id and again.file.status == "processed"
+    assert route_count(emu, "POST /v1/files") == 2
+    known = registry.find_upload("openai", ref.train_sha256)
+    assert known is not None and known.file_id == again.file.id
+    assert ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256).file.id == again.file.id
+
+
+def test_a_rejected_file_under_the_content_name_is_not_taken_for_one_sent_before_a_crash(
+    emu: Any, tmp_path: Path
+) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    rejected = provider.upload_named(ref.train, filename=content_name(ref.train, ref.train_sha256))
+    _reject(emu, rejected.id)
+    done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    assert not done.reused and done.file.id != rejected.id and route_count(emu, "POST /v1/files") == 2
