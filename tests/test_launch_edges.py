@@ -4,6 +4,10 @@ multipart session the provider expired, a file the provider rejected."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +20,8 @@ from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavaila
 from ftclient.jobs import LaunchStep, launch, plan_launch
 from ftclient.launching.create import CONFIG_KEY, MAX_BACKOFF_S, RUN_KEY, _backoff, create_idempotent, find_existing
 from ftclient.launching.preflight import resolve_dataset
-from ftclient.launching.upload import content_name, ensure_uploaded
-from ftclient.providers.base import JobSpec
+from ftclient.launching.upload import _local_expiry, content_name, ensure_uploaded
+from ftclient.providers.base import JobSpec, UploadSessionInfo
 from ftclient.providers.credentials import endpoint_identity
 from ftclient.providers.openai import OpenAIProvider
 from ftclient.registry import Registry
@@ -201,13 +205,14 @@ def test_a_session_the_provider_expired_is_restarted_without_its_parts(
     with pytest.raises(ProviderUnavailable):
         ensure_uploaded(provider, registry, ref.train, **options)
     stale = registry.find_upload_session("openai", endpoint_identity(provider), ref.train_sha256)
-    assert stale is not None and stale.parts
+    assert stale is not None and stale.parts and stale.path == str(ref.train)
     emu.advance(2 * 3600)  # past the provider's one-hour session lifetime
     done = ensure_uploaded(provider, registry, ref.train, **options)
     assert route_count(emu, "POST /v1/uploads") == 2
     assert done.resumed_parts == 0 and done.sent_parts == n_parts and not done.reused
     assert provider.download_file(done.file.id) == ref.train.read_bytes()
     assert registry.find_upload_session("openai", endpoint_identity(provider), ref.train_sha256) is None
+    assert list(_session_states(tmp_path / "r.db").values()) == ["expired", "completed"]
     assert registry.find_upload("openai", ref.train_sha256) is not None
 
 
@@ -240,3 +245,114 @@ def test_a_rejected_file_under_the_content_name_is_not_taken_for_one_sent_before
     _reject(emu, rejected.id)
     done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
     assert not done.reused and done.file.id != rejected.id and route_count(emu, "POST /v1/files") == 2
+
+
+def _large_upload(emu: Any, tmp_path: Path, train: int = 12) -> tuple[OpenAIProvider, Registry, Any]:
+    provider = OpenAIProvider.from_settings(resolve())
+    provider.max_retries = 0
+    return (
+        provider,
+        Registry(tmp_path / "r.db"),
+        resolve_dataset(write_dataset(tmp_path / "ds", train=train), resolve(), None),
+    )
+
+
+def test_a_session_the_provider_keeps_expiring_is_started_twice_then_reported(emu: Any, tmp_path: Path) -> None:
+    provider, registry, ref = _large_upload(emu, tmp_path)
+
+    def progress(done: int, total: int) -> None:
+        emu.advance(2 * 3600)  # every session dies after its first part
+
+    with pytest.raises(InvalidRequestError, match="expired"):
+        ensure_uploaded(
+            provider,
+            registry,
+            ref.train,
+            sha256=ref.train_sha256,
+            simple_limit=1000,
+            part_size=1000,
+            workers=1,
+            on_progress=progress,
+        )
+    assert route_count(emu, "POST /v1/uploads") == 2 and route_count(emu, PARTS_ROUTE, "200") == 2
+
+
+def test_a_changed_part_size_starts_a_new_session(emu: Any, tmp_path: Path) -> None:
+    provider, registry, ref = _large_upload(emu, tmp_path)
+    emu.inject(PARTS_ROUTE, "status_500", times=1)
+    with pytest.raises(ProviderUnavailable):
+        ensure_uploaded(
+            provider, registry, ref.train, sha256=ref.train_sha256, simple_limit=1000, part_size=1000, workers=1
+        )
+    sent_before = route_count(emu, PARTS_ROUTE)
+    done = ensure_uploaded(
+        provider, registry, ref.train, sha256=ref.train_sha256, simple_limit=1000, part_size=700, workers=1
+    )
+    n_parts = -(-ref.train.stat().st_size // 700)
+    assert done.resumed_parts == 0 and done.sent_parts == n_parts and route_count(emu, "POST /v1/uploads") == 2
+    assert route_count(emu, PARTS_ROUTE) == sent_before + n_parts  # nothing sent into the old session again
+    assert provider.download_file(done.file.id) == ref.train.read_bytes()
+
+
+def test_multipart_sends_the_whole_file_md5_from_at_most_workers_threads(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider, registry, ref = _large_upload(emu, tmp_path)
+    threads: set[int] = set()
+    checksums: list[str | None] = []
+    upload_part, complete_upload = provider.upload_part, provider.complete_upload
+
+    def part(upload_id: str, data: bytes) -> str:
+        threads.add(threading.get_ident())
+        return upload_part(upload_id, data)
+
+    def complete(upload_id: str, part_ids: Any, *, md5: str | None = None) -> Any:
+        checksums.append(md5)
+        return complete_upload(upload_id, part_ids, md5=md5)
+
+    monkeypatch.setattr(provider, "upload_part", part)
+    monkeypatch.setattr(provider, "complete_upload", complete)
+    done = ensure_uploaded(
+        provider,
+        registry,
+        ref.train,
+        sha256=ref.train_sha256,
+        purpose="batch",
+        simple_limit=1000,
+        part_size=1000,
+        workers=1,
+    )
+    assert checksums == [hashlib.md5(ref.train.read_bytes()).hexdigest()] and len(threads) == 1
+    assert done.file.purpose == "batch" and emu.core.app.store.files[done.file.id]["purpose"] == "batch"
+    session = _session_states(tmp_path / "r.db")
+    assert list(session.values()) == ["completed"]
+
+
+def test_a_file_over_the_simple_limit_but_under_one_part_goes_as_one_part(emu: Any, tmp_path: Path) -> None:
+    provider, registry, ref = _large_upload(emu, tmp_path)
+    done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256, simple_limit=100, part_size=10**6)
+    assert done.sent_parts == 1 and route_count(emu, PARTS_ROUTE) == 1
+    assert provider.download_file(done.file.id) == ref.train.read_bytes()
+
+
+def _session_states(db: Path) -> dict[str, str]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return dict(conn.execute("SELECT upload_id, state FROM upload_sessions ORDER BY recorded_at"))
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "created_at", "expected"),
+    [
+        (5000, 1400, 10.0 + 3600),  # the provider's stated lifetime, counted on this machine's clock
+        (5000, None, 5000.0),  # no creation time: the provider's end as it is
+        (None, 1400, None),
+        (1000, 1400, 10.0),  # a lifetime below zero is none
+    ],
+)
+def test_the_local_end_of_an_upload_session(
+    expires_at: int | None, created_at: int | None, expected: float | None
+) -> None:
+    info = UploadSessionInfo(
+        id="u", bytes=1, part_size=1, expires_at=expires_at, status="pending", created_at=created_at
+    )
+    assert _local_expiry(info, 10.0) == expected
