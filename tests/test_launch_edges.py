@@ -70,6 +70,8 @@ def test_an_earlier_identical_job_is_reattached_only_while_it_lives(
     attached = [s for s in steps if s.kind == "attach"]
     record = Registry().get_job(first.id)
     assert record is not None and record.run_id == first.run_id  # what was found is on record
+    if known_from == "provider-only":  # recorded with the dataset it was launched from
+        assert (record.dataset_sha256, record.dataset_path) == (plan_launch(ds).dataset.dataset_sha256, str(ds))
     if cancelled:
         assert again.id != first.id and not again.reused and again.run_id != first.run_id
         assert emu.stats()["jobs_created"] == 2 and not attached
@@ -99,6 +101,62 @@ def test_find_existing_reuses_a_run_the_provider_never_answered_and_names_the_ne
     assert found.previous_failed is not None and found.previous_failed.status == "cancelled"
     assert found.previous_failed.metadata[RUN_KEY] == "run-new"  # runs are read newest first
     assert emu.stats()["jobs_created"] == 2
+
+
+def test_a_run_whose_create_never_answered_is_created_under_its_own_run_id(emu: Any, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", validation=0)
+    plan = plan_launch(ds)
+    registry = Registry()
+    key = plan.jobs[0].config_key
+    registry.record_run(run_id="run-unanswered", provider="openai", endpoint=plan.endpoint, config_key=key, spec={})
+    job = launch(ds)
+    assert job.run_id == "run-unanswered" and emu.stats()["jobs_created"] == 1
+    assert [r.run_id for r in registry.find_runs("openai", plan.endpoint, key)] == ["run-unanswered"]
+
+
+def test_a_launch_records_its_uploads_and_run_and_a_relaunched_sweep_only_attaches(emu: Any, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", validation=6)
+    sha = plan_launch(ds).dataset.dataset_sha256
+    steps: list[LaunchStep] = []
+    progress: dict[str, tuple[int, int]] = {}
+    jobs = launch(
+        ds, epochs=[1, 2], on_step=steps.append, on_upload_progress=lambda split, d, t: progress.update({split: (d, t)})
+    )
+    assert isinstance(jobs, list)
+    registry = Registry()
+    uploads = {u.split: u for u in registry.list_uploads()}
+    assert set(uploads) == {"train", "validation"} and {u.dataset_sha256 for u in uploads.values()} == {sha}
+    sizes = {split: (ds / f"{split}.jsonl").stat().st_size for split in uploads}
+    assert progress == {split: (size, size) for split, size in sizes.items()}
+    sent = [s for s in steps if s.kind == "upload"]
+    assert [(s.data["split"], s.data["file_id"], s.data["resumed_parts"]) for s in sent] == [
+        (split, uploads[split].file_id, 0) for split in ("train", "validation")
+    ]
+    assert sent[0].message == f"train: uploaded {uploads['train'].file_id} (train.jsonl, {sizes['train']:,} bytes)"
+    for job in jobs:
+        run = registry.get_run(str(job.run_id))
+        assert run is not None and run.dataset_sha256 == sha and run.dataset_path == str(ds)
+        assert run.sweep_id == job.sweep_id and run.estimated_tokens and run.estimated_cost_usd
+        assert run.spec["training_file"] == uploads["train"].file_id
+        assert run.spec["validation_file"] == uploads["validation"].file_id
+        assert run.spec["metadata"][RUN_KEY] == job.run_id and run.spec["model"] == MODEL
+        record = registry.get_job(job.id)
+        assert record is not None and record.estimated_cost_usd == run.estimated_cost_usd
+    created = [s for s in steps if s.kind == "create"]
+    assert [s.data["job_id"] for s in created] == [j.id for j in jobs]
+    steps.clear()
+    again = launch(ds, epochs=[1, 2], on_step=steps.append)
+    assert isinstance(again, list) and [j.id for j in again] == [j.id for j in jobs]
+    attached = [s for s in steps if s.kind == "attach"]
+    assert [s.data["job_id"] for s in attached] == [j.id for j in jobs]
+    assert all("already launched" in s.message for s in attached)
+    assert not [s for s in steps if s.kind in {"upload", "reuse", "create", "moderation"}]
+    steps.clear()
+    launch(ds, epochs=3, on_step=steps.append)
+    reused = [s for s in steps if s.kind == "reuse"]
+    assert [s.message.split(" (")[0] for s in reused] == [
+        f"{split}: reusing {uploads[split].file_id}" for split in ("train", "validation")
+    ]
 
 
 # -- create: what is retried and what is not -------------------------------------------------------------
