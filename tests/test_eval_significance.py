@@ -693,3 +693,23 @@ def test_comparison_records_are_complete_and_repeatable() -> None:
     assert comparisons[0].differing == 14
     again, _ = cmp.compare(p, resamples=300, seed=9)
     assert again == comparisons
+
+
+def test_diffs_without_correctness_list_moves_of_ten_points_or_more_largest_first() -> None:
+    base = [80.0, 0.0, 10.0, 30.0, 60.0, 95.0]
+    tuned = [90.0, 9.99, 40.0, 20.0, 50.01, 65.0]  # +10, +9.99, +30, -10, -9.99, -30
+    examples = [Example(i, [{"role": "user", "content": f"q{i}"}], f"r{i}") for i in range(6)]
+    p = cmp.Paired(
+        "summarize",
+        examples,
+        [f"b{i}" for i in range(6)],
+        [f"t{i}" for i in range(6)],
+        m.TaskScores("summarize", {}, {"rougeL": base}),
+        m.TaskScores("summarize", {}, {"rougeL": tuned}),
+    )
+    fixed, broken = cmp.diffs(p)
+    assert [d.index for d in fixed] == [2, 0] and [d.index for d in broken] == [5, 3]
+    assert [(d.baseline_score, d.tuned_score) for d in fixed] == [(10.0, 40.0), (80.0, 90.0)]
+    assert [(d.baseline_answer, d.tuned_answer, d.prompt) for d in broken] == [("b5", "t5", "q5"), ("b3", "t3", "q3")]
+    fixed, broken = cmp.diffs(p, limit=1)
+    assert [d.index for d in fixed] == [2] and [d.index for d in broken] == [5]
