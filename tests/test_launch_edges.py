@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,15 @@ from launch_support import emulator_env, route_count, write_dataset
 from ftclient.config import resolve
 from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RateLimitError
 from ftclient.jobs import LaunchStep, launch, plan_launch
-from ftclient.launching.create import CONFIG_KEY, MAX_BACKOFF_S, RUN_KEY, _backoff, create_idempotent, find_existing
+from ftclient.launching.create import (
+    CONFIG_KEY,
+    MAX_BACKOFF_S,
+    RUN_KEY,
+    SWEEP_KEY,
+    _backoff,
+    create_idempotent,
+    find_existing,
+)
 from ftclient.launching.preflight import resolve_dataset
 from ftclient.launching.upload import _local_expiry, content_name, ensure_uploaded
 from ftclient.providers.base import JobSpec, UploadSessionInfo
@@ -140,6 +149,7 @@ def test_a_launch_records_its_uploads_and_run_and_a_relaunched_sweep_only_attach
         assert run.spec["training_file"] == uploads["train"].file_id
         assert run.spec["validation_file"] == uploads["validation"].file_id
         assert run.spec["metadata"][RUN_KEY] == job.run_id and run.spec["model"] == MODEL
+        assert run.spec["metadata"][SWEEP_KEY] == job.sweep_id and job.sweep_id
         record = registry.get_job(job.id)
         assert record is not None and record.estimated_cost_usd == run.estimated_cost_usd
     created = [s for s in steps if s.kind == "create"]
@@ -157,6 +167,54 @@ def test_a_launch_records_its_uploads_and_run_and_a_relaunched_sweep_only_attach
     assert [s.message.split(" (")[0] for s in reused] == [
         f"{split}: reusing {uploads[split].file_id}" for split in ("train", "validation")
     ]
+
+
+def test_without_validation_an_alias_is_sent_as_its_snapshot_and_no_validation_file(emu: Any, tmp_path: Path) -> None:
+    ds = write_dataset(tmp_path / "ds", validation=6)
+    job = launch(ds, model="gpt-4o-mini", validation=False)
+    run = Registry().get_run(str(job.run_id))
+    assert run is not None and run.spec["model"] == MODEL and run.spec["validation_file"] is None
+    assert job.refresh().model == MODEL
+
+
+def test_a_job_made_elsewhere_during_our_upload_is_attached_to_and_recorded(emu: Any, tmp_path: Path) -> None:
+    """Another machine creates the first configuration's job while ours uploads (after ours looked)."""
+    ds = write_dataset(tmp_path / "ds", validation=0)
+    keys = [j.config_key for j in plan_launch(ds, epochs=[1, 2]).jobs]
+    provider = OpenAIProvider.from_settings(resolve())
+    theirs: list[str] = []
+    steps: list[LaunchStep] = []
+
+    def on_step(step: LaunchStep) -> None:
+        steps.append(step)
+        if step.kind == "upload":
+            meta = {RUN_KEY: "run-theirs", CONFIG_KEY: keys[0]}
+            theirs.append(
+                provider.create_job(JobSpec(model=MODEL, training_file=step.data["file_id"], metadata=meta)).id
+            )
+
+    jobs = launch(ds, epochs=[1, 2], on_step=on_step)
+    assert isinstance(jobs, list) and jobs[0].id == theirs[0] and jobs[0].reused and not jobs[1].reused
+    assert emu.stats()["jobs_created"] == 2
+    attached = [s for s in steps if s.kind == "attach"]
+    assert [s.data for s in attached] == [{"job_id": theirs[0]}]
+    assert re.fullmatch(
+        rf"{MODEL} \(supervised, n_epochs=1\): another launch has just created {theirs[0]} \([a-z_]+\); "
+        "re-attaching to it instead of creating a second job",
+        attached[0].message,
+    )
+    record = Registry().get_job(theirs[0])
+    assert record is not None and (record.run_id, record.config_key, record.sweep_id) == (
+        "run-theirs",
+        keys[0],
+        jobs[0].sweep_id,
+    )
+    plan = plan_launch(ds)
+    assert (record.dataset_sha256, record.dataset_path, record.endpoint) == (
+        plan.dataset.dataset_sha256,
+        str(ds),
+        plan.endpoint,
+    )
 
 
 # -- create: what is retried and what is not -------------------------------------------------------------
