@@ -21,6 +21,7 @@ from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavaila
 from ftclient.jobs import LaunchStep, launch, plan_launch
 from ftclient.launching.create import (
     CONFIG_KEY,
+    DATASET_KEY,
     MAX_BACKOFF_S,
     RUN_KEY,
     SWEEP_KEY,
@@ -128,8 +129,16 @@ def test_a_launch_records_its_uploads_and_run_and_a_relaunched_sweep_only_attach
     sha = plan_launch(ds).dataset.dataset_sha256
     steps: list[LaunchStep] = []
     progress: dict[str, tuple[int, int]] = {}
+    naps: list[float] = []
+    emu.inject(JOBS_ROUTE, "status_500", times=1)  # the first create answers 500 (and makes nothing)
     jobs = launch(
-        ds, epochs=[1, 2], on_step=steps.append, on_upload_progress=lambda split, d, t: progress.update({split: (d, t)})
+        ds,
+        epochs=[1, 2],
+        suffix="edge",
+        seed=7,
+        on_step=steps.append,
+        on_upload_progress=lambda split, d, t: progress.update({split: (d, t)}),
+        sleep=naps.append,
     )
     assert isinstance(jobs, list)
     registry = Registry()
@@ -142,20 +151,44 @@ def test_a_launch_records_its_uploads_and_run_and_a_relaunched_sweep_only_attach
         (split, uploads[split].file_id, 0) for split in ("train", "validation")
     ]
     assert sent[0].message == f"train: uploaded {uploads['train'].file_id} (train.jsonl, {sizes['train']:,} bytes)"
-    for job in jobs:
+    assert emu.stats()["jobs_created"] == 2 and naps == [0.01]  # FTCLIENT_RETRY_BACKOFF_S, slept through ours
+    retried = [s.message for s in steps if s.kind == "retry"]
+    assert len(retried) == 1 and retried[0].startswith("create attempt 1 ended without a clear answer (")
+    assert retried[0].endswith("); checking whether the job exists before trying again")
+    plan = plan_launch(ds, epochs=[1, 2], suffix="edge", seed=7)
+    for job, epochs, planned in zip(jobs, (1, 2), plan.jobs, strict=True):
         run = registry.get_run(str(job.run_id))
         assert run is not None and run.dataset_sha256 == sha and run.dataset_path == str(ds)
         assert run.sweep_id == job.sweep_id and run.estimated_tokens and run.estimated_cost_usd
-        assert run.spec["training_file"] == uploads["train"].file_id
-        assert run.spec["validation_file"] == uploads["validation"].file_id
-        assert run.spec["metadata"][RUN_KEY] == job.run_id and run.spec["model"] == MODEL
-        assert run.spec["metadata"][SWEEP_KEY] == job.sweep_id and job.sweep_id
+        assert run.spec == {
+            "model": MODEL,
+            "training_file": uploads["train"].file_id,
+            "validation_file": uploads["validation"].file_id,
+            "method": "supervised",
+            "hyperparameters": {"n_epochs": epochs},
+            "suffix": "edge",
+            "seed": 7,
+            "metadata": {
+                RUN_KEY: job.run_id,
+                CONFIG_KEY: planned.config_key,
+                DATASET_KEY: sha,
+                SWEEP_KEY: job.sweep_id,
+            },
+            "wandb_project": None,
+        }
         record = registry.get_job(job.id)
-        assert record is not None and record.estimated_cost_usd == run.estimated_cost_usd
+        assert record is not None and (record.run_id, record.config_key, record.sweep_id) == (
+            job.run_id,
+            planned.config_key,
+            job.sweep_id,
+        )
+        assert (record.endpoint, record.dataset_sha256, record.dataset_path) == (plan.endpoint, sha, str(ds))
+        assert (record.estimated_tokens, record.estimated_cost_usd) == (run.estimated_tokens, run.estimated_cost_usd)
     created = [s for s in steps if s.kind == "create"]
     assert [s.data["job_id"] for s in created] == [j.id for j in jobs]
+    assert created[0].message == f"{MODEL} (supervised, n_epochs=1): created {jobs[0].id}"
     steps.clear()
-    again = launch(ds, epochs=[1, 2], on_step=steps.append)
+    again = launch(ds, epochs=[1, 2], suffix="edge", seed=7, on_step=steps.append)
     assert isinstance(again, list) and [j.id for j in again] == [j.id for j in jobs]
     attached = [s for s in steps if s.kind == "attach"]
     assert [s.data["job_id"] for s in attached] == [j.id for j in jobs]
