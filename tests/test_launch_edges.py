@@ -250,6 +250,21 @@ def test_a_job_made_elsewhere_during_our_upload_is_attached_to_and_recorded(emu:
     )
 
 
+def test_a_launch_polls_an_unprocessed_file_at_a_fifth_of_the_poll_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with emulator_env(monkeypatch, speed=1.0) as emu:  # files take a second to process, unless time is moved on
+        monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "1.5")
+        naps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            emu.advance(10)
+
+        job = launch(write_dataset(tmp_path / "ds", validation=0), sleep=sleep)
+    assert naps == [pytest.approx(0.3)] and re.fullmatch(r"run-[0-9a-f]{20}", str(job.run_id))
+
+
 # -- create: what is retried and what is not -------------------------------------------------------------
 
 
