@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
 import sqlite3
 import threading
@@ -25,13 +26,14 @@ from ftclient.launching.create import (
     MAX_BACKOFF_S,
     RUN_KEY,
     SWEEP_KEY,
+    Existing,
     _backoff,
     create_idempotent,
     find_existing,
 )
 from ftclient.launching.preflight import resolve_dataset
-from ftclient.launching.upload import _local_expiry, content_name, ensure_uploaded
-from ftclient.providers.base import JobSpec, UploadSessionInfo
+from ftclient.launching.upload import _local_expiry, content_name, ensure_uploaded, wait_processed
+from ftclient.providers.base import JobInfo, JobSpec, UploadSessionInfo
 from ftclient.providers.credentials import endpoint_identity
 from ftclient.providers.openai import OpenAIProvider
 from ftclient.registry import Registry
@@ -80,8 +82,10 @@ def test_an_earlier_identical_job_is_reattached_only_while_it_lives(
     attached = [s for s in steps if s.kind == "attach"]
     record = Registry().get_job(first.id)
     assert record is not None and record.run_id == first.run_id  # what was found is on record
+    plan = plan_launch(ds)
+    assert (record.config_key, record.endpoint) == (plan.jobs[0].config_key, plan.endpoint)
     if known_from == "provider-only":  # recorded with the dataset it was launched from
-        assert (record.dataset_sha256, record.dataset_path) == (plan_launch(ds).dataset.dataset_sha256, str(ds))
+        assert (record.dataset_sha256, record.dataset_path) == (plan.dataset.dataset_sha256, str(ds))
     if cancelled:
         assert again.id != first.id and not again.reused and again.run_id != first.run_id
         assert emu.stats()["jobs_created"] == 2 and not attached
@@ -90,7 +94,8 @@ def test_an_earlier_identical_job_is_reattached_only_while_it_lives(
     else:
         assert again.id == first.id and again.reused and emu.stats()["jobs_created"] == 1
         assert not notes and [s.data["job_id"] for s in attached] == [first.id]
-        assert not [s for s in steps if s.kind in {"upload", "create", "moderation"}]
+        assert "already launched" in attached[0].message  # found by the first look, not just before create
+        assert not [s for s in steps if s.kind in {"upload", "reuse", "create", "moderation"}]
 
 
 def test_find_existing_reuses_a_run_the_provider_never_answered_and_names_the_newest_cancelled_job(
@@ -253,7 +258,7 @@ def test_a_job_made_elsewhere_during_our_upload_is_attached_to_and_recorded(emu:
 def test_a_launch_polls_an_unprocessed_file_at_a_fifth_of_the_poll_interval(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with emulator_env(monkeypatch, speed=1.0) as emu:  # files take a second to process, unless time is moved on
+    with _still_emulator(monkeypatch) as emu:
         monkeypatch.setenv("FTCLIENT_POLL_INTERVAL_S", "1.5")
         naps: list[float] = []
 
@@ -263,6 +268,103 @@ def test_a_launch_polls_an_unprocessed_file_at_a_fifth_of_the_poll_interval(
 
         job = launch(write_dataset(tmp_path / "ds", validation=0), sleep=sleep)
     assert naps == [pytest.approx(0.3)] and re.fullmatch(r"run-[0-9a-f]{20}", str(job.run_id))
+
+
+def test_waiting_for_processing_polls_after_a_second_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _still_emulator(monkeypatch) as emu:
+        provider = OpenAIProvider.from_settings(resolve())
+        sent = provider.upload_file(write_dataset(tmp_path / "ds") / "train.jsonl")
+        naps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            emu.advance(10)
+
+        assert sent.status == "uploaded" and wait_processed(provider, sent, sleep=sleep).status == "processed"
+    assert naps == [1.0]
+
+
+@contextlib.contextmanager
+def _still_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An emulator whose clock moves only when a test moves it (a thousandth of real time), started just
+    after a whole second, so a file it receives stays unprocessed until the test advances the clock."""
+    with emulator_env(monkeypatch, speed=0.001) as emu:
+        emu.advance(math.ceil(emu.now()) - emu.now() + 0.01)
+        yield emu
+
+
+def test_find_existing_reads_every_run_newest_first_and_records_what_it_finds(emu: Any, tmp_path: Path) -> None:
+    """Jobs made here without the configuration in their metadata, so only the registry's runs can find them."""
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    endpoint = endpoint_identity(provider)
+    train = provider.upload_file(write_dataset(tmp_path / "ds") / "train.jsonl").id
+
+    def job(run_id: str, *, cancel: bool = False, config: str | None = None) -> str:
+        meta = {RUN_KEY: run_id, **({CONFIG_KEY: config} if config else {})}
+        made = provider.create_job(JobSpec(model=MODEL, training_file=train, metadata=meta))
+        if cancel:
+            provider.cancel_job(made.id)
+        return made.id
+
+    def run(run_id: str, key: str, job_id: str | None = None) -> None:
+        registry.record_run(
+            run_id=run_id,
+            provider="openai",
+            endpoint=endpoint,
+            config_key=key,
+            spec={},
+            dataset_sha256="d" * 64,
+            dataset_path="/data/ds",
+            sweep_id="sweep-1",
+            estimated_tokens=1234,
+            estimated_cost_usd=0.5,
+        )
+        if job_id:
+            registry.record_job(provider.get_job(job_id), endpoint=endpoint, run_id=run_id, config_key=key)
+
+    # recorded jobs: a live one, then (newer) one the provider no longer has, then a cancelled one
+    live = job("run-a1")
+    run("run-a1", "key-a", live)
+    run("run-a2", "key-a")
+    registry.record_job(
+        JobInfo(id="ftjob-gone", provider="openai", status="running", model=MODEL, created_at=1),
+        endpoint=endpoint,
+        run_id="run-a2",
+    )
+    run("run-a3", "key-a", job("run-a3", cancel=True))
+    found = find_existing(provider, registry, "key-a")
+    assert found.job is not None and found.job.id == live and found.run_id is None and found.previous_failed is None
+    # only a cancelled one: named, nothing to re-attach to
+    cancelled = job("run-b1", cancel=True)
+    run("run-b1", "key-b", cancelled)
+    found = find_existing(provider, registry, "key-b")
+    assert found.job is None and found.run_id is None and found.previous_failed is not None
+    assert found.previous_failed.id == cancelled
+    # runs whose create never answered: the provider has their jobs (the newest cancelled, the older live)
+    older = job("run-c1")
+    run("run-c1", "key-c")
+    newer = job("run-c2", cancel=True)
+    run("run-c2", "key-c")
+    found = find_existing(provider, registry, "key-c")
+    assert found.job is not None and found.job.id == older and found.previous_failed is None
+    for job_id, run_id in ((older, "run-c1"), (newer, "run-c2")):
+        record = registry.get_job(job_id)
+        assert record is not None
+        assert (record.run_id, record.config_key, record.sweep_id, record.endpoint) == (
+            run_id,
+            "key-c",
+            "sweep-1",
+            endpoint,
+        )
+        assert (record.dataset_sha256, record.dataset_path) == ("d" * 64, "/data/ds")
+        assert (record.estimated_tokens, record.estimated_cost_usd) == (1234, 0.5)
+    # a run still waiting for its answer is reused; the provider's jobs of the configuration are not asked
+    job("run-elsewhere", cancel=True, config="key-d")
+    run("run-d1", "key-d")
+    assert find_existing(provider, registry, "key-d") == Existing(run_id="run-d1")
 
 
 # -- create: what is retried and what is not -------------------------------------------------------------
@@ -314,13 +416,13 @@ def test_create_gives_up_after_max_attempts_and_says_the_job_may_exist(emu: Any,
     naps: list[float] = []
     spec = JobSpec(model=MODEL, training_file=train.id, metadata={RUN_KEY: "run-x"})
     with pytest.raises(ProviderUnavailable) as gave_up:
-        create_idempotent(provider, spec, "run-x", sleep=naps.append, max_attempts=2, base_backoff_s=0.25)
-    assert route_count(emu, JOBS_ROUTE) == 2 and naps == [0.25] and emu.stats()["jobs_created"] == 0
+        create_idempotent(provider, spec, "run-x", sleep=naps.append, max_attempts=2)
+    assert route_count(emu, JOBS_ROUTE) == 2 and naps == [1.0] and emu.stats()["jobs_created"] == 0
     assert gave_up.value.hint == (
         "the job may still have been created: `ftclient launch` again finds it by its run id (run-x) "
         "instead of creating another"
     )
-    with pytest.raises(ValueError, match="run id"):
+    with pytest.raises(ValueError, match=r"^spec\.metadata must carry the run id$"):
         create_idempotent(provider, spec, "run-other", sleep=naps.append)
     assert route_count(emu, JOBS_ROUTE) == 2
 
