@@ -18,7 +18,7 @@ import pytest
 from launch_support import emulator_env, route_count, write_dataset
 
 from ftclient.config import resolve
-from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RateLimitError
+from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RateLimitError, WaitTimeout
 from ftclient.jobs import LaunchStep, launch, plan_launch
 from ftclient.launching.create import (
     CONFIG_KEY,
@@ -270,7 +270,7 @@ def test_a_launch_polls_an_unprocessed_file_at_a_fifth_of_the_poll_interval(
     assert naps == [pytest.approx(0.3)] and re.fullmatch(r"run-[0-9a-f]{20}", str(job.run_id))
 
 
-def test_waiting_for_processing_polls_after_a_second_by_default(
+def test_waiting_for_processing_polls_from_a_second_doubling_to_30s_and_stops_at_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with _still_emulator(monkeypatch) as emu:
@@ -280,10 +280,15 @@ def test_waiting_for_processing_polls_after_a_second_by_default(
 
         def sleep(seconds: float) -> None:
             naps.append(seconds)
-            emu.advance(10)
+            emu.advance(0.15)  # the file is processed a second after it arrived: after the 7th pause
 
         assert sent.status == "uploaded" and wait_processed(provider, sent, sleep=sleep).status == "processed"
-    assert naps == [1.0]
+        assert naps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]  # doubling from a second, capped at 30 s
+        late = provider.upload_file(tmp_path / "ds" / "test.jsonl")
+        with pytest.raises(WaitTimeout) as waited:  # the clock that stops it is real; the pauses are not slept
+            wait_processed(provider, late, timeout_s=0.05, sleep=lambda s: None)
+    assert (waited.value.what, waited.value.waited_s) == (f"the provider to process file {late.id}", 0.05)
+    assert waited.value.hint == "run the same command again; the file is reused once processed"
 
 
 @contextlib.contextmanager
