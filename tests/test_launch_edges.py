@@ -487,6 +487,63 @@ def test_a_session_the_provider_expired_is_restarted_without_its_parts(
     assert registry.find_upload("openai", ref.train_sha256) is not None
 
 
+def test_reuse_by_hash_is_per_endpoint_and_purpose_waits_for_processing_and_forgets_gone_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _still_emulator(monkeypatch) as emu:
+        provider = OpenAIProvider.from_settings(resolve())
+        registry = Registry(tmp_path / "r.db")
+        ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+        sha, size, endpoint = ref.train_sha256, ref.train.stat().st_size, endpoint_identity(provider)
+        naps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            emu.advance(10)
+
+        # sent under its own name (not the content name) and recorded: only the registry knows it
+        sent = provider.upload_file(ref.train)
+        registry.record_upload(
+            provider="openai", endpoint=endpoint, file_id=sent.id, sha256=sha, filename="train.jsonl", bytes=size
+        )
+        # the same bytes recorded (later) for another server: not asked about here
+        registry.record_upload(
+            provider="openai",
+            endpoint="https://elsewhere.example/v1",
+            file_id="file-x",
+            sha256=sha,
+            filename="t",
+            bytes=1,
+        )
+        again = ensure_uploaded(provider, registry, ref.train, sha256=sha, poll_s=0.5, sleep=sleep)
+        assert again.reused and again.file.id == sent.id and again.file.status == "processed" and naps == [0.5]
+        assert route_count(emu, "POST /v1/files") == 1 and route_count(emu, "GET /v1/files/{file_id}", "404") == 0
+        # another purpose is another file (waited for at the default pause of a second)
+        batch = ensure_uploaded(provider, registry, ref.train, sha256=sha, purpose="batch", sleep=sleep)
+        assert not batch.reused and batch.file.purpose == "batch" and naps == [0.5, 1.0]
+        recorded = registry.find_upload("openai", sha, endpoint=endpoint, purpose="batch")
+        assert recorded is not None and recorded.file_id == batch.file.id
+        # a file the provider no longer has is marked gone and sent again
+        provider.delete_file(sent.id)
+        fresh = ensure_uploaded(provider, registry, ref.train, sha256=sha, sleep=sleep)
+        assert not fresh.reused and fresh.file.id != sent.id
+        assert {u.file_id: u.status for u in registry.list_uploads()}[sent.id] == "deleted"
+        # a reused file the provider never gets round to processing: the wait gives up at its timeout
+        late = provider.upload_file(ref.validation)
+        registry.record_upload(
+            provider="openai", endpoint=endpoint, file_id=late.id, sha256=ref.validation_sha256, filename="t", bytes=1
+        )
+        with pytest.raises(WaitTimeout):
+            ensure_uploaded(
+                provider,
+                registry,
+                ref.validation,
+                sha256=ref.validation_sha256,
+                processing_timeout_s=0.05,
+                sleep=lambda s: None,
+            )
+
+
 def _reject(emu: Any, file_id: str) -> None:
     """The provider's verdict on a file it checked and refused (the emulator accepts every well-formed file)."""
     emu.core.app.store.files[file_id]["status"] = "error"
@@ -503,6 +560,7 @@ def test_a_file_the_provider_rejected_is_not_reused_by_its_hash(emu: Any, tmp_pa
     assert route_count(emu, "POST /v1/files") == 2
     known = registry.find_upload("openai", ref.train_sha256)
     assert known is not None and known.file_id == again.file.id
+    assert {u.file_id: u.status for u in registry.list_uploads()}[first.file.id] == "deleted"
     assert ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256).file.id == again.file.id
 
 
