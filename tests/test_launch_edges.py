@@ -480,7 +480,7 @@ def test_a_session_the_provider_expired_is_restarted_without_its_parts(
     emu.advance(2 * 3600)  # past the provider's one-hour session lifetime
     done = ensure_uploaded(provider, registry, ref.train, **options)
     assert route_count(emu, "POST /v1/uploads") == 2
-    assert done.resumed_parts == 0 and done.sent_parts == n_parts and not done.reused
+    assert done.resumed_parts == 0 and done.sent_parts == n_parts and done.reused is False
     assert provider.download_file(done.file.id) == ref.train.read_bytes()
     assert registry.find_upload_session("openai", endpoint_identity(provider), ref.train_sha256) is None
     assert list(_session_states(tmp_path / "r.db").values()) == ["expired", "completed"]
@@ -520,13 +520,13 @@ def test_reuse_by_hash_is_per_endpoint_and_purpose_waits_for_processing_and_forg
         assert route_count(emu, "POST /v1/files") == 1 and route_count(emu, "GET /v1/files/{file_id}", "404") == 0
         # another purpose is another file (waited for at the default pause of a second)
         batch = ensure_uploaded(provider, registry, ref.train, sha256=sha, purpose="batch", sleep=sleep)
-        assert not batch.reused and batch.file.purpose == "batch" and naps == [0.5, 1.0]
+        assert batch.reused is False and batch.file.purpose == "batch" and naps == [0.5, 1.0]
         recorded = registry.find_upload("openai", sha, endpoint=endpoint, purpose="batch")
         assert recorded is not None and recorded.file_id == batch.file.id
         # a file the provider no longer has is marked gone and sent again
         provider.delete_file(sent.id)
         fresh = ensure_uploaded(provider, registry, ref.train, sha256=sha, sleep=sleep)
-        assert not fresh.reused and fresh.file.id != sent.id
+        assert fresh.reused is False and fresh.file.id != sent.id
         assert {u.file_id: u.status for u in registry.list_uploads()}[sent.id] == "deleted"
         # a reused file the provider never gets round to processing: the wait gives up at its timeout
         late = provider.upload_file(ref.validation)
@@ -662,6 +662,15 @@ def test_a_file_over_the_simple_limit_but_under_one_part_goes_as_one_part(emu: A
     done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256, simple_limit=100, part_size=10**6)
     assert done.sent_parts == 1 and route_count(emu, PARTS_ROUTE) == 1
     assert provider.download_file(done.file.id) == ref.train.read_bytes()
+
+
+def test_a_file_exactly_at_the_simple_limit_goes_in_one_request(emu: Any, tmp_path: Path) -> None:
+    provider, registry, ref = _large_upload(emu, tmp_path)
+    size = ref.train.stat().st_size
+    done = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256, simple_limit=size, part_size=1000)
+    assert (
+        done.sent_parts == 0 and route_count(emu, "POST /v1/uploads") == 0 and route_count(emu, "POST /v1/files") == 1
+    )
 
 
 def _session_states(db: Path) -> dict[str, str]:
