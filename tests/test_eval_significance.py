@@ -693,3 +693,74 @@ def test_comparison_records_are_complete_and_repeatable() -> None:
     assert comparisons[0].differing == 14
     again, _ = cmp.compare(p, resamples=300, seed=9)
     assert again == comparisons
+
+
+def test_diffs_without_correctness_list_moves_of_ten_points_or_more_largest_first() -> None:
+    base = [80.0, 0.0, 10.0, 30.0, 60.0, 95.0]
+    tuned = [90.0, 9.99, 40.0, 20.0, 50.01, 65.0]  # +10, +9.99, +30, -10, -9.99, -30
+    examples = [Example(i, [{"role": "user", "content": f"q{i}"}], f"r{i}") for i in range(6)]
+    p = cmp.Paired(
+        "summarize",
+        examples,
+        [f"b{i}" for i in range(6)],
+        [f"t{i}" for i in range(6)],
+        m.TaskScores("summarize", {}, {"rougeL": base}),
+        m.TaskScores("summarize", {}, {"rougeL": tuned}),
+    )
+    fixed, broken = cmp.diffs(p)
+    assert [d.index for d in fixed] == [2, 0] and [d.index for d in broken] == [5, 3]
+    assert [(d.baseline_score, d.tuned_score) for d in fixed] == [(10.0, 40.0), (80.0, 90.0)]
+    assert [(d.baseline_answer, d.tuned_answer, d.prompt) for d in broken] == [("b5", "t5", "q5"), ("b3", "t3", "q3")]
+    fixed, broken = cmp.diffs(p, limit=1)
+    assert [d.index for d in fixed] == [2] and [d.index for d in broken] == [5]
+
+
+def test_rouge_is_compared_in_its_own_points_and_listed_by_rouge_l() -> None:
+    """ROUGE is stored in points already (no x100), and summaries are ranked by ROUGE-L, the primary metric,
+    even when another ROUGE comes first in the per-example scores."""
+    base = {"rouge1": [90.0, 10.0, 50.0], "rougeL": [20.0, 60.0, 50.0]}
+    tuned = {"rouge1": [10.0, 90.0, 50.0], "rougeL": [70.0, 20.0, 50.0]}
+    examples = [Example(i, [{"role": "user", "content": f"q{i}"}], f"r{i}") for i in range(3)]
+    p = cmp.Paired(
+        "summarize",
+        examples,
+        ["b0", "b1", "b2"],
+        ["t0", "t1", "t2"],
+        m.TaskScores("summarize", {}, base),
+        m.TaskScores("summarize", {}, tuned),
+    )
+    comparisons, mcnemar = cmp.compare(p, resamples=200)
+    by_name = {c.metric: c for c in comparisons}
+    assert mcnemar == {} and comparisons[0].metric == "rougeL"
+    assert (by_name["rougeL"].baseline, by_name["rougeL"].tuned) == (pytest.approx(130 / 3), pytest.approx(140 / 3))
+    assert by_name["rouge1"].difference == pytest.approx(0.0)
+    fixed, broken = cmp.diffs(p)
+    assert [d.index for d in fixed] == [0] and [d.index for d in broken] == [1]
+
+
+def test_bleu_tokenizes_for_the_stated_language_and_else_for_the_references_script() -> None:
+    refs = ["今天天气很好", "我们明天去公园", "他喜欢读书", "这本书很有意思"]
+    base = ["今天天气好", "明天去公园", "他读书", "书很有意思"]
+    tuned = ["今天天气很好", "我们明天去公园", "他喜欢读书", "这本书有意思"]
+    examples = [Example(i, [{"role": "user", "content": "x"}], r) for i, r in enumerate(refs)]
+    for language, tokenize in (("en", "13a"), (None, "zh")):
+        p = cmp.Paired(
+            "translate",
+            examples,
+            base,
+            tuned,
+            m.score("translate", refs, base, target_language=language),
+            m.score("translate", refs, tuned, target_language=language),
+            target_language=language,
+        )
+        comparisons, _ = cmp.compare(p, resamples=50)
+        bleu = next(c for c in comparisons if c.metric == "bleu")
+        assert bleu.baseline == pytest.approx(BLEU(tokenize=tokenize).corpus_score(base, [refs]).score)
+
+
+def test_macro_f1_without_labels_is_zero_and_the_default_seed_is_12345() -> None:
+    empty = cmp.macro_f1_metric([], [], [], [])
+    assert empty.rows(np.zeros((3, 0), dtype=int)).tolist() == [0.0, 0.0, 0.0]
+    p = _classify(*_correct(9, 3, 10, 8))
+    assert cmp.compare(p, resamples=300) == cmp.compare(p, resamples=300, seed=12345)
+    assert cmp.compare(p, resamples=300) != cmp.compare(p, resamples=300, seed=12346)
