@@ -138,7 +138,9 @@ def test_extraction_validity_and_field_match() -> None:
     assert scores.per_example["field_accuracy"] == [0.5, 0.0]
     assert scores.correct == [False, False]
     perfect = m.score("extract", refs, refs)
-    assert perfect.corpus == {"json_valid": 1.0, "field_exact_match": 1.0, "exact_match": 1.0}
+    assert perfect.corpus == {"field_accuracy": 1.0, "json_valid": 1.0, "field_exact_match": 1.0, "exact_match": 1.0}
+    assert scores.corpus["field_accuracy"] == pytest.approx(0.25) and scores.per_example["exact_match"] == [0.0, 0.0]
+
 
 
 def test_chat_exact_and_normalized_match() -> None:

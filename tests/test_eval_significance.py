@@ -8,6 +8,7 @@ test; a plain numpy percentile bootstrap for the intervals.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -764,3 +765,23 @@ def test_macro_f1_without_labels_is_zero_and_the_default_seed_is_12345() -> None
     p = _classify(*_correct(9, 3, 10, 8))
     assert cmp.compare(p, resamples=300) == cmp.compare(p, resamples=300, seed=12345)
     assert cmp.compare(p, resamples=300) != cmp.compare(p, resamples=300, seed=12346)
+
+
+def test_an_extraction_model_that_fixes_every_field_is_judged_on_its_fields() -> None:
+    """Extraction's verdict rests on field accuracy (per example, so the paired tests can judge it): a tuned
+    model getting every field right where the base wrote valid but wrong JSON is better, not "no clear
+    difference" on JSON validity, which both models have."""
+    refs = [json.dumps({"id": i, "city": f"c{i}", "ok": True}) for i in range(12)]
+    base = [json.dumps({"id": i, "city": "?", "ok": False}) for i in range(12)]
+    examples = [Example(i, [{"role": "user", "content": f"q{i}"}], r) for i, r in enumerate(refs)]
+    paired = cmp.Paired("extract", examples, base, refs, m.score("extract", refs, base), m.score("extract", refs, refs))
+    comparisons, _ = cmp.compare(paired, resamples=500)
+    first = comparisons[0]
+    assert first.metric == "field_accuracy" and first.verdict == cmp.BETTER
+    assert first.difference == pytest.approx(200 / 3) and first.p_value < 0.05
+    assert first.test.startswith("paired permutation test")  # a share per example, not a 0/1 correctness
+    whole = next(c for c in comparisons if c.metric == "exact_match")
+    assert whole.test.startswith("McNemar") and whole.differing == 12  # every record fixed: McNemar's counts
+    assert cmp.overall_verdict(comparisons, "tuned", "base").startswith("The tuned model tuned is better than base")
+    valid = next(c for c in comparisons if c.metric == "json_valid")
+    assert valid.difference == 0 and valid.verdict != cmp.BETTER

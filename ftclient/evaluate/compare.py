@@ -146,9 +146,9 @@ def _paired_metrics(p: Paired) -> dict[str, PairedMetric]:
 def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345) -> tuple[list[Comparison], dict]:
     """Comparisons (primary metric first) and the McNemar counts (empty dict for tasks without correctness).
 
-    Each comparison carries its verdict: "better"/"worse" only when the exact test (McNemar for the primary
-    metric of tasks with per-example correctness, the paired permutation test otherwise) gives p<0.05 and
-    the bootstrap interval excludes zero on the same side."""
+    Each comparison carries its verdict: "better"/"worse" only when the exact test (McNemar for the metric
+    that is the task's per-example correctness, ``metrics.CORRECTNESS_METRIC``; the paired permutation test
+    otherwise) gives p<0.05 and the bootstrap interval excludes zero on the same side."""
     n = len(p.examples)
     mcnemar: dict = {}
     if p.baseline.correct is not None and p.tuned.correct is not None:
@@ -167,7 +167,7 @@ def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345)
         if name not in metrics:
             continue
         result_ = paired_test(metrics[name], resamples=resamples, seed=seed)
-        use_mcnemar = bool(mcnemar) and name == primary
+        use_mcnemar = bool(mcnemar) and name == m.CORRECTNESS_METRIC.get(p.task)
         p_value = mcnemar["p_value"] if use_mcnemar else result_.p_value
         differing = mcnemar["fixed"] + mcnemar["broken"] if use_mcnemar else result_.differing
         exactness = "exact" if result_.exact else f"{result_.resamples} random arrangements"

@@ -25,9 +25,14 @@ PRIMARY_METRIC = {
     "classify": "accuracy",
     "summarize": "rougeL",
     "translate": "chrf",
-    "extract": "field_exact_match",
+    # the share of the reference fields each answer gets right, averaged over examples: per example, so the
+    # paired tests can judge it (as migrate judges extraction); the micro average is reported beside it
+    "extract": "field_accuracy",
     "chat": "normalized_match",
 }
+CORRECTNESS_METRIC = {"classify": "accuracy", "extract": "exact_match", "chat": "normalized_match"}
+"""The metric whose per-example values are each task's correctness (``TaskScores.correct`` as 0/1): the one
+McNemar's exact test judges."""
 
 
 @dataclass
@@ -382,11 +387,16 @@ def score_extraction(references: Sequence[str], answers: Sequence[str]) -> TaskS
     return TaskScores(
         task="extract",
         corpus={
+            "field_accuracy": sum(field_scores) / n if n else 0.0,
             "json_valid": sum(valid) / n if n else 0.0,
             "field_exact_match": matched_total / fields_total if fields_total else 0.0,
             "exact_match": sum(all_fields) / n if n else 0.0,
         },
-        per_example={"json_valid": valid, "field_accuracy": field_scores},
+        per_example={
+            "field_accuracy": field_scores,
+            "json_valid": valid,
+            "exact_match": [1.0 if ok else 0.0 for ok in all_fields],
+        },
         correct=all_fields,
         signature={"fields": "dotted paths of the reference object; values compared with == after json.loads"},
     )
