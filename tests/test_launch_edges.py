@@ -694,3 +694,43 @@ def test_the_local_end_of_an_upload_session(
         id="u", bytes=1, part_size=1, expires_at=expires_at, status="pending", created_at=created_at
     )
     assert _local_expiry(info, 10.0) == expected
+
+
+class _Unnamed:
+    """A provider with only the base protocol's file calls, as a plugin may be: it cannot look files up by
+    name, so ftclient uploads with ``upload_file`` and relies on the registry alone to reuse them."""
+
+    def __init__(self, inner: OpenAIProvider) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.endpoint = inner.endpoint
+        self.sent: list[tuple[str, str]] = []
+
+    def upload_file(self, path: Path, *, purpose: str = "fine-tune", on_progress: Any = None) -> Any:
+        self.sent.append((path.name, purpose))
+        return self._inner.upload_file(path, purpose=purpose, on_progress=on_progress)
+
+    def get_file(self, file_id: str) -> Any:
+        return self._inner.get_file(file_id)
+
+
+def test_a_provider_without_named_files_uploads_once_and_is_reused_through_the_registry(
+    emu: Any, tmp_path: Path
+) -> None:
+    provider = _Unnamed(OpenAIProvider.from_settings(resolve()))
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    seen: list[tuple[int, int]] = []
+    first = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256,  # type: ignore[arg-type]
+                            purpose="fine-tune", on_progress=lambda done, total: seen.append((done, total)))
+    size = ref.train.stat().st_size
+    assert first.reused is False and first.file.status == "processed"
+    assert provider.sent == [(ref.train.name, "fine-tune")] and seen[-1] == (size, size)
+    (recorded,) = registry.list_uploads()
+    # recorded as the upload answered (before processing), under the file's own name (no content name here)
+    assert (recorded.file_id, recorded.bytes, recorded.status) == (first.file.id, size, "uploaded")
+    assert recorded.filename == ref.train.name
+    again = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)  # type: ignore[arg-type]
+    assert again.reused is True and again.file.id == first.file.id
+    assert len(provider.sent) == 1 and route_count(emu, "POST /v1/files") == 1
