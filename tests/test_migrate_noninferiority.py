@@ -16,11 +16,13 @@ def _flip(refs: list[str], at: set[int]) -> list[str]:
     return [("b" if r == "a" else "a") if i in at else r for i, r in enumerate(refs)]
 
 
-def _reference_bootstrap(old: list[float], new: list[float], resamples: int, seed: int) -> np.ndarray:
+def _reference_bootstrap(
+    old: list[float], new: list[float], resamples: int, seed: int, scale: float = 100.0
+) -> np.ndarray:
     """``new - old`` in points over resamples drawn with numpy directly, one draw for all of them."""
     o, w = np.asarray(old), np.asarray(new)
     idx = np.random.default_rng(seed).integers(0, len(o), size=(resamples, len(o)), dtype=np.int64)
-    return np.asarray(100 * w[idx].mean(axis=1) - 100 * o[idx].mean(axis=1))
+    return np.asarray(scale * w[idx].mean(axis=1) - scale * o[idx].mean(axis=1))
 
 
 def test_default_margins_per_task() -> None:
@@ -72,7 +74,11 @@ def test_a_margin_of_zero_leaves_identical_models_inconclusive() -> None:
 
 
 def test_ten_examples_are_enough_nine_are_not() -> None:
+    from ftclient.evaluate.significance import DEFAULT_RESAMPLES
+
     refs = ["a", "b"] * 5
+    full = judge_replacement("classify", refs, refs, refs)
+    assert f"({DEFAULT_RESAMPLES} resamples)" in full.test and full.p_value == pytest.approx(1 / DEFAULT_RESAMPLES)
     assert judge_replacement("classify", refs, refs, refs, resamples=20).verdict == "non-inferior"
     assert judge_replacement("classify", refs[:9], refs[:9], refs[:9], resamples=20).verdict == "too few examples"
 
@@ -105,6 +111,7 @@ def test_given_labels_decide_what_counts_as_correct() -> None:
     # labels that leave out "a": an "A" no longer maps to a reference label
     only_b = judge_replacement("classify", refs, refs, answers, labels=["b"], resamples=10)
     assert only_b.new == pytest.approx(50.0)
+    assert judge_replacement("classify", refs, answers, refs, labels=["b"], resamples=10).old == pytest.approx(50.0)
     assert agreement("classify", refs, answers) == pytest.approx(100.0)
     assert agreement("classify", refs, answers, labels=["b"]) == pytest.approx(50.0)
 
@@ -112,15 +119,21 @@ def test_given_labels_decide_what_counts_as_correct() -> None:
 def test_summaries_are_judged_by_rouge_l_in_points_and_without_mcnemar() -> None:
     from rouge_score import rouge_scorer
 
-    refs = [f"the cat number {i} sat on the mat today" for i in range(12)]
-    old = [f"the cat number {i} sat on a mat" for i in range(12)]
-    new = [f"a dog number {i} sat on the mat today" for i in range(12)]
+    words = ["the", "cat", "number", "sat", "quietly", "on", "the", "old", "red", "mat", "today"]
+    refs = [" ".join(words) + f" {i}" for i in range(12)]
+    old = [" ".join(words[: 4 + i % 7]) + f" {i}" for i in range(12)]
+    new = [" ".join(words[i % 5 :]) + f" {i}" for i in range(12)]
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    expect_old = 100 * np.mean([scorer.score(r, a)["rougeL"].fmeasure for r, a in zip(refs, old, strict=True)])
-    expect_new = 100 * np.mean([scorer.score(r, a)["rougeL"].fmeasure for r, a in zip(refs, new, strict=True)])
-    got = judge_replacement("summarize", refs, old, new, resamples=50)
+    old_points = [100 * scorer.score(r, a)["rougeL"].fmeasure for r, a in zip(refs, old, strict=True)]
+    new_points = [100 * scorer.score(r, a)["rougeL"].fmeasure for r, a in zip(refs, new, strict=True)]
+    expect_old, expect_new = np.mean(old_points), np.mean(new_points)
+    got = judge_replacement("summarize", refs, old, new, resamples=50)  # the default seed, 12345
     assert got.metric == "rougeL" and got.margin == 2.0
     assert got.old == pytest.approx(expect_old) and got.new == pytest.approx(expect_new)
+    # per-example ROUGE-L takes many values, so the 5th and 95th percentiles pin the interval's level
+    diffs = _reference_bootstrap(old_points, new_points, 50, 12345, scale=1.0)
+    assert [got.ci_low, got.ci_high] == pytest.approx(list(np.percentile(diffs, [5, 95])))
+    assert [got.ci_low, got.ci_high] != pytest.approx(list(np.percentile(diffs, [5.05, 94.95])), abs=1e-3)
     assert got.mcnemar_p is None and got.test == "paired bootstrap (50 resamples), one-sided at 0.05"
     assert got.sentence.startswith(f"{got.verdict}: rougeL {expect_new:.1f} vs {expect_old:.1f} (ground truth)")
 
