@@ -26,9 +26,8 @@ def _reference_bootstrap(
 
 
 def test_default_margins_per_task() -> None:
-    assert [default_margin(t) for t in ("classify", "summarize", "translate", "extract", "chat")] == [
-        2.0, 2.0, 2.0, 3.0, 3.0
-    ]
+    tasks = ("classify", "summarize", "translate", "extract", "chat")
+    assert [default_margin(t) for t in tasks] == [2.0, 2.0, 2.0, 3.0, 3.0]
 
 
 def test_interval_p_value_and_mcnemar_match_numpy_and_scipy() -> None:
