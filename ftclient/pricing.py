@@ -13,6 +13,7 @@ source of a model's end: the adapter reads it when the API gives it, and this ta
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ftclient.errors import FineTuningClosedError, ModelShutDownError, UnknownModelError, UnknownProviderError
@@ -364,14 +365,9 @@ def model_limits(provider: str, model: str) -> ModelLimits:
     _check_provider(provider)
     if provider not in KNOWN_PROVIDERS:
         return _plugin_limits(provider, model)
-    if provider == "fireworks":
-        return _fireworks_limits(model)
-    if provider == "azure":
-        return _azure_limits(model)
-    if provider == "bedrock":
-        return _bedrock_limits(model)
-    if provider == "vertex":
-        return _vertex_limits(model)
+    own_table = _LIMITS_BY_PROVIDER.get(provider)
+    if own_table is not None:
+        return own_table(model)
     if provider == "together":
         if "/" not in model or model.startswith("accounts/"):  # accounts/<owner>/models/<id> is Fireworks' naming
             raise UnknownModelError(
@@ -429,17 +425,26 @@ def _fireworks_limits(model: str) -> ModelLimits:
     )
 
 
+_LIMITS_BY_PROVIDER: dict[str, Callable[[str], ModelLimits]] = {
+    "fireworks": _fireworks_limits,
+    "azure": _azure_limits,
+    "bedrock": _bedrock_limits,
+    "vertex": _vertex_limits,
+}
+"""The providers whose per-model limits come from a table of their own here (OpenAI's and Together's are
+worked out below)."""
+
+
 def known_models(provider: str = "openai") -> list[str]:
     _check_provider(provider)
-    if provider == "fireworks":
-        return sorted(_FIREWORKS_MODELS)
-    if provider == "azure":
-        return sorted(_AZURE_MODELS)
-    if provider == "bedrock":
-        return sorted(_BEDROCK_MODELS)
-    if provider == "vertex":
-        return sorted(_VERTEX_MODELS)
-    return sorted(_OPENAI_LIMITS) if provider == "openai" else []
+    catalogues: dict[str, Mapping[str, object]] = {
+        "openai": _OPENAI_LIMITS,
+        "fireworks": _FIREWORKS_MODELS,
+        "azure": _AZURE_MODELS,
+        "bedrock": _BEDROCK_MODELS,
+        "vertex": _VERTEX_MODELS,
+    }
+    return sorted(catalogues.get(provider, {}))
 
 
 def tunable_models(provider: str, today: dt.date, method: str | None = None) -> list[str]:
