@@ -53,14 +53,7 @@ def converter_for(name: str) -> Converter:
 
 def _load_builtin() -> None:
     """Import the built-in converters, which register themselves (lazily: most launches need none)."""
-    import importlib
-
-    for module in ("bedrock", "vertex"):
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
+    from ftclient.dataset.formats import bedrock, vertex  # noqa: F401
 
 
 @dataclass(frozen=True)
