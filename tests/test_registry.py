@@ -226,3 +226,14 @@ def test_prepare_records_the_latest_dataset_with_its_manifest(tmp_path: Path) ->
     assert (
         record is not None and record.task == "classify" and record.train_examples == manifest.files["train"].examples
     )
+
+
+def test_an_interrupt_after_the_commit_stays_an_interrupt(tmp_path: Path) -> None:
+    """Ctrl-C arriving once the write's transaction has already ended must surface as the interrupt (exit 130),
+    not as "cannot rollback - no transaction is active" (an internal error, exit 70)."""
+    registry = Registry(tmp_path / "r.db")
+    with pytest.raises(KeyboardInterrupt), registry._write() as conn:
+        conn.execute("COMMIT")
+        raise KeyboardInterrupt
+    with registry._write() as conn:  # and the registry is still usable
+        conn.execute("SELECT 1")

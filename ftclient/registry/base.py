@@ -70,7 +70,10 @@ class RegistryBase:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # A Ctrl-C can land after COMMIT finished (or while it ran): then there is nothing to roll
+                # back, and a failed ROLLBACK must not replace the interrupt with an internal error.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
