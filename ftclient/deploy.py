@@ -36,7 +36,6 @@ from ftclient.providers.base import DeployingProvider, Endpoint
 from ftclient.providers.credentials import endpoint_identity
 
 if TYPE_CHECKING:
-    from ftclient.config import Settings
     from ftclient.providers.base import Provider
     from ftclient.registry import Registry
     from ftclient.registry.records import EndpointRecord
@@ -140,7 +139,7 @@ def wait_started(
         if endpoint.state == "ERROR":
             raise ProviderUnavailable(
                 f"endpoint {endpoint_id} ended {endpoint.state} instead of starting",
-                provider=getattr(provider, "name", "provider"),
+                provider=provider.name,
                 code=endpoint.state.lower(),
                 hint="try other hardware with --hardware, or deploy again later",
             )
@@ -152,7 +151,7 @@ def wait_started(
             raise ProviderUnavailable(
                 f"endpoint {endpoint_id} was stopped ({endpoint.state}) instead of starting: {after} passed, "
                 "or it was stopped from outside ftclient",
-                provider=getattr(provider, "name", "provider"),
+                provider=provider.name,
                 code="stopped",
                 hint="deploy again; pass a longer --inactive-timeout if starting takes longer than the timeout",
             )
@@ -203,8 +202,12 @@ def deploy(
         inactive_timeout_min,
     )
     api_endpoint = endpoint_identity(provider)
-    if registry is not None:
-        registry.record_endpoint(endpoint, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
+
+    def remember(seen: Endpoint) -> None:
+        if registry is not None:
+            registry.record_endpoint(seen, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
+
+    remember(endpoint)  # before the wait: an endpoint that bills is known even if ftclient dies waiting
     began = clock()
     try:
         ready = wait_started(
@@ -215,8 +218,8 @@ def deploy(
             teardown(provider, endpoint.id, registry=registry, wall=wall)
         raise
     ready = _with_timeout(ready, inactive_timeout_min)
+    remember(ready)
     if registry is not None:
-        registry.record_endpoint(ready, provider=provider.name, api_endpoint=api_endpoint, job_id=job_id, keep=keep)
         registry.update_endpoint(ready.id, state=ready.state, started_at=wall())
     return Deployment(ready, provider.name, model, job_id, clock() - began)
 
@@ -400,7 +403,3 @@ def endpoint_billing(record: EndpointRecord, *, now: float | None = None) -> tup
     minutes = max(1, math.ceil(max(0.0, end - start) / 60.0 - 1e-9))
     cost = None if record.cost_per_hour_usd is None else round(minutes * record.cost_per_hour_usd / 60.0, 4)
     return minutes, cost
-
-
-def settings_poll_s(settings: Settings | None) -> float:
-    return settings.poll_interval_s if settings is not None else 5.0

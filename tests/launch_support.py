@@ -13,6 +13,8 @@ import pytest
 
 if TYPE_CHECKING:
     from ftclient.emulator import Emulator
+    from ftclient.providers.together import TogetherProvider
+    from ftclient.registry import Registry
 
 LABELS = ("billing", "bug", "praise")
 
@@ -102,3 +104,47 @@ def route_count(emu: Emulator, route: str, status: str | None = None) -> int:
     """How many requests the emulator answered on ``route`` (with ``status`` when given)."""
     by_route = emu.stats()["requests"]["by_route"].get(route, {})
     return int(by_route.get(status, 0)) if status else int(sum(by_route.values()))
+
+
+class FakeTime:
+    """An injectable monotonic clock and its sleep: sleeping moves the clock, and the emulator's clock by
+    ``scale`` times as much when an emulator is given (its jobs and endpoints progress while ftclient waits)."""
+
+    def __init__(self, emu: Emulator | None = None, *, start: float = 0.0, scale: float = 1.0) -> None:
+        self.now = start
+        self.emu = emu
+        self.scale = scale
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.emu is not None:
+            self.emu.advance(seconds * self.scale)
+
+
+TOGETHER_BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+
+
+def together_job(provider: TogetherProvider, tmp_path: Path) -> str:
+    """A Together fine-tuning job of the sample classification data, just created."""
+    from ftclient.emulator.samples import classification_examples
+    from ftclient.providers.base import JobSpec
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()), encoding="utf-8")
+    return provider.create_job(JobSpec(model=TOGETHER_BASE, training_file=provider.upload_file(data).id)).id
+
+
+def tuned_together_job(
+    emu: Emulator, provider: TogetherProvider, tmp_path: Path, registry: Registry | None = None
+) -> str:
+    """A succeeded Together job (the emulator's clock moved past its training), in ``registry`` if given."""
+    job_id = together_job(provider, tmp_path)
+    emu.advance(10_000)
+    if registry is not None:
+        registry.record_job(provider.get_job(job_id), endpoint=provider.endpoint)
+    return job_id

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from launch_support import emulator_env, route_count, write_dataset
+from launch_support import FakeTime, emulator_env, route_count, write_dataset
 
 import ftclient
 from ftclient.errors import WaitTimeout
@@ -19,24 +19,6 @@ from ftclient.registry import Registry
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     with emulator_env(monkeypatch) as running:
         yield running
-
-
-class FakeTime:
-    """An injectable clock and sleep: sleeping advances the clock, and the emulator's clock with it."""
-
-    def __init__(self, emu: object | None = None) -> None:
-        self.now = 0.0
-        self.emu = emu
-        self.naps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.naps.append(seconds)
-        self.now += seconds
-        if self.emu is not None:
-            self.emu.advance(seconds * 10)  # type: ignore[attr-defined]
 
 
 def test_public_names_are_importable_from_the_package() -> None:
@@ -125,8 +107,8 @@ def test_wait_gives_up_at_the_timeout_on_an_injected_clock(monkeypatch: pytest.M
         with pytest.raises(WaitTimeout) as info:
             job.wait(timeout=30, clock=fake.clock, sleep=fake.sleep, poll_interval=1.0)
     assert f"ftclient jobs watch {job.id}" in (info.value.hint or "")
-    assert fake.now == pytest.approx(30) and max(fake.naps) <= 12.0
-    assert fake.naps[1] > fake.naps[0]  # nothing changes: the pause grows
+    assert fake.now == pytest.approx(30) and max(fake.sleeps) <= 12.0
+    assert fake.sleeps[1] > fake.sleeps[0]  # nothing changes: the pause grows
 
 
 def test_with_30_percent_faults_and_a_lost_create_response_each_config_gets_exactly_one_job(

@@ -18,7 +18,14 @@ import pytest
 from launch_support import emulator_env, route_count, write_dataset
 
 from ftclient.config import resolve
-from ftclient.errors import InvalidRequestError, ProviderError, ProviderUnavailable, RateLimitError, WaitTimeout
+from ftclient.errors import (
+    DatasetError,
+    InvalidRequestError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimitError,
+    WaitTimeout,
+)
 from ftclient.jobs import LaunchStep, launch, plan_launch
 from ftclient.launching.create import (
     CONFIG_KEY,
@@ -734,3 +741,51 @@ def test_a_provider_without_named_files_uploads_once_and_is_reused_through_the_r
     again = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)  # type: ignore[arg-type]
     assert again.reused is True and again.file.id == first.file.id
     assert len(provider.sent) == 1 and route_count(emu, "POST /v1/files") == 1
+    batch = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256, purpose="batch")  # type: ignore[arg-type]
+    assert provider.sent[-1] == (ref.train.name, "batch") and batch.file.purpose == "batch"
+
+
+def test_a_freshly_sent_file_the_provider_rejects_says_which_file_why_and_what_to_do(
+    emu: Any, tmp_path: Path
+) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    sent = provider.upload_named(ref.train, filename="train-checked.jsonl")
+    _reject(emu, sent.id)
+    emu.core.app.store.files[sent.id]["status_details"] = "line 3: messages must end with an assistant turn"
+    with pytest.raises(DatasetError) as caught:
+        wait_processed(provider, sent, sleep=lambda s: None)
+    assert caught.value.message == (
+        f"openai rejected file {sent.id} (train-checked.jsonl): line 3: messages must end with an assistant turn"
+    )
+    assert caught.value.hint == "run `ftclient validate` on the file, fix what it reports, and launch again"
+    emu.core.app.store.files[sent.id]["status_details"] = None  # no reason given: the status stands in
+    with pytest.raises(DatasetError, match=rf"^openai rejected file {sent.id} \(train-checked.jsonl\): error$"):
+        wait_processed(provider, sent, sleep=lambda s: None)
+
+
+def test_a_fresh_file_the_provider_never_processes_gives_up_at_the_timeout_asked_for(
+    emu: Any, tmp_path: Path
+) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    emu.core.services.clock.speed = 1e-6  # the file stays "uploaded"
+    with pytest.raises(WaitTimeout, match=r"process file file-"):
+        ensure_uploaded(
+            provider, registry, ref.train, sha256=ref.train_sha256, processing_timeout_s=0.05, sleep=lambda s: None
+        )
+    (recorded,) = registry.list_uploads()  # sent and recorded under its content name before the wait
+    assert recorded.filename == content_name(ref.train, ref.train_sha256) != ref.train.name
+    assert recorded.status == "uploaded"
+
+
+def test_a_file_sent_before_a_crash_for_one_purpose_is_not_taken_for_another(emu: Any, tmp_path: Path) -> None:
+    provider = OpenAIProvider.from_settings(resolve())
+    registry = Registry(tmp_path / "r.db")
+    ref = resolve_dataset(write_dataset(tmp_path / "ds"), resolve(), None)
+    earlier = provider.upload_named(ref.train, filename=content_name(ref.train, ref.train_sha256))  # fine-tune
+    batch = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256, purpose="batch")
+    assert not batch.reused and batch.file.id != earlier.id and batch.file.purpose == "batch"
+    tuned = ensure_uploaded(provider, registry, ref.train, sha256=ref.train_sha256)
+    assert tuned.reused and tuned.file.id == earlier.id and route_count(emu, "POST /v1/files") == 2

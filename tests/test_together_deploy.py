@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from launch_support import FakeTime, tuned_together_job
 
 from ftclient.deploy import deploy, deployed, running_endpoints, teardown, wait_started
 from ftclient.emulator import Emulator, EmulatorConfig, run_in_thread
@@ -42,35 +43,6 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
         yield opened
 
 
-def tuned_job(emu: Emulator, provider: TogetherProvider, tmp_path: Path, registry: Registry | None = None) -> str:
-    data = tmp_path / "train.jsonl"
-    data.write_text("".join(json.dumps(e) + "\n" for e in classification_examples()), encoding="utf-8")
-    info = provider.create_job(JobSpec(model=BASE, training_file=provider.upload_file(data).id))
-    emu.advance(10_000)
-    done = provider.get_job(info.id)
-    if registry is not None:
-        registry.record_job(done, endpoint=provider.endpoint)
-    return done.id
-
-
-class FakeTime:
-    """The clock and sleep a wait uses; sleeping advances the emulator's clock by the same amount."""
-
-    def __init__(self, emu: Emulator | None = None) -> None:
-        self.now = 0.0
-        self.emu = emu
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.emu is not None:
-            self.emu.advance(seconds)
-
-
 def emulator_states(emu: Emulator) -> list[str]:
     return [e["state"] for e in emu.stats()["endpoints"]["list"]]
 
@@ -78,7 +50,7 @@ def emulator_states(emu: Emulator) -> list[str]:
 def test_deploy_waits_until_started_on_the_injected_clock(
     emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
 ) -> None:
-    job_id = tuned_job(emu, provider, tmp_path, registry)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
     fake = FakeTime(emu)
     seen: list[str] = []
     deployment = deploy(
@@ -106,7 +78,7 @@ def test_deploy_waits_until_started_on_the_injected_clock(
 def test_the_context_manager_stops_the_endpoint_on_errors_and_ctrl_c(
     emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
 ) -> None:
-    job_id = tuned_job(emu, provider, tmp_path, registry)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
     fake = FakeTime(emu)
     for error in (RuntimeError("the evaluation broke"), KeyboardInterrupt()):
         with (
@@ -129,7 +101,7 @@ def test_the_context_manager_stops_the_endpoint_on_errors_and_ctrl_c(
 def test_a_start_that_times_out_stops_the_endpoint(
     emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
 ) -> None:
-    job_id = tuned_job(emu, provider, tmp_path, registry)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
     fake = FakeTime()  # the emulator's clock stands still: the endpoint never gets past PENDING
     with pytest.raises(WaitTimeout) as caught:
         deploy(
@@ -157,7 +129,7 @@ def test_only_succeeded_jobs_deploy_and_only_deploying_providers(
 
 
 def test_an_endpoint_that_errs_is_reported(emu: Emulator, provider: TogetherProvider, tmp_path: Path) -> None:
-    job_id = tuned_job(emu, provider, tmp_path)
+    job_id = tuned_together_job(emu, provider, tmp_path)
     endpoint = provider.create_endpoint(provider.get_job(job_id).fine_tuned_model or "")
     provider.stop_endpoint(endpoint.id)
     with pytest.raises(ProviderUnavailable, match="instead of starting"):
@@ -171,7 +143,7 @@ def cli_json(result: Any) -> Any:
 
 def test_deploy_and_endpoints_commands(emu: Emulator, provider: TogetherProvider, run_cli: Any, tmp_path: Path) -> None:
     emu.core.services.clock.speed = 1000.0
-    job_id = tuned_job(emu, provider, tmp_path)
+    job_id = tuned_together_job(emu, provider, tmp_path)
     shown = cli_json(run_cli("deploy", job_id, "--provider", "together", "--inactive-timeout", "20", "--json"))
     assert shown["state"] == "STARTED" and shown["cost_per_hour_usd"] == 2.4 and shown["inactive_timeout_min"] == 20
     listed = cli_json(run_cli("endpoints", "list", "--json"))["endpoints"]
@@ -194,7 +166,7 @@ def test_an_endpoint_object_without_inactive_timeout_prints_no_none(
 ) -> None:
     """The spec's DedicatedEndpoint has no inactive_timeout: ftclient keeps the one it set, never "None"."""
     emu.core.services.clock.speed = 1000.0
-    job_id = tuned_job(emu, provider, tmp_path)
+    job_id = tuned_together_job(emu, provider, tmp_path)
     shown = run_cli("deploy", job_id, "--provider", "together", "--inactive-timeout", "15")
     assert shown.exit_code == 0, shown.stderr
     printed = shown.stdout + shown.stderr
@@ -227,7 +199,7 @@ def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
     from ftclient.deploy import endpoint_billing
     from ftclient.evaluate.jobs import _deployment_summary
 
-    job_id = tuned_job(emu, provider, tmp_path, registry)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
     fake = FakeTime(emu)
     emulated = emu.core.services.clock.now  # the provider's clock, which its timestamps are on
     with deployed(
@@ -248,7 +220,7 @@ def test_endpoint_cost_counts_starting_and_stopping_and_is_the_same_everywhere(
 def test_a_lost_endpoint_create_response_is_found_by_its_name_recorded_and_stopped(
     emu: Emulator, provider: TogetherProvider, registry: Registry, tmp_path: Path
 ) -> None:
-    job_id = tuned_job(emu, provider, tmp_path, registry)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
     provider.retry_backoff_s = 0.0
     fake = FakeTime(emu)
     emu.inject("POST /v1/endpoints", "lose_response_after_commit", times=1)

@@ -1,5 +1,5 @@
 """Faults a test turns on per route: error statuses, latency, dropped connections, slow bodies, lost
-responses after a commit, and jobs that fail.
+responses after a commit, jobs that fail, and dedicated endpoints that never start.
 
 A fault matches a request when its ``route`` is ``"*"``, the route's template (``"GET
 /v1/fine_tuning/jobs/{fine_tuning_job_id}"``), or a glob over the concrete request (``"GET
@@ -26,6 +26,7 @@ FAULTS = frozenset(
         "slow_body",
         "lose_response_after_commit",
         "fail_job",
+        "fail_endpoint",
     }
 )
 

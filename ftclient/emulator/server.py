@@ -217,6 +217,8 @@ class EmulatorCore:
                 lose_after = True
             elif kind == "fail_job":
                 request.context["fail_job"] = params
+            elif kind == "fail_endpoint":
+                request.context["fail_endpoint"] = params
             else:
                 raise _status_fault(kind, params)
         if self.config.fail_rate:

@@ -317,6 +317,8 @@ class ModelListingProvider(Protocol):
 class DeployingProvider(Protocol):
     """Providers with ``capabilities.needs_deployment``: tuned models answer only once deployed."""
 
+    name: str
+
     def create_endpoint(
         self, model: str, *, hardware: str | None = None, inactive_timeout_min: int = 30
     ) -> Endpoint: ...

@@ -4,7 +4,10 @@ minute while the hardware is held, and stopped after ``inactive_timeout`` idle m
 ``PENDING`` -> ``STARTING`` (after ``PENDING_S``) -> ``STARTED`` (after ``STARTING_S``). ``PATCH
 {"state": "STOPPED"}`` -> ``STOPPING`` -> ``STOPPED`` (after ``STOPPING_S``); ``{"state": "STARTED"}`` on a
 stopped endpoint starts it again. Billing runs from ``STARTING`` until ``STOPPED``, rounded up to whole
-minutes at ``cents_per_minute`` of the hardware. ``DELETE`` stops billing at once.
+minutes at ``cents_per_minute`` of the hardware. ``DELETE`` stops billing at once. An endpoint created by a
+request the ``fail_endpoint`` fault matched goes ``PENDING`` -> ``ERROR`` (its hardware could not be
+provisioned; the spec's ``DedicatedEndpoint.state`` lists ``ERROR``), unbilled, and starts again like a
+stopped one.
 """
 
 from __future__ import annotations
@@ -81,7 +84,12 @@ class Endpoints:
             "created_at": iso(now),
             "inactive_timeout": timeout,
         }
-        endpoint = TEndpoint(obj=obj, state_at=now, cents_per_minute=catalog.HARDWARE[hardware][0])
+        endpoint = TEndpoint(
+            obj=obj,
+            state_at=now,
+            cents_per_minute=catalog.HARDWARE[hardware][0],
+            fails=request.context.get("fail_endpoint") is not None,
+        )
         endpoint.history.append(("PENDING", now))
         if body.get("state") == "STOPPED":
             self._to(endpoint, "STOPPED", now)
@@ -126,6 +134,7 @@ class Endpoints:
             if state == "STOPPED" and endpoint.obj["state"] in {"PENDING", "STARTING", "STARTED"}:
                 self._to(endpoint, "STOPPING", now)
             elif state == "STARTED" and endpoint.obj["state"] in {"STOPPED", "ERROR"}:
+                endpoint.fails = False
                 self._to(endpoint, "PENDING", now)
             elif state not in (None, "STARTED", "STOPPED"):
                 raise ApiError(400, "state must be STARTED or STOPPED.", param="state")
@@ -168,7 +177,7 @@ class Endpoints:
         while not endpoint.deleted:
             state = endpoint.obj["state"]
             if state == "PENDING" and now >= endpoint.state_at + PENDING_S:
-                self._to(endpoint, "STARTING", endpoint.state_at + PENDING_S)
+                self._to(endpoint, "ERROR" if endpoint.fails else "STARTING", endpoint.state_at + PENDING_S)
             elif state == "STARTING" and now >= endpoint.state_at + STARTING_S:
                 self._to(endpoint, "STARTED", endpoint.state_at + STARTING_S)
             elif state == "STOPPING" and now >= endpoint.state_at + STOPPING_S:

@@ -40,6 +40,8 @@ class TEndpoint:
     billed_from: float | None = None
     deleted: bool = False
     history: list[tuple[str, float]] = field(default_factory=list)
+    fails: bool = False
+    """Its hardware is never provisioned: ``PENDING`` ends in ``ERROR`` (the ``fail_endpoint`` fault)."""
 
 
 class TogetherStore(FileBytes):
