@@ -162,10 +162,7 @@ def compare(p: Paired, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 12345)
     comparisons: list[Comparison] = []
     primary = m.PRIMARY_METRIC[p.task]
     metrics = _paired_metrics(p)
-    order = [primary, *[k for k in metrics if k != primary]]
-    for name in order:
-        if name not in metrics:
-            continue
+    for name in sorted(metrics, key=lambda name: name != primary):  # the primary first, the rest as computed
         result_ = paired_test(metrics[name], resamples=resamples, seed=seed)
         use_mcnemar = bool(mcnemar) and name == m.CORRECTNESS_METRIC.get(p.task)
         p_value = mcnemar["p_value"] if use_mcnemar else result_.p_value
