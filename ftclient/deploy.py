@@ -220,7 +220,7 @@ def deploy(
     ready = _with_timeout(ready, inactive_timeout_min)
     remember(ready)
     if registry is not None:
-        registry.update_endpoint(ready.id, state=ready.state, started_at=wall())
+        registry.update_endpoint(ready.id, started_at=wall())  # remember() has recorded its state
     return Deployment(ready, provider.name, model, job_id, clock() - began)
 
 

@@ -41,7 +41,8 @@ from ftclient.registry import Registry
 from ftclient.registry.records import EndpointRecord
 
 BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
-A100 = "1x_nvidia_a100_80gb_sxm"  # 4 cents a minute in the emulator's catalogue: $2.40 an hour
+A100 = "1x_nvidia_a100_80gb_sxm"  # 4 cents a minute in the emulator's catalogue: $2.40 an hour, the cheapest
+H100 = "1x_nvidia_h100_80gb_sxm"  # 5.58 cents a minute
 WALL = 1_900_000_000.0
 PATCH = "PATCH /v1/endpoints/{endpointId}"
 GET = "GET /v1/endpoints/{endpointId}"
@@ -102,7 +103,7 @@ def test_a_deployment_is_recorded_before_the_wait_and_reports_what_it_serves(
         job_id,
         provider=provider,
         registry=registry,
-        hardware=A100,
+        hardware=H100,  # not the cheapest, which is what the adapter picks when none is named
         inactive_timeout_min=1,  # the least there is
         poll_s=7,
         clock=fake.clock,
@@ -122,15 +123,15 @@ def test_a_deployment_is_recorded_before_the_wait_and_reports_what_it_serves(
         "job_id": job_id,
         "provider": "together",
         "state": "STARTED",
-        "hardware": A100,
-        "cost_per_hour_usd": 2.4,
+        "hardware": H100,
+        "cost_per_hour_usd": pytest.approx(3.348),
         "inactive_timeout_min": 1,
         "waited_s": 70.0,
     }
     assert deployment.serving_name != model  # Together routes by the endpoint's own name
     after = recorded(registry, deployment.endpoint.id)
     assert (after.state, after.started_at, after.stopped_at, after.job_id) == ("STARTED", WALL, None, job_id)
-    assert (after.api_endpoint, after.keep, after.hardware) == (identity, True, A100)
+    assert (after.api_endpoint, after.keep, after.hardware) == (identity, True, H100)
     waited = Deployment(deployment.endpoint, "together", "m", None, 12.34567)
     assert waited.to_dict()["waited_s"] == 12.346
 
@@ -185,6 +186,34 @@ def test_the_hourly_fee_is_quoted_for_the_model_and_hardware_before_anything_bil
     )
     assert quotes == [("a100-80gb", 2.4, 0)] and asked == [(deployment.model, A100)]
     quoting.close()
+
+
+def test_a_model_deployed_by_name_is_recorded_under_its_job_with_the_timeout_asked_for(
+    emu: Emulator, registry: Registry, tmp_path: Path
+) -> None:
+    class Forgetful(TogetherProvider):
+        """Answers a create with the spec's endpoint object, which has no inactivity timeout."""
+
+        def create_endpoint(self, model: str, **options: Any) -> Endpoint:
+            return replace(super().create_endpoint(model, **options), inactive_timeout_min=None)
+
+    provider = Forgetful(api_key="tk-lifecycle", base_url=emu.base_url, max_retries=0)
+    job_id = tuned_together_job(emu, provider, tmp_path, registry)
+    model = provider.get_job(job_id).fine_tuned_model or ""
+    fake = FakeTime(emu)
+    during: list[EndpointRecord] = []
+    deployment = deploy(
+        model,
+        provider=provider,
+        registry=registry,
+        inactive_timeout_min=20,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        on_state=lambda e: during.append(recorded(registry, e.id)),
+    )
+    assert deployment.job_id == job_id and deployment.model == model
+    assert {(r.job_id, r.inactive_timeout_min) for r in during} == {(job_id, 20)}
+    provider.close()
 
 
 # -- which job or model a name means ----------------------------------------------------------------------
@@ -285,6 +314,7 @@ def test_a_start_that_takes_too_long_polls_up_to_the_deadline_exactly(
     with pytest.raises(WaitTimeout) as caught:
         wait_started(provider, endpoint.id, timeout_s=20.5, poll_s=10, clock=fake.clock, sleep=fake.sleep)
     assert fake.sleeps == [10, 10, 0.5] and caught.value.waited_s == 20.5
+    assert caught.value.what == f"endpoint {endpoint.id} to start"
     assert caught.value.hint == (f"it keeps starting (and billing); `ftclient endpoints stop {endpoint.id}` stops it")
     default = FakeTime()
     with pytest.raises(WaitTimeout):
@@ -388,6 +418,8 @@ def test_an_endpoint_gone_at_the_provider_is_fine_when_cleaning_up_and_an_error_
         teardown(provider, MISSING, registry=registry, missing_ok=False)
     assert unknown.value.message == f"endpoint {MISSING} does not exist at together"
     assert registry.get_endpoint(MISSING) is None
+    with pytest.raises(RemoteNotFoundError, match=r"does not exist at together$"):
+        teardown(provider, MISSING, missing_ok=False)  # without a local history
 
 
 def test_waiting_for_a_stop_follows_it_to_the_end_or_gives_up_at_the_deadline(
@@ -398,7 +430,7 @@ def test_waiting_for_a_stop_follows_it_to_the_end_or_gives_up_at_the_deadline(
     for endpoint in (stopping, deleted, unreadable):
         registry.record_endpoint(endpoint, provider="together")
     provider.stop_endpoint(stopping.id)
-    fake = FakeTime(emu)
+    fake = FakeTime(emu, start=1000.0)
     assert (
         wait_stopped(provider, stopping.id, registry=registry, clock=fake.clock, sleep=fake.sleep, wall=lambda: WALL)
         == "STOPPED"
@@ -458,6 +490,7 @@ def test_running_endpoints_are_refreshed_from_the_provider_and_ended_ones_record
     elsewhere = replace(serving, id="endpoint-on-another-account")
     registry.record_endpoint(elsewhere, provider="together", api_endpoint="https://api.together.xyz/v1")
     registry.record_endpoint(replace(serving, id="fw-deployment"), provider="fireworks")
+    registry.record_endpoint(replace(serving, id="fw-stopping", state="STOPPING"), provider="fireworks")
     registry.record_endpoint(replace(serving, id="endpoint-long-stopped", state="STOPPED"), provider="together")
     provider.stop_endpoint(stopped_outside.id)
     provider.delete_endpoint(deleted.id)
@@ -485,7 +518,11 @@ def test_running_endpoints_are_refreshed_from_the_provider_and_ended_ones_record
     emu.advance(10)  # the stop completes; the next look records when
     running_endpoints(registry, provider=provider, wall=lambda: WALL + 60)
     assert recorded(registry, stopped_outside.id).stopped_at == WALL + 60
-    assert recorded(registry, "fw-deployment").state == "STARTED"  # another provider's, never asked about
+    # another provider's, running or stopping, never asked about (this provider would not know them)
+    assert (recorded(registry, "fw-deployment").state, recorded(registry, "fw-stopping").state) == (
+        "STARTED",
+        "STOPPING",
+    )
 
 
 def test_an_endpoint_that_cannot_be_read_stays_listed_while_it_was_running(
