@@ -227,7 +227,7 @@ def inventory(
     from ftclient.providers import get_provider
     from ftclient.registry import Registry
 
-    settings = settings or resolve({"provider": provider} if provider else {})
+    settings = settings or resolve()
     name = provider or settings.provider
     own_registry = registry is None
     registry = registry or Registry(settings.registry_path)
