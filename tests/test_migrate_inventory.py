@@ -150,7 +150,7 @@ def test_a_dataset_known_by_its_train_file_is_found_and_not_held_once_deleted(
         (folder / "train.jsonl").unlink()
         gone = build_inventory("openai", client, registry, tuned_only=True, today=TODAY).models
     assert [(e.dataset_held, e.dataset_path, e.dataset_sha256) for e in held] == [(True, str(folder), None)]
-    assert [e.dataset_held for e in gone] == [False]
+    assert [(e.dataset_held, e.dataset_path) for e in gone] == [(False, str(folder))]  # where it was
 
 
 def test_a_tuned_model_the_provider_no_longer_lists_is_kept_with_its_shutdown_date_from_the_table(

@@ -101,7 +101,7 @@ def _dataset_of(registry: Registry, dataset_sha256: str | None, path: str | None
     """Whether the dataset is still on disk (its folder with train.jsonl), and where."""
     record = registry.get_dataset(dataset_sha256) if dataset_sha256 else None
     folder = Path(record.path) if record is not None else (Path(path) if path else None)
-    if folder is not None and folder.is_file():
+    if folder is not None and (folder.is_file() or folder.suffix == ".jsonl"):  # a split file, held or deleted
         folder = folder.parent
     held = folder is not None and (folder / "train.jsonl").is_file()
     return held, str(folder) if folder is not None else None
