@@ -223,6 +223,47 @@ def test_cli_serves_with_a_banner_and_answers() -> None:
     assert "emulator" in banner and "nothing here is a real model" in banner
 
 
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_the_emulator_command_stops_promptly_on_a_signal_that_lands_mid_request(stop: str) -> None:
+    """Ctrl-C (or ``kill``) while a client is being answered: the process ends within seconds, cleanly, and
+    says so. (The signal stops the event loop between callbacks; raised as KeyboardInterrupt inside a
+    connection task, it could leave the shutdown waiting for that task forever, though only rarely.)"""
+    import signal
+    import threading
+
+    command = [sys.executable, "-m", "ftclient", "emulator", "--port", "0"]
+    for _ in range(2):
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            busy, done = threading.Event(), threading.Event()
+
+            def traffic(url: str = base_url, busy: threading.Event = busy, done: threading.Event = done) -> None:
+                with httpx2.Client(base_url=url, headers={"Authorization": "Bearer k"}, timeout=5) as http:
+                    for answered in range(10_000):
+                        if done.is_set():
+                            return
+                        try:
+                            http.get("/models")
+                        except httpx2.HTTPError:
+                            return
+                        if answered == 20:
+                            busy.set()
+
+            worker = threading.Thread(target=traffic)
+            worker.start()
+            assert busy.wait(timeout=20)
+            process.send_signal(getattr(signal, stop))
+            try:
+                _, stderr = process.communicate(timeout=15)
+            finally:
+                done.set()
+                worker.join(timeout=10)
+                if process.poll() is None:
+                    process.kill()
+        assert process.returncode == 0 and "Emulator stopped." in stderr
+
+
 def test_chunked_bodies_and_garbage_requests(emu: Emulator) -> None:
     import socket
 

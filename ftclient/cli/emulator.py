@@ -205,8 +205,9 @@ def emulator(
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        running.serve_forever()
-    except KeyboardInterrupt:
-        out.info("Emulator stopped.")
+        running.serve_forever()  # returns on Ctrl-C or SIGTERM
+    except KeyboardInterrupt:  # one that lands before the loop runs
+        pass
     finally:
         running.stop()
+    out.info("Emulator stopped.")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -104,9 +105,12 @@ class AsyncEmulatorServer:
             asyncio.start_server(self._connection, sock=self._socket, limit=READ_SIZE)
         )
         self._loop.call_soon(self._serving.set)
+        stop_signals = self._stop_on_signals()
         try:
             self._loop.run_forever()
         finally:
+            for signum in stop_signals:
+                self._loop.remove_signal_handler(signum)
             self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
@@ -120,6 +124,21 @@ class AsyncEmulatorServer:
             self._loop.run_until_complete(self._server.wait_closed())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._stopped.set()
+
+    def _stop_on_signals(self) -> list[signal.Signals]:
+        """In the main thread (``ftclient emulator``), Ctrl-C and SIGTERM stop the loop between callbacks.
+
+        Left to Python's default, Ctrl-C raises KeyboardInterrupt wherever the loop happens to be; landing
+        inside a connection task's step, it can leave that task waiting on a future nobody completes, and
+        the shutdown then waits for it forever."""
+        if threading.current_thread() is not threading.main_thread():
+            return []
+        installed: list[signal.Signals] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.add_signal_handler(signum, self._loop.stop)
+                installed.append(signum)
+        return installed
 
     def wait_serving(self, timeout: float = 5.0) -> bool:
         return self._serving.wait(timeout)
