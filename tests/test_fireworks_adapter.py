@@ -303,3 +303,20 @@ def test_teardown_on_ctrl_c_and_scale_to_zero(emu: Emulator, provider: Fireworks
         chat_once(provider, ChatRequest(model=model, messages=[{"role": "user", "content": "hi"}]))
     provider.stop_endpoint(endpoint.id)
     assert emu.stats()["deployments"]["running"] == 0
+
+
+def test_a_deployment_deleted_while_it_starts_says_which_inactivity_timeout_it_had(
+    emu: Emulator, provider: FireworksProvider, train_file: Path
+) -> None:
+    """Fireworks' deployment carries its scale-to-zero window, so the message can quote it (Together's
+    endpoint object carries none: tests/test_deploy_lifecycle.py)."""
+    from ftclient.deploy import wait_started
+
+    endpoint = provider.create_endpoint(tuned(emu, provider, train_file), inactive_timeout_min=10)
+    provider.delete_endpoint(endpoint.id)
+    with pytest.raises(ProviderUnavailable) as caught:
+        wait_started(provider, endpoint.id, sleep=lambda s: None)
+    assert caught.value.message == (
+        f"endpoint {endpoint.id} was stopped (STOPPING) instead of starting: its inactivity timeout "
+        "(10 min without requests) passed, or it was stopped from outside ftclient"
+    )
