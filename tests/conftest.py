@@ -76,6 +76,15 @@ class CliResult:
 
 
 @pytest.fixture
+def registry(tmp_path: Path) -> Iterator[object]:
+    """A real SQLite registry in the test's own folder, closed afterwards."""
+    from ftclient.registry import Registry
+
+    with Registry(tmp_path / "registry.db") as opened:
+        yield opened
+
+
+@pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
     """Run ``ftclient ARGS`` in-process: ``run_cli("prepare", "x.csv")`` -> CliResult."""
     from ftclient.cli import run

@@ -63,12 +63,6 @@ def provider(emu: Emulator) -> Iterator[TogetherProvider]:
     adapter.close()
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    with Registry(tmp_path / "registry.db") as opened:
-        yield opened
-
-
 def tuned_model(emu: Emulator, provider: TogetherProvider, tmp_path: Path) -> str:
     return provider.get_job(tuned_together_job(emu, provider, tmp_path)).fine_tuned_model or ""
 

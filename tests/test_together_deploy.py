@@ -37,12 +37,6 @@ def provider(emu: Emulator) -> Iterator[TogetherProvider]:
     adapter.close()
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    with Registry(tmp_path / "registry.db") as opened:
-        yield opened
-
-
 def emulator_states(emu: Emulator) -> list[str]:
     return [e["state"] for e in emu.stats()["endpoints"]["list"]]
 
