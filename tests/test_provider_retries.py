@@ -12,15 +12,18 @@ from ftclient.errors import (
     PermissionError_,
     ProviderError,
     ProviderUnavailable,
+    QuotaExhaustedError,
     RateLimitError,
     RemoteNotFoundError,
 )
 from ftclient.providers.retries import (
     MAX_BACKOFF_S,
     MAX_RETRY_AFTER_S,
+    QUOTA_HINT,
     Hints,
     RetryLayer,
     is_transient,
+    request_settings,
     scrub,
     status_error,
     unreachable,
@@ -198,6 +201,49 @@ def test_each_kind_keeps_its_own_hint() -> None:
     assert hint(404) == "check the id; `ftclient jobs list` shows known jobs"
     assert hint(429) == "wait a moment and run the same command again; it resumes where it stopped"
     assert hint(400) == "fix the request as the message says"
+
+
+def _not_found(endpoint: str | None, base_url_var: str | None = "OPENAI_BASE_URL") -> str | None:
+    return status_error(
+        "m",
+        provider="openai",
+        status=404,
+        code=None,
+        request_id=None,
+        retry_after_s=None,
+        hints=HINTS,
+        endpoint=endpoint,
+        base_url_var=base_url_var,
+    ).hint
+
+
+def test_a_404_from_a_base_url_without_a_version_says_so_without_the_password() -> None:
+    assert _not_found("https://alice:s3cret@proxy.example/openai") == (
+        "the base URL https://***@proxy.example/openai probably lacks /v1 (the API lives under it): "
+        "set OPENAI_BASE_URL=https://***@proxy.example/openai/v1 and run the command again"
+    )
+    assert _not_found("http://127.0.0.1:8000", None) == (
+        "the base URL http://127.0.0.1:8000 probably lacks /v1 (the API lives under it): "
+        "set the base URL=http://127.0.0.1:8000/v1 and run the command again"
+    )
+    for versioned in ("https://api.openai.com/v1", "https://host/v1beta1/projects/p", "https://host/v2/"):
+        assert _not_found(versioned) == "check the id; `ftclient jobs list` shows known jobs"
+
+
+@pytest.mark.parametrize("code", ["insufficient_quota", "billing_hard_limit_reached", "billing_not_active"])
+def test_a_429_whose_code_says_the_quota_is_spent_is_not_a_rate_limit(code: str) -> None:
+    error = status_error(
+        "Request refused.", provider="openai", status=429, code=code, request_id=None, retry_after_s=1.0, hints=HINTS
+    )
+    assert type(error) is QuotaExhaustedError and not is_transient(error)
+    assert (error.message, error.code, error.hint) == ("Request refused.", code, QUOTA_HINT)
+
+
+def test_adapters_built_without_settings_use_the_configuration_defaults() -> None:
+    from ftclient.config import resolve
+
+    assert request_settings(None) == request_settings(resolve())  # conftest's hermetic env: no overrides
+    assert request_settings(None) == {"max_retries": 4, "timeout_s": 120.0, "retry_backoff_s": 0.5}
 
 
 def test_unreachable() -> None:
