@@ -94,10 +94,9 @@ def macro_f1_metric(
         for c in range(k):
             tp = ((r == c) & (pr == c)).sum(axis=1)
             support, predicted = (r == c).sum(axis=1), (pr == c).sum(axis=1)
-            precision = np.divide(tp, predicted, out=np.zeros(count), where=predicted > 0)
-            recall = np.divide(tp, support, out=np.zeros(count), where=support > 0)
-            both = precision + recall
-            total += np.divide(2 * precision * recall, both, out=np.zeros(count), where=both > 0)
+            # F1 = 2PR/(P+R) = 2TP/(support + predicted); a class neither present nor predicted scores 0
+            # (then TP = 0, so any denominator of at least 1 gives that 0)
+            total += 2 * tp / np.maximum(support + predicted, 1)
         return 100.0 * total / k if k else total
 
     return PairedMetric(n, rows, base_pred != tuned_pred)
