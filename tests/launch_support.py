@@ -107,13 +107,12 @@ def route_count(emu: Emulator, route: str, status: str | None = None) -> int:
 
 
 class FakeTime:
-    """An injectable monotonic clock and its sleep: sleeping moves the clock, and the emulator's clock by
-    ``scale`` times as much when an emulator is given (its jobs and endpoints progress while ftclient waits)."""
+    """An injectable monotonic clock and its sleep: sleeping moves the clock, and the emulator's clock with
+    it when an emulator is given (its jobs and endpoints progress while ftclient waits)."""
 
-    def __init__(self, emu: Emulator | None = None, *, start: float = 0.0, scale: float = 1.0) -> None:
+    def __init__(self, emu: Emulator | None = None, *, start: float = 0.0) -> None:
         self.now = start
         self.emu = emu
-        self.scale = scale
         self.sleeps: list[float] = []
 
     def clock(self) -> float:
@@ -123,7 +122,7 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.now += seconds
         if self.emu is not None:
-            self.emu.advance(seconds * self.scale)
+            self.emu.advance(seconds)
 
 
 TOGETHER_BASE = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
